@@ -1,0 +1,123 @@
+"""The ``otel-agentkit`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import urllib.request
+from collections.abc import Sequence
+
+from otel_agentkit._version import __version__
+from otel_agentkit.errors import ConfigurationError
+
+
+def _demo(args: argparse.Namespace) -> int:
+    """Configure telemetry, emit a span and a metric, show what was exported."""
+    import otel_agentkit
+    from otel_agentkit import semconv
+
+    try:
+        telemetry = otel_agentkit.configure(
+            args.service_name,
+            otlp_endpoint=args.otlp_endpoint,
+            traces_exporter=None if args.otlp_endpoint else "console",
+            prometheus_port=args.port,
+        )
+    except ConfigurationError as exc:
+        print(f"otel-agentkit demo: {exc}", file=sys.stderr)
+        return 2
+
+    from opentelemetry import metrics, trace
+
+    tracer = trace.get_tracer(semconv.SCOPE_NAME, __version__)
+    meter = metrics.get_meter(semconv.SCOPE_NAME, __version__)
+    duration = meter.create_histogram(
+        semconv.GEN_AI_CLIENT_OPERATION_DURATION,
+        unit=semconv.UNIT_SECONDS,
+        description="GenAI operation duration.",
+    )
+    attributes = {
+        semconv.GEN_AI_OPERATION_NAME: semconv.OP_CHAT,
+        semconv.GEN_AI_PROVIDER_NAME: "demo",
+        semconv.GEN_AI_REQUEST_MODEL: "demo-model",
+    }
+    for _ in range(args.iterations):
+        start = time.monotonic()
+        with tracer.start_as_current_span(f"{semconv.OP_CHAT} demo-model") as span:
+            span.set_attributes(attributes)
+            time.sleep(0.01)
+        duration.record(time.monotonic() - start, attributes)
+
+    if telemetry.prometheus_url:
+        body = urllib.request.urlopen(telemetry.prometheus_url, timeout=5).read().decode()  # noqa: S310
+        wanted = semconv.prometheus_name(
+            semconv.GEN_AI_CLIENT_OPERATION_DURATION, semconv.UNIT_SECONDS, suffix="count"
+        )
+        lines = [line for line in body.splitlines() if line.startswith(wanted)]
+        print(f"scraped {telemetry.prometheus_url}:")
+        print("\n".join(lines) if lines else f"  (no {wanted} yet)")
+        if args.serve:
+            print(f"serving {telemetry.prometheus_url} for {args.serve:g}s ...", flush=True)
+            time.sleep(args.serve)
+    otel_agentkit.shutdown()
+    print(json.dumps({"demo": "ok", "spans": args.iterations, "service": args.service_name}))
+    return 0
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    """Print the resolved configuration, or the configuration error."""
+    from otel_agentkit.telemetry.settings import resolve_settings
+
+    try:
+        settings = resolve_settings()
+    except ConfigurationError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    print(f"otel-agentkit {__version__}")
+    print(f"service.name: {settings.service_name}")
+    print(f"traces exporters: {', '.join(settings.traces_exporters) or 'none'}")
+    print(f"metrics exporters: {', '.join(settings.metrics_exporters) or 'none'}")
+    print(f"logs exporters: {', '.join(settings.logs_exporters) or 'none'}")
+    for signal, otlp in settings.otlp.items():
+        print(f"otlp {signal}: {otlp.protocol} {otlp.endpoint} compression={otlp.compression}")
+    if "prometheus" in settings.metrics_exporters:
+        where = f"{settings.prometheus_host}:{settings.prometheus_port}"
+        print(f"prometheus: {where}" if settings.prometheus_server else "prometheus: app-mounted")
+    print(f"sampler: {settings.sampler}" + (f" ({settings.sampler_arg})" if settings.sampler_arg is not None else ""))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for ``otel-agentkit``."""
+    parser = argparse.ArgumentParser(
+        prog="otel-agentkit", description="OpenTelemetry for LLM and agent applications."
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="emit a span and a metric and show the /metrics scrape")
+    demo.add_argument("--service-name", default="agentkit-demo")
+    demo.add_argument("--otlp-endpoint", default=None, help="also export over OTLP to this URL")
+    demo.add_argument("--port", type=int, default=None, help="Prometheus port (default 9464)")
+    demo.add_argument("--iterations", type=int, default=3)
+    demo.add_argument(
+        "--serve", type=float, default=0.0, help="keep serving /metrics for N seconds"
+    )
+    demo.set_defaults(func=_demo)
+
+    doctor = sub.add_parser("doctor", help="show the configuration the environment resolves to")
+    doctor.set_defaults(func=_doctor)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    code: int = args.func(args)
+    return code
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

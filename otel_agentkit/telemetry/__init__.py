@@ -1,0 +1,304 @@
+"""``configure()``, ``shutdown()`` and the :class:`Telemetry` handle.
+
+Importing this module does not import the OpenTelemetry SDK; calling
+:func:`configure` does.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import threading
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from otel_agentkit.errors import AgentkitError
+from otel_agentkit.telemetry.settings import Settings, resolve_settings
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk._logs import LoggerProvider, LogRecordProcessor
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import MetricReader
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+
+    from otel_agentkit.telemetry._setup import Built
+
+__all__ = ["Telemetry", "configure", "get_telemetry", "shutdown"]
+
+_log = logging.getLogger("otel_agentkit")
+_lock = threading.RLock()
+_current: Telemetry | None = None
+_atexit_registered = False
+
+
+class Telemetry:
+    """What :func:`configure` installed: providers, resource and the Prometheus endpoint.
+
+    Returned by :func:`configure` (the same object on every call) and by
+    :func:`get_telemetry`.
+    """
+
+    def __init__(self, settings: Settings, built: Built, *, installed: bool) -> None:
+        self.settings: Settings = settings
+        self.resource: Resource = built.resource
+        self.tracer_provider: TracerProvider = built.tracer_provider
+        self.meter_provider: MeterProvider = built.meter_provider
+        self.logger_provider: LoggerProvider = built.logger_provider
+        #: True when these providers are the process-wide OpenTelemetry globals.
+        self.installed_globally: bool = installed
+        self._prometheus_reader = built.prometheus_reader
+        self._registry: Any = None
+        self._log_handler = built.log_handler
+        self._server: Any = None
+        self._thread: Any = None
+        self._port: int | None = None
+        self._shut_down = False
+        self._shutdown_lock = threading.Lock()
+
+    # -- Prometheus ---------------------------------------------------------
+
+    @property
+    def prometheus_enabled(self) -> bool:
+        """Whether a Prometheus pull reader is part of the meter provider."""
+        return self._prometheus_reader is not None
+
+    @property
+    def prometheus_port(self) -> int | None:
+        """The port the standalone ``/metrics`` server listens on, if it runs."""
+        return self._port
+
+    @property
+    def prometheus_url(self) -> str | None:
+        """``http://host:port/metrics`` of the standalone server, if it runs."""
+        if self._port is None:
+            return None
+        host = self.settings.prometheus_host
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self._port}/metrics"
+
+    def render_metrics(self, accept: str | None = None) -> tuple[bytes, str]:
+        """Render the Prometheus exposition for a web framework's ``/metrics`` route.
+
+        Returns ``(body, content_type)``; OpenMetrics when ``accept`` asks for it,
+        the Prometheus text format otherwise.
+        """
+        if self._prometheus_reader is None:
+            raise AgentkitError(
+                "the Prometheus metrics exporter is not enabled; add 'prometheus' to "
+                "metrics_exporter / OTEL_METRICS_EXPORTER"
+            )
+        from prometheus_client import REGISTRY
+        from prometheus_client.exposition import choose_encoder
+
+        encoder, content_type = choose_encoder(accept or "")
+        registry = self._registry if self._registry is not None else REGISTRY
+        return encoder(registry), content_type
+
+    # -- lifecycle ----------------------------------------------------------
+
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:
+        """Export everything buffered now; True when every provider flushed in time."""
+        results = [
+            self.tracer_provider.force_flush(timeout_millis),
+            self.meter_provider.force_flush(timeout_millis),
+            self.logger_provider.force_flush(timeout_millis),
+        ]
+        return all(results)
+
+    def shutdown(self) -> None:
+        """Flush and stop exporters, the ``/metrics`` server and the log bridge. Idempotent."""
+        with self._shutdown_lock:
+            if self._shut_down:
+                return
+            self._shut_down = True
+        if self._log_handler is not None:
+            logging.getLogger().removeHandler(self._log_handler)
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+            self._port = None
+        for provider in (self.tracer_provider, self.meter_provider, self.logger_provider):
+            try:
+                provider.shutdown()
+            except Exception:  # never let a flaky exporter break the host's exit
+                _log.debug("provider shutdown failed", exc_info=True)
+        if self.installed_globally:
+            from otel_agentkit.telemetry import _globals
+
+            _globals.reset()
+
+    def _start(self, registry: Any) -> None:
+        from otel_agentkit.telemetry import _setup
+
+        self._registry = registry
+        if self._prometheus_reader is not None and self.settings.prometheus_server:
+            self._server, self._thread, self._port = _setup.start_prometheus_server(
+                self.settings, registry
+            )
+        if self._log_handler is not None:
+            logging.getLogger().addHandler(self._log_handler)
+
+    def __repr__(self) -> str:
+        s = self.settings
+        return (
+            f"Telemetry(service_name={s.service_name!r}, traces={list(s.traces_exporters)}, "
+            f"metrics={list(s.metrics_exporters)}, logs={list(s.logs_exporters)}, "
+            f"prometheus_url={self.prometheus_url!r})"
+        )
+
+
+def configure(
+    service_name: str | None = None,
+    *,
+    service_version: str | None = None,
+    environment: str | None = None,
+    resource_attributes: Mapping[str, str] | None = None,
+    otlp_endpoint: str | None = None,
+    otlp_protocol: str | None = None,
+    otlp_headers: Mapping[str, str] | None = None,
+    otlp_compression: str | None = None,
+    otlp_timeout: float | None = None,
+    traces_exporter: str | Sequence[str] | None = None,
+    metrics_exporter: str | Sequence[str] | None = None,
+    logs_exporter: str | Sequence[str] | None = None,
+    prometheus_host: str | None = None,
+    prometheus_port: int | None = None,
+    prometheus_server: bool | None = None,
+    prometheus_registry: Any = None,
+    sampler: str | None = None,
+    sampler_arg: float | None = None,
+    metric_export_interval: float | None = None,
+    span_processors: Sequence[SpanProcessor] = (),
+    metric_readers: Sequence[MetricReader] = (),
+    log_processors: Sequence[LogRecordProcessor] = (),
+) -> Telemetry:
+    """Build and install tracer, meter and logger providers with exporters.
+
+    Every argument is optional; an argument left as ``None`` is taken from the
+    standard OpenTelemetry environment variable (``OTEL_SERVICE_NAME``,
+    ``OTEL_EXPORTER_OTLP_ENDPOINT``, ``OTEL_TRACES_EXPORTER``, ...) or the
+    documented ``AGENTKIT_*`` one, else from the default. See
+    ``docs/configuration.md`` for the full table.
+
+    Args:
+        service_name: ``service.name`` of the resource.
+        service_version: ``service.version`` (env ``AGENTKIT_SERVICE_VERSION``).
+        environment: ``deployment.environment.name`` (env ``AGENTKIT_ENVIRONMENT``).
+        resource_attributes: extra resource attributes, merged over
+            ``OTEL_RESOURCE_ATTRIBUTES``.
+        otlp_endpoint: base URL of an OTLP receiver (Jaeger, a Collector, ...),
+            e.g. ``http://localhost:4317``. Setting it turns OTLP export on for
+            every signal unless the exporter lists say otherwise.
+        otlp_protocol: ``grpc`` or ``http/protobuf`` (default).
+        otlp_headers: headers sent with every export (e.g. auth); never logged.
+        otlp_compression: ``gzip`` or ``none`` (``deflate`` for HTTP too).
+        otlp_timeout: export timeout in seconds.
+        traces_exporter: ``otlp``, ``console``, ``none``, or a list of them.
+        metrics_exporter: ``prometheus``, ``otlp``, ``console``, ``none``, or a list.
+        logs_exporter: ``otlp``, ``console``, ``none``, or a list.
+        prometheus_host: address the standalone ``/metrics`` server binds to.
+        prometheus_port: its port (0 picks a free one; see
+            :attr:`Telemetry.prometheus_port`).
+        prometheus_server: start the standalone server (default True); False
+            when a web app serves ``/metrics`` itself.
+        prometheus_registry: a ``prometheus_client.CollectorRegistry`` to
+            register with instead of the global ``REGISTRY``.
+        sampler: an ``OTEL_TRACES_SAMPLER`` name (default ``parentbased_always_on``).
+        sampler_arg: the ratio for the ``*traceidratio`` samplers.
+        metric_export_interval: seconds between pushes of OTLP/console metrics.
+        span_processors: extra span processors to add to the tracer provider.
+        metric_readers: extra metric readers to add to the meter provider.
+        log_processors: extra log record processors to add to the logger provider.
+
+    Returns:
+        The :class:`Telemetry` handle. A second call warns and returns the same
+        handle without installing anything new.
+
+    Raises:
+        ConfigurationError: a setting has a value that cannot be used; the
+            message names the setting and the value. Nothing is installed.
+    """
+    global _current, _atexit_registered
+    with _lock:
+        if _current is not None:
+            warnings.warn(
+                "otel_agentkit.configure() was already called; returning the existing "
+                "Telemetry and ignoring the new arguments (call shutdown() first to reconfigure)",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+            return _current
+
+        settings = resolve_settings(
+            service_name,
+            service_version=service_version,
+            environment=environment,
+            resource_attributes=resource_attributes,
+            otlp_endpoint=otlp_endpoint,
+            otlp_protocol=otlp_protocol,
+            otlp_headers=otlp_headers,
+            otlp_compression=otlp_compression,
+            otlp_timeout=otlp_timeout,
+            traces_exporter=traces_exporter,
+            metrics_exporter=metrics_exporter,
+            logs_exporter=logs_exporter,
+            prometheus_host=prometheus_host,
+            prometheus_port=prometheus_port,
+            prometheus_server=prometheus_server,
+            sampler=sampler,
+            sampler_arg=sampler_arg,
+            metric_export_interval=metric_export_interval,
+        )
+
+        from otel_agentkit.telemetry import _globals, _setup
+
+        built = _setup.build(
+            settings,
+            span_processors=span_processors,
+            metric_readers=metric_readers,
+            log_processors=log_processors,
+            prometheus_registry=prometheus_registry,
+        )
+        taken = [] if settings.disabled else _globals.installed_elsewhere()
+        telemetry = Telemetry(settings, built, installed=not settings.disabled and not taken)
+        try:
+            telemetry._start(prometheus_registry)
+        except BaseException:
+            telemetry.installed_globally = False
+            telemetry.shutdown()
+            raise
+        if taken:
+            _log.warning(
+                "otel-agentkit: a global %s was already installed by another library; "
+                "leaving it in place, so instrumentations report there, not to %r",
+                "/".join(taken),
+                telemetry,
+            )
+        elif not settings.disabled:
+            _globals.install(
+                built.tracer_provider, built.meter_provider, built.logger_provider
+            )
+        _current = telemetry
+        if not _atexit_registered:
+            atexit.register(shutdown)
+            _atexit_registered = True
+        _log.debug("otel-agentkit configured: %r", telemetry)
+        return telemetry
+
+
+def get_telemetry() -> Telemetry | None:
+    """The handle :func:`configure` returned, or None before it ran / after shutdown."""
+    return _current
+
+
+def shutdown() -> None:
+    """Flush and stop everything :func:`configure` started. Safe to call twice."""
+    global _current
+    with _lock:
+        telemetry, _current = _current, None
+    if telemetry is not None:
+        telemetry.shutdown()

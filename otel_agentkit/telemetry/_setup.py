@@ -1,0 +1,254 @@
+"""Build SDK providers, Views, exporters and the Prometheus server from Settings.
+
+Imported only when :func:`otel_agentkit.configure` runs: this is where the
+OpenTelemetry SDK and the exporters are loaded.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from opentelemetry.sdk._logs import LoggerProvider, LogRecordProcessor
+from opentelemetry.sdk._logs.export import (
+    BatchLogRecordProcessor,
+    ConsoleLogRecordExporter,
+    LogRecordExporter,
+)
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import (
+    ConsoleMetricExporter,
+    MetricExporter,
+    MetricReader,
+    PeriodicExportingMetricReader,
+)
+from opentelemetry.sdk.metrics.view import ExplicitBucketHistogramAggregation, View
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace.export import (
+    BatchSpanProcessor,
+    ConsoleSpanExporter,
+    SpanExporter,
+)
+from opentelemetry.sdk.trace.sampling import (
+    ALWAYS_OFF,
+    ALWAYS_ON,
+    ParentBased,
+    Sampler,
+    TraceIdRatioBased,
+)
+
+from otel_agentkit import semconv
+from otel_agentkit._version import __version__
+from otel_agentkit.errors import ConfigurationError
+from otel_agentkit.telemetry._logbridge import OTelLogHandler
+from otel_agentkit.telemetry.settings import OtlpSettings, Settings, Signal
+
+_log = logging.getLogger("otel_agentkit")
+
+
+def build_resource(settings: Settings) -> Resource:
+    """The resource every signal carries: service name/version/instance, environment."""
+    attributes: dict[str, str] = dict(settings.resource_attributes)
+    attributes[semconv.SERVICE_NAME] = settings.service_name
+    if settings.service_version:
+        attributes[semconv.SERVICE_VERSION] = settings.service_version
+    if settings.environment:
+        attributes[semconv.DEPLOYMENT_ENVIRONMENT_NAME] = settings.environment
+    attributes.setdefault(semconv.SERVICE_INSTANCE_ID, str(uuid.uuid4()))
+    attributes.setdefault("telemetry.distro.name", "otel-agentkit")
+    attributes.setdefault("telemetry.distro.version", __version__)
+    return Resource.create(attributes)
+
+
+def build_views() -> list[View]:
+    """Views that give each GenAI/DB/HTTP histogram its semconv bucket boundaries."""
+    return [
+        View(
+            instrument_name=name,
+            aggregation=ExplicitBucketHistogramAggregation(boundaries=list(buckets)),
+        )
+        for name, buckets in semconv.HISTOGRAM_BUCKETS.items()
+    ]
+
+
+def build_sampler(settings: Settings) -> Sampler:
+    """Map the validated sampler name and argument to an SDK sampler."""
+    ratio = 1.0 if settings.sampler_arg is None else settings.sampler_arg
+    samplers: dict[str, Sampler] = {
+        "always_on": ALWAYS_ON,
+        "always_off": ALWAYS_OFF,
+        "traceidratio": TraceIdRatioBased(ratio),
+        "parentbased_always_on": ParentBased(ALWAYS_ON),
+        "parentbased_always_off": ParentBased(ALWAYS_OFF),
+        "parentbased_traceidratio": ParentBased(TraceIdRatioBased(ratio)),
+    }
+    return samplers[settings.sampler]
+
+
+def _otlp_kwargs(otlp: OtlpSettings) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {
+        "endpoint": otlp.endpoint,
+        "headers": dict(otlp.headers),
+        "timeout": otlp.timeout,
+    }
+    if otlp.protocol == "grpc":
+        import grpc
+
+        kwargs["insecure"] = otlp.insecure
+        kwargs["compression"] = (
+            grpc.Compression.Gzip if otlp.compression == "gzip" else grpc.Compression.NoCompression
+        )
+    else:
+        from opentelemetry.exporter.otlp.proto.http import Compression
+
+        kwargs["compression"] = Compression(otlp.compression)
+    return kwargs
+
+
+def _otlp_exporter(signal: Signal, otlp: OtlpSettings) -> Any:
+    kwargs = _otlp_kwargs(otlp)
+    if otlp.protocol == "grpc":
+        if signal == "traces":
+            from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+
+            return OTLPSpanExporter(**kwargs)
+        if signal == "metrics":
+            from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
+
+            return OTLPMetricExporter(**kwargs)
+        from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter
+
+        return OTLPLogExporter(**kwargs)
+    if signal == "traces":
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import (
+            OTLPSpanExporter as HttpSpanExporter,
+        )
+
+        return HttpSpanExporter(**kwargs)
+    if signal == "metrics":
+        from opentelemetry.exporter.otlp.proto.http.metric_exporter import (
+            OTLPMetricExporter as HttpMetricExporter,
+        )
+
+        return HttpMetricExporter(**kwargs)
+    from opentelemetry.exporter.otlp.proto.http._log_exporter import (
+        OTLPLogExporter as HttpLogExporter,
+    )
+
+    return HttpLogExporter(**kwargs)
+
+
+@dataclass
+class Built:
+    """Everything :func:`build` made, before anything is installed globally."""
+
+    resource: Resource
+    tracer_provider: TracerProvider
+    meter_provider: MeterProvider
+    logger_provider: LoggerProvider
+    prometheus_reader: MetricReader | None = None
+    log_handler: logging.Handler | None = None
+    span_exporters: list[SpanExporter] = field(default_factory=list)
+
+
+def build(
+    settings: Settings,
+    *,
+    span_processors: Sequence[SpanProcessor] = (),
+    metric_readers: Sequence[MetricReader] = (),
+    log_processors: Sequence[LogRecordProcessor] = (),
+    prometheus_registry: Any = None,
+) -> Built:
+    """Create providers and exporters for ``settings`` without installing them."""
+    resource = build_resource(settings)
+
+    tracer_provider = TracerProvider(resource=resource, sampler=build_sampler(settings))
+    span_exporters: list[SpanExporter] = []
+    for name in settings.traces_exporters:
+        exporter: SpanExporter = (
+            ConsoleSpanExporter()
+            if name == "console"
+            else _otlp_exporter("traces", settings.otlp["traces"])
+        )
+        span_exporters.append(exporter)
+        tracer_provider.add_span_processor(BatchSpanProcessor(exporter))
+    for processor in span_processors:
+        tracer_provider.add_span_processor(processor)
+
+    readers: list[MetricReader] = list(metric_readers)
+    prometheus_reader: MetricReader | None = None
+    interval_ms = settings.metric_export_interval * 1000
+    for name in settings.metrics_exporters:
+        if name == "prometheus":
+            from opentelemetry.exporter.prometheus import PrometheusMetricReader
+
+            if prometheus_registry is None:
+                prometheus_reader = PrometheusMetricReader()
+            else:
+                prometheus_reader = PrometheusMetricReader(registry=prometheus_registry)
+            readers.append(prometheus_reader)
+            continue
+        metric_exporter: MetricExporter = (
+            ConsoleMetricExporter()
+            if name == "console"
+            else _otlp_exporter("metrics", settings.otlp["metrics"])
+        )
+        readers.append(
+            PeriodicExportingMetricReader(metric_exporter, export_interval_millis=interval_ms)
+        )
+    meter_provider = MeterProvider(resource=resource, metric_readers=readers, views=build_views())
+
+    logger_provider = LoggerProvider(resource=resource)
+    for name in settings.logs_exporters:
+        log_exporter: LogRecordExporter = (
+            ConsoleLogRecordExporter()
+            if name == "console"
+            else _otlp_exporter("logs", settings.otlp["logs"])
+        )
+        logger_provider.add_log_record_processor(BatchLogRecordProcessor(log_exporter))
+    for log_processor in log_processors:
+        logger_provider.add_log_record_processor(log_processor)
+    handler = OTelLogHandler(logger_provider) if settings.logs_exporters or log_processors else None
+
+    return Built(
+        resource=resource,
+        tracer_provider=tracer_provider,
+        meter_provider=meter_provider,
+        logger_provider=logger_provider,
+        prometheus_reader=prometheus_reader,
+        log_handler=handler,
+        span_exporters=span_exporters,
+    )
+
+
+def start_prometheus_server(settings: Settings, registry: Any = None) -> tuple[Any, Any, int]:
+    """Serve ``/metrics`` on a daemon thread; return (server, thread, bound port)."""
+    from prometheus_client import REGISTRY, start_http_server
+
+    try:
+        server, thread = start_http_server(
+            settings.prometheus_port,
+            addr=settings.prometheus_host,
+            registry=registry if registry is not None else REGISTRY,
+        )
+    except OSError as exc:
+        import socket
+
+        reason = exc.strerror or str(exc)
+        if isinstance(exc, socket.gaierror):
+            raise ConfigurationError(
+                settings.prometheus_host_source,
+                settings.prometheus_host,
+                f"cannot resolve the host to serve /metrics on: {reason}",
+            ) from None
+        raise ConfigurationError(
+            settings.prometheus_port_source,
+            settings.prometheus_port,
+            f"cannot serve /metrics on {settings.prometheus_host}:{settings.prometheus_port}: "
+            f"{reason}",
+        ) from None
+    return server, thread, int(server.server_address[1])

@@ -1,0 +1,168 @@
+"""In-memory capture of spans, metrics and log records, for tests.
+
+Usable from any test framework through :func:`capture_telemetry`, and from
+pytest through the ``agentkit_telemetry`` fixture, which this module registers
+as a pytest plugin (entry point ``pytest11``) when otel-agentkit is installed::
+
+    def test_my_tool(agentkit_telemetry):
+        my_tool("query")
+        span = agentkit_telemetry.span("execute_tool my_tool")
+        assert span.attributes["gen_ai.tool.name"] == "my_tool"
+        (point,) = agentkit_telemetry.metric_points("gen_ai.execute_tool.duration")
+        assert point.count == 1
+
+The capture installs its providers as the OpenTelemetry globals for the
+duration of the test (with the same histogram Views :func:`configure` uses)
+and puts the globals back to "nothing installed" afterwards.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+from opentelemetry.sdk._logs import LoggerProvider, ReadableLogRecord
+from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader, Metric
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace.sampling import ALWAYS_ON, Sampler
+
+from otel_agentkit.telemetry import _globals
+from otel_agentkit.telemetry._logbridge import OTelLogHandler
+from otel_agentkit.telemetry._setup import build_views
+
+__all__ = ["TelemetryCapture", "agentkit_telemetry", "capture_telemetry"]
+
+
+class TelemetryCapture:
+    """Providers wired to in-memory exporters, with helpers to read what was recorded."""
+
+    def __init__(self, *, service_name: str = "test-service", sampler: Sampler = ALWAYS_ON) -> None:
+        self.resource = Resource.create({"service.name": service_name})
+        self.span_exporter = InMemorySpanExporter()
+        self.tracer_provider = TracerProvider(resource=self.resource, sampler=sampler)
+        self.tracer_provider.add_span_processor(SimpleSpanProcessor(self.span_exporter))
+        self.metric_reader = InMemoryMetricReader()
+        self.meter_provider = MeterProvider(
+            resource=self.resource, metric_readers=[self.metric_reader], views=build_views()
+        )
+        self.log_exporter = InMemoryLogRecordExporter()
+        self.logger_provider = LoggerProvider(resource=self.resource)
+        self.logger_provider.add_log_record_processor(SimpleLogRecordProcessor(self.log_exporter))
+        self.log_handler = OTelLogHandler(self.logger_provider)
+
+    # -- spans -----------------------------------------------------------------
+
+    def spans(self) -> list[ReadableSpan]:
+        """Every finished span, in the order they ended."""
+        return list(self.span_exporter.get_finished_spans())
+
+    def spans_named(self, name: str) -> list[ReadableSpan]:
+        """Finished spans with this exact name."""
+        return [s for s in self.spans() if s.name == name]
+
+    def span(self, name: str) -> ReadableSpan:
+        """The one finished span with this name; fails clearly if there are 0 or several."""
+        found = self.spans_named(name)
+        if len(found) != 1:
+            names = [s.name for s in self.spans()]
+            raise AssertionError(f"expected exactly one span {name!r}, found {len(found)} in {names}")
+        return found[0]
+
+    # -- metrics -----------------------------------------------------------------
+
+    def metrics(self) -> dict[str, Metric]:
+        """Collect now and return every metric stream by name."""
+        data = self.metric_reader.get_metrics_data()
+        found: dict[str, Metric] = {}
+        if data is None:
+            return found
+        for resource_metrics in data.resource_metrics:
+            for scope_metrics in resource_metrics.scope_metrics:
+                for metric in scope_metrics.metrics:
+                    found[metric.name] = metric
+        return found
+
+    def metric(self, name: str) -> Metric:
+        """The metric called ``name``; fails clearly if nothing recorded it."""
+        found = self.metrics()
+        if name not in found:
+            raise AssertionError(f"no metric {name!r}; recorded: {sorted(found)}")
+        return found[name]
+
+    def metric_points(self, name: str, attributes: Mapping[str, Any] | None = None) -> list[Any]:
+        """Data points of metric ``name`` (empty if none), optionally those whose
+        attributes include every item of ``attributes``."""
+        metric = self.metrics().get(name)
+        if metric is None:
+            return []
+        points = list(metric.data.data_points)
+        if attributes:
+            points = [
+                p
+                for p in points
+                if all((p.attributes or {}).get(k) == v for k, v in attributes.items())
+            ]
+        return points
+
+    # -- logs ----------------------------------------------------------------------
+
+    def logs(self) -> list[ReadableLogRecord]:
+        """Every log record emitted through the logger provider (or the stdlib bridge)."""
+        return list(self.log_exporter.get_finished_logs())
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    def clear(self) -> None:
+        """Forget spans and log records captured so far (metrics are cumulative)."""
+        self.span_exporter.clear()
+        self.log_exporter.clear()
+
+    def install(self) -> None:
+        """Make these providers the OpenTelemetry globals and bridge stdlib logging."""
+        from otel_agentkit import telemetry
+
+        telemetry.shutdown()
+        _globals.reset()
+        _globals.install(self.tracer_provider, self.meter_provider, self.logger_provider)
+        logging.getLogger().addHandler(self.log_handler)
+
+    def close(self) -> None:
+        """Shut the providers down and reset the globals."""
+        logging.getLogger().removeHandler(self.log_handler)
+        self.tracer_provider.shutdown()
+        self.meter_provider.shutdown()
+        self.logger_provider.shutdown()
+        _globals.reset()
+
+
+@contextmanager
+def capture_telemetry(
+    *, service_name: str = "test-service", sampler: Sampler = ALWAYS_ON
+) -> Iterator[TelemetryCapture]:
+    """Install in-memory providers globally for the ``with`` block."""
+    capture = TelemetryCapture(service_name=service_name, sampler=sampler)
+    capture.install()
+    try:
+        yield capture
+    finally:
+        capture.close()
+
+
+try:
+    import pytest
+except ImportError:  # pragma: no cover - pytest is optional outside tests
+    pass
+else:
+
+    @pytest.fixture
+    def agentkit_telemetry() -> Iterator[TelemetryCapture]:
+        """Capture spans, metrics and log records in memory for one test."""
+        with capture_telemetry() as capture:
+            yield capture

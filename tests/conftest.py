@@ -1,0 +1,51 @@
+"""Shared fixtures: a real OTLP receiver, clean OTel globals, requirements under CI."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+
+import pytest
+
+import otel_agentkit
+from otel_agentkit.telemetry import _globals
+from tests.otlp_receiver import OTLPReceiver
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def require_binary(name: str) -> str:
+    """Path of a binary a test needs: skip locally when missing, fail under CI=true."""
+    path = shutil.which(name)
+    if path is None:
+        message = f"{name} is not installed (run scripts/install-system-deps.sh)"
+        if IN_CI:
+            pytest.fail(message + " -- required under CI=true")
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture
+def otlp_receiver() -> Iterator[OTLPReceiver]:
+    receiver = OTLPReceiver().start()
+    try:
+        yield receiver
+    finally:
+        receiver.stop()
+
+
+_OTEL_ENV_PREFIXES = ("OTEL_", "AGENTKIT_")
+
+
+@pytest.fixture(autouse=True)
+def _clean_otel(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Each test starts with no OTel/AgentKit env vars and no global providers."""
+    for name in list(os.environ):
+        if name.startswith(_OTEL_ENV_PREFIXES):
+            monkeypatch.delenv(name)
+    otel_agentkit.shutdown()
+    _globals.reset()
+    yield
+    otel_agentkit.shutdown()
+    _globals.reset()
