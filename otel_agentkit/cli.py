@@ -85,7 +85,10 @@ def _doctor(args: argparse.Namespace) -> int:
     if "prometheus" in settings.metrics_exporters:
         where = f"{settings.prometheus_host}:{settings.prometheus_port}"
         print(f"prometheus: {where}" if settings.prometheus_server else "prometheus: app-mounted")
-    print(f"sampler: {settings.sampler}" + (f" ({settings.sampler_arg})" if settings.sampler_arg is not None else ""))
+    print(
+        f"sampler: {settings.sampler}"
+        + (f" ({settings.sampler_arg})" if settings.sampler_arg is not None else "")
+    )
     return 0
 
 

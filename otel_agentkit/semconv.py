@@ -84,9 +84,7 @@ GEN_AI_RETRIEVAL_DOCUMENTS: Final = "gen_ai.retrieval.documents"
 GEN_AI_RETRIEVAL_QUERY_TEXT: Final = "gen_ai.retrieval.query.text"
 
 #: Event carrying inputs/outputs of an inference when content capture asks for events.
-GEN_AI_CLIENT_INFERENCE_OPERATION_DETAILS_EVENT: Final = (
-    "gen_ai.client.inference.operation.details"
-)
+GEN_AI_CLIENT_INFERENCE_OPERATION_DETAILS_EVENT: Final = "gen_ai.client.inference.operation.details"
 
 # gen_ai.operation.name values
 OP_CHAT: Final = "chat"

@@ -52,7 +52,7 @@ class TelemetryCapture:
         self.meter_provider = MeterProvider(
             resource=self.resource, metric_readers=[self.metric_reader], views=build_views()
         )
-        self.log_exporter = InMemoryLogRecordExporter()
+        self.log_exporter = InMemoryLogRecordExporter()  # type: ignore[no-untyped-call]
         self.logger_provider = LoggerProvider(resource=self.resource)
         self.logger_provider.add_log_record_processor(SimpleLogRecordProcessor(self.log_exporter))
         self.log_handler = OTelLogHandler(self.logger_provider)
@@ -72,7 +72,9 @@ class TelemetryCapture:
         found = self.spans_named(name)
         if len(found) != 1:
             names = [s.name for s in self.spans()]
-            raise AssertionError(f"expected exactly one span {name!r}, found {len(found)} in {names}")
+            raise AssertionError(
+                f"expected exactly one span {name!r}, found {len(found)} in {names}"
+            )
         return found[0]
 
     # -- metrics -----------------------------------------------------------------
@@ -102,7 +104,7 @@ class TelemetryCapture:
         metric = self.metrics().get(name)
         if metric is None:
             return []
-        points = list(metric.data.data_points)
+        points: list[Any] = list(metric.data.data_points)
         if attributes:
             points = [
                 p

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -13,6 +14,26 @@ from otel_agentkit.telemetry import _globals
 from tests.otlp_receiver import OTLPReceiver
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+#: Recorded real API traffic lives outside the repo (never copied into it):
+#: ``../shared/cassettes`` beside the checkout, or wherever AGENTKIT_CASSETTES_DIR says.
+CASSETTES_DIR = Path(
+    os.environ.get(
+        "AGENTKIT_CASSETTES_DIR",
+        str(Path(__file__).resolve().parents[2] / "shared" / "cassettes"),
+    )
+)
+
+
+def cassettes_dir(provider: str) -> Path:
+    """Folder of recorded traffic for ``provider``: skip when absent, fail under CI=true."""
+    path = CASSETTES_DIR / provider
+    if not path.is_dir():
+        message = f"recorded cassettes not found at {path} (set AGENTKIT_CASSETTES_DIR)"
+        if IN_CI:
+            pytest.fail(message + " -- required under CI=true")
+        pytest.skip(message)
+    return path
 
 
 def require_binary(name: str) -> str:

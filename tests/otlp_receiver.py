@@ -151,7 +151,7 @@ class OTLPReceiver:
         def servicer(signal: str, base: type) -> Any:
             class _Servicer(base):  # type: ignore[misc, valid-type]
                 def Export(self, request: Any, context: Any) -> Any:
-                    headers = {k: v for k, v in context.invocation_metadata()}
+                    headers = dict(context.invocation_metadata())
                     receiver._add(
                         Received(signal, "grpc", request, headers, headers.get("grpc-encoding"))
                     )

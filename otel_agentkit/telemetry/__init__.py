@@ -279,9 +279,7 @@ def configure(
                 telemetry,
             )
         elif not settings.disabled:
-            _globals.install(
-                built.tracer_provider, built.meter_provider, built.logger_provider
-            )
+            _globals.install(built.tracer_provider, built.meter_provider, built.logger_provider)
         _current = telemetry
         if not _atexit_registered:
             atexit.register(shutdown)

@@ -49,7 +49,7 @@ class OTelLogHandler(logging.Handler):
         self._provider = logger_provider
         self._local = threading.local()
 
-    def filter(self, record: logging.LogRecord) -> bool:  # type: ignore[override]
+    def filter(self, record: logging.LogRecord) -> bool:
         """Drop records from the export pipeline's own loggers."""
         if record.name.startswith(_EXCLUDED_PREFIXES):
             return False

@@ -12,7 +12,7 @@ import logging
 import os
 from typing import Any
 
-from opentelemetry.instrumentation.distro import BaseDistro
+from opentelemetry.instrumentation.distro import BaseDistro  # type: ignore[attr-defined]
 from opentelemetry.sdk._configuration import _BaseConfigurator
 
 from otel_agentkit.errors import ConfigurationError
@@ -30,7 +30,7 @@ class AgentkitDistro(BaseDistro):  # type: ignore[misc]
         os.environ.setdefault("OTEL_PYTHON_CONFIGURATOR", CONFIGURATOR_NAME)
 
 
-class AgentkitConfigurator(_BaseConfigurator):  # type: ignore[misc]
+class AgentkitConfigurator(_BaseConfigurator):
     """Runs :func:`otel_agentkit.configure` from environment variables."""
 
     def _configure(self, **kwargs: Any) -> None:

@@ -178,7 +178,9 @@ def validate_endpoint(setting: str, value: str) -> str:
         raise ConfigurationError(setting, value, f"malformed URL ({exc})") from None
     if parts.scheme not in ("http", "https"):
         raise ConfigurationError(
-            setting, value, "expected a URL with an http:// or https:// scheme, e.g. http://localhost:4317"
+            setting,
+            value,
+            "expected a URL with an http:// or https:// scheme, e.g. http://localhost:4317",
         )
     if not parts.hostname:
         raise ConfigurationError(setting, value, "the URL has no host")
@@ -219,7 +221,9 @@ def _sampler(
     name = (name_value or "parentbased_always_on").strip().lower()
     if name not in SAMPLERS:
         raise ConfigurationError(
-            name_setting, name_value, f"unknown sampler; expected one of {', '.join(sorted(SAMPLERS))}"
+            name_setting,
+            name_value,
+            f"unknown sampler; expected one of {', '.join(sorted(SAMPLERS))}",
         )
     if name not in _RATIO_SAMPLERS:
         return name, None
@@ -228,7 +232,9 @@ def _sampler(
     try:
         ratio = float(arg_value)
     except (TypeError, ValueError):
-        raise ConfigurationError(arg_setting, arg_value, "expected a number between 0 and 1") from None
+        raise ConfigurationError(
+            arg_setting, arg_value, "expected a number between 0 and 1"
+        ) from None
     if not 0.0 <= ratio <= 1.0 or math.isnan(ratio):
         raise ConfigurationError(arg_setting, arg_value, "sampling ratio must be between 0 and 1")
     return name, ratio
@@ -271,9 +277,13 @@ def _otlp_for(
         proto_value = protocol_override or "http/protobuf"
     proto = str(proto_value).strip().lower()
     if proto not in PROTOCOLS:
-        hint = " (http/json is not supported by the Python exporters)" if proto == "http/json" else ""
+        hint = (
+            " (http/json is not supported by the Python exporters)" if proto == "http/json" else ""
+        )
         raise ConfigurationError(
-            proto_setting, proto_value, f"unknown OTLP protocol; expected grpc or http/protobuf{hint}"
+            proto_setting,
+            proto_value,
+            f"unknown OTLP protocol; expected grpc or http/protobuf{hint}",
         )
     resolved_protocol: Protocol = "grpc" if proto == "grpc" else "http/protobuf"
 
@@ -308,7 +318,9 @@ def _otlp_for(
     comp = str(comp_value or "none").strip().lower()
     if comp not in COMPRESSIONS or (comp == "deflate" and resolved_protocol == "grpc"):
         allowed = "gzip or none" if resolved_protocol == "grpc" else "gzip, deflate or none"
-        raise ConfigurationError(comp_setting, comp_value, f"unknown compression; expected {allowed}")
+        raise ConfigurationError(
+            comp_setting, comp_value, f"unknown compression; expected {allowed}"
+        )
 
     if timeout is not None:
         resolved_timeout = _positive_float("otlp_timeout", timeout)
@@ -378,14 +390,10 @@ def resolve_settings(
     name = service_name or _env("OTEL_SERVICE_NAME", env) or attrs.get("service.name")
     name = name or DEFAULT_SERVICE_NAME
     version = (
-        service_version
-        or _env("AGENTKIT_SERVICE_VERSION", env)
-        or attrs.get("service.version")
+        service_version or _env("AGENTKIT_SERVICE_VERSION", env) or attrs.get("service.version")
     )
     deployment = (
-        environment
-        or _env("AGENTKIT_ENVIRONMENT", env)
-        or attrs.get("deployment.environment.name")
+        environment or _env("AGENTKIT_ENVIRONMENT", env) or attrs.get("deployment.environment.name")
     )
 
     # Exporters ----------------------------------------------------------
@@ -396,7 +404,9 @@ def resolve_settings(
         otlp = ("otlp",) if endpoint_given or _has_otlp_endpoint(env, signal) else ()
         return (*extra, *otlp)
 
-    traces_value, traces_setting = _first(traces_exporter, "traces_exporter", env, "OTEL_TRACES_EXPORTER")
+    traces_value, traces_setting = _first(
+        traces_exporter, "traces_exporter", env, "OTEL_TRACES_EXPORTER"
+    )
     metrics_value, metrics_setting = _first(
         metrics_exporter, "metrics_exporter", env, "OTEL_METRICS_EXPORTER"
     )
@@ -417,7 +427,12 @@ def resolve_settings(
         traces = metrics = logs = ()
 
     otlp: dict[Signal, OtlpSettings] = {}
-    for signal, names in (("traces", traces), ("metrics", metrics), ("logs", logs)):
+    signals: tuple[tuple[Signal, tuple[str, ...]], ...] = (
+        ("traces", traces),
+        ("metrics", metrics),
+        ("logs", logs),
+    )
+    for signal, names in signals:
         if "otlp" in names:
             otlp[signal] = _otlp_for(
                 signal,
@@ -431,15 +446,15 @@ def resolve_settings(
             )
 
     # Prometheus ---------------------------------------------------------
-    host_value, host_setting = _first(prometheus_host, "prometheus_host", env, "OTEL_EXPORTER_PROMETHEUS_HOST")
+    host_value, host_setting = _first(
+        prometheus_host, "prometheus_host", env, "OTEL_EXPORTER_PROMETHEUS_HOST"
+    )
     host = str(host_value or DEFAULT_PROMETHEUS_HOST)
     port_value, port_setting = _first(
         prometheus_port, "prometheus_port", env, "OTEL_EXPORTER_PROMETHEUS_PORT"
     )
     port = (
-        DEFAULT_PROMETHEUS_PORT
-        if port_value is None
-        else _port(port_setting, port_value)  # type: ignore[arg-type]
+        DEFAULT_PROMETHEUS_PORT if port_value is None else _port(port_setting, port_value)  # type: ignore[arg-type]
     )
     server_value, server_setting = _first(
         prometheus_server, "prometheus_server", env, "AGENTKIT_PROMETHEUS_SERVER"
