@@ -70,4 +70,5 @@ def test_run_in_executor_carries_context(agentkit_telemetry: TelemetryCapture) -
 
     parent_id = asyncio.run(main())
     span = agentkit_telemetry.span("in-thread")
-    assert span.parent is not None and span.parent.span_id == parent_id
+    assert span.parent is not None
+    assert span.parent.span_id == parent_id

@@ -24,21 +24,15 @@ def _record_sample_metrics() -> None:
         semconv.GEN_AI_CLIENT_OPERATION_DURATION,
         unit=semconv.UNIT_SECONDS,
         description="GenAI operation duration.",
-    ).record(
-        1.5, {semconv.GEN_AI_OPERATION_NAME: "chat", semconv.GEN_AI_REQUEST_MODEL: "m"}
-    )
+    ).record(1.5, {semconv.GEN_AI_OPERATION_NAME: "chat", semconv.GEN_AI_REQUEST_MODEL: "m"})
     meter.create_histogram(
         semconv.GEN_AI_CLIENT_TOKEN_USAGE,
         unit=semconv.UNIT_TOKENS,
         description="Number of input and output tokens used.",
-    ).record(
-        100, {semconv.GEN_AI_TOKEN_TYPE: semconv.TOKEN_TYPE_INPUT}
-    )
+    ).record(100, {semconv.GEN_AI_TOKEN_TYPE: semconv.TOKEN_TYPE_INPUT})
     meter.create_counter(
         semconv.AGENTKIT_GUARDRAIL_VIOLATIONS, description="Guardrail violations."
-    ).add(
-        1, {semconv.AGENTKIT_GUARDRAIL_NAME: "pii"}
-    )
+    ).add(1, {semconv.AGENTKIT_GUARDRAIL_NAME: "pii"})
 
 
 def test_metrics_endpoint_uses_semconv_buckets() -> None:

@@ -15,7 +15,9 @@ def test_bucket_lists_match_the_conventions() -> None:
     assert semconv.GEN_AI_DURATION_BUCKETS[-1] == 81.92
     assert all(
         b == a * 2
-        for a, b in zip(semconv.GEN_AI_DURATION_BUCKETS, semconv.GEN_AI_DURATION_BUCKETS[1:])
+        for a, b in zip(
+            semconv.GEN_AI_DURATION_BUCKETS, semconv.GEN_AI_DURATION_BUCKETS[1:], strict=False
+        )
     )
     assert semconv.GEN_AI_TOKEN_BUCKETS[:3] == (1.0, 4.0, 16.0)
     assert semconv.GEN_AI_TOKEN_BUCKETS[-1] == 67108864.0

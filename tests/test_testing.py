@@ -13,12 +13,11 @@ from otel_agentkit.testing import TelemetryCapture, capture_telemetry
 
 def test_fixture_captures_spans_metrics_and_logs(agentkit_telemetry: TelemetryCapture) -> None:
     tracer = trace.get_tracer("t")
-    with tracer.start_as_current_span("outer") as outer:
-        with tracer.start_as_current_span("inner"):
-            logging.getLogger("app").warning("hello %s", "world")
-    metrics.get_meter("t").create_histogram(
-        semconv.GEN_AI_EXECUTE_TOOL_DURATION, unit="s"
-    ).record(0.05, {semconv.GEN_AI_TOOL_NAME: "search"})
+    with tracer.start_as_current_span("outer") as outer, tracer.start_as_current_span("inner"):
+        logging.getLogger("app").warning("hello %s", "world")
+    metrics.get_meter("t").create_histogram(semconv.GEN_AI_EXECUTE_TOOL_DURATION, unit="s").record(
+        0.05, {semconv.GEN_AI_TOOL_NAME: "search"}
+    )
 
     inner = agentkit_telemetry.span("inner")
     assert inner.parent is not None
@@ -30,9 +29,12 @@ def test_fixture_captures_spans_metrics_and_logs(agentkit_telemetry: TelemetryCa
     )
     assert point.count == 1
     assert list(point.explicit_bounds) == list(semconv.GEN_AI_DURATION_BUCKETS)
-    assert agentkit_telemetry.metric_points(
-        semconv.GEN_AI_EXECUTE_TOOL_DURATION, {semconv.GEN_AI_TOOL_NAME: "other"}
-    ) == []
+    assert (
+        agentkit_telemetry.metric_points(
+            semconv.GEN_AI_EXECUTE_TOOL_DURATION, {semconv.GEN_AI_TOOL_NAME: "other"}
+        )
+        == []
+    )
 
     (record,) = [r for r in agentkit_telemetry.logs() if r.log_record.body == "hello world"]
     assert record.log_record.trace_id == outer.get_span_context().trace_id
