@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import contextvars
 import inspect
 import json
@@ -228,7 +229,10 @@ class _Flight:
                 check.expires = registry._clock() + check.ttl
             if check.flight is self:
                 check.flight = None
-        self.future.set_result(final)
+        try:
+            self.future.set_result(final)
+        except concurrent.futures.InvalidStateError:  # pragma: no cover - defensive
+            _log.debug("health check %r: result already set", check.name)
         _end_span(self.span, final)
         try:
             _telemetry.ensure_gauge()
@@ -625,15 +629,25 @@ async def _wait_async(flight: _Flight) -> CheckResult:
     """Wait for a run from a coroutine, never past its deadline."""
     if flight.future.done():
         return flight.future.result()
-    waiter = asyncio.wrap_future(flight.future)
-    try:
-        done, _ = await asyncio.wait({waiter}, timeout=flight.remaining())
-        if not done:
-            flight.resolve(_timeout_result(flight.check))
-    finally:
-        if not waiter.done():
-            waiter.cancel()
+    # Not asyncio.wrap_future: cancelling a wrapped future cancels the shared one,
+    # so one caller hanging up would fail the run for everyone else.
+    loop = asyncio.get_running_loop()
+    waiter: asyncio.Future[None] = loop.create_future()
+
+    def wake(_: object) -> None:
+        with contextlib.suppress(RuntimeError):  # that caller's loop has closed meanwhile
+            loop.call_soon_threadsafe(_set_waiter, waiter)
+
+    flight.future.add_done_callback(wake)
+    done, _ = await asyncio.wait({waiter}, timeout=flight.remaining())
+    if not done:
+        flight.resolve(_timeout_result(flight.check))
     return flight.future.result()
+
+
+def _set_waiter(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
 
 
 def _wait_sync(flight: _Flight) -> CheckResult:
