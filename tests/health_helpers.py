@@ -93,7 +93,7 @@ class LocalServer:
         server.block_on_close = False  # slow handlers must not hold up stop()
         self._server = server
         self.port = int(server.server_address[1])
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
         return self
 
     def stop(self) -> None:
