@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import logging
 import os
 import threading
 import uuid
@@ -459,20 +460,45 @@ def test_otlp_export_check_reports_failing_exports() -> None:
     assert run_one(otlp_export_check(failure_status="error")).status == "error"
 
 
-def test_otlp_export_check_ok_when_exports_arrive(otlp_receiver: OTLPReceiver) -> None:
+@pytest.mark.parametrize("protocol", ["http/protobuf", "grpc"])
+def test_otlp_export_check_ok_when_exports_arrive(
+    otlp_receiver: OTLPReceiver, protocol: str
+) -> None:
+    endpoint = otlp_receiver.grpc_endpoint if protocol == "grpc" else otlp_receiver.http_endpoint
     telemetry = otel_agentkit.configure(
         "svc",
-        otlp_endpoint=otlp_receiver.http_endpoint,
+        otlp_endpoint=endpoint,
+        otlp_protocol=protocol,
         traces_exporter="otlp",
-        metrics_exporter="none",
+        metrics_exporter="otlp",
         logs_exporter="otlp",
+        metric_export_interval=3600,
     )
+    before = run_one(otlp_export_check())
+    assert before.detail == "traces: no exports yet; metrics: no exports yet; logs: no exports yet"
     _emit_and_flush(telemetry)
+    telemetry.meter_provider.get_meter("test").create_counter("jobs").add(2)
+    assert telemetry.meter_provider.force_flush(10_000)
+    logging.getLogger("test.health").warning("something to export")
+    assert telemetry.logger_provider.force_flush(10_000)
     result = run_one(otlp_export_check(telemetry=telemetry))
     assert result.status == "ok"
-    assert result.detail == "traces: 1/1 exports ok; logs: no exports yet"
+    assert result.detail == (
+        "traces: 1/1 exports ok; metrics: 1/1 exports ok; logs: 1/1 exports ok"
+    )
+    # The wrappers pass everything through: the receiver got all three signals.
     assert any(True for _ in otlp_receiver.spans())
+    assert any(m.name == "jobs" for _, m in otlp_receiver.metrics())
+    assert any(r.body.string_value == "something to export" for _, r in otlp_receiver.logs())
     otel_agentkit.shutdown()  # while the receiver still listens
+
+
+def test_scraping_a_wildcard_bound_server_uses_loopback() -> None:
+    from otel_agentkit.health.checks import _local
+
+    assert _local("http://0.0.0.0:9464/metrics") == "http://127.0.0.1:9464/metrics"
+    assert _local("http://[::]:9464/metrics") == "http://[::1]:9464/metrics"
+    assert _local("http://10.1.2.3:9464/metrics") == "http://10.1.2.3:9464/metrics"
 
 
 # ---------------------------------------------------------------------------

@@ -53,6 +53,9 @@ MAX_DETAIL_CHARS: Final = 500
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 
+#: Tasks running async checks: referenced here so they are not garbage-collected mid-run.
+_background: set[asyncio.Task[None]] = set()
+
 
 @dataclass(frozen=True, slots=True)
 class CheckResult:
@@ -533,9 +536,11 @@ class HealthRegistry:
             assert flight is not None
             if leader:
                 if entry.is_async:
-                    asyncio.get_running_loop().create_task(
+                    task = asyncio.get_running_loop().create_task(
                         _drive_async(flight), name=f"agentkit-health-{entry.name}"
                     )
+                    _background.add(task)  # the loop keeps only a weak reference
+                    task.add_done_callback(_background.discard)
                 else:
                     self._start_in_thread(flight)
             return await _wait_async(flight)

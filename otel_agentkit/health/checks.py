@@ -487,6 +487,18 @@ def _parse_exposition(text: str, where: str) -> CheckResult:
     return CheckResult.ok(f"{count} {noun}", data={"families": count})
 
 
+def _local(url: str | None) -> str | None:
+    """A server bound to every interface is scraped over loopback."""
+    if url is None:
+        return None
+    parts = urlsplit(url)
+    loopback = {"0.0.0.0": "127.0.0.1", "::": "[::1]"}.get(parts.hostname or "")
+    if loopback is None:
+        return url
+    netloc = f"{loopback}:{parts.port}" if parts.port else loopback
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
 def prometheus_check(
     url: str | None = None, *, telemetry: Telemetry | None = None, timeout: float = 5.0
 ) -> SyncCheck:
@@ -514,7 +526,7 @@ def prometheus_check(
                     "the Prometheus exporter is not enabled (configure(metrics_exporter="
                     "'prometheus') or pass url=)"
                 )
-            target = handle.prometheus_url
+            target = _local(handle.prometheus_url)
             if target is None:
                 body, _ = handle.render_metrics("text/plain")
                 return _parse_exposition(body.decode("utf-8", "replace"), "the exposition")
