@@ -428,28 +428,18 @@ class HealthRegistry:
         check timeout.
         """
         entries = self._snapshot()
-        results = await asyncio.gather(*(self._get_async(entry, force) for entry in entries))
+        loop = asyncio.get_running_loop()
+        got = [self._begin(entry, force, loop) for entry in entries]
+        flights = [item for item in got if isinstance(item, _Flight)]
+        settled = iter(await asyncio.gather(*map(_wait_async, flights)) if flights else ())
+        results = [item if isinstance(item, CheckResult) else next(settled) for item in got]
         return self._report(entries, results)
 
     def run_sync(self, *, force: bool = False) -> HealthReport:
         """:meth:`run` for sync code (Flask, Django, a thread pool); safe from many threads."""
         entries = self._snapshot()
-        got: list[CheckResult | _Flight] = []
-        for entry in entries:
-            try:
-                cached, flight, leader = self._acquire(entry, force)
-                if cached is not None:
-                    got.append(cached)
-                    continue
-                assert flight is not None
-                if leader:
-                    self._start_in_thread(flight)
-                got.append(flight)
-            except Exception as exc:  # a bug of ours must not take /health down
-                _log.debug("health check %r could not start", entry.name, exc_info=True)
-                got.append(_from_exception(exc))
-        results = [item if isinstance(item, CheckResult) else _wait_sync(item) for item in got]
-        return self._report(entries, results)
+        got = [self._begin(entry, force, None) for entry in entries]
+        return self._report(entries, [_wait_sync(item) for item in got])
 
     def live(self) -> HealthReport:
         """A liveness report (``/health/live``): always ``ok``, runs no dependency checks."""
@@ -528,24 +518,31 @@ class HealthRegistry:
                 check.running = False
             flight.resolve(_from_exception(exc))
 
-    async def _get_async(self, entry: _Check, force: bool) -> CheckResult:
+    def _begin(
+        self, entry: _Check, force: bool, loop: asyncio.AbstractEventLoop | None
+    ) -> CheckResult | _Flight:
+        """A fresh cached result, or the run to wait for (started here if nobody leads one).
+
+        Async checks run as a task on ``loop`` when there is one; everything
+        else runs in a thread.
+        """
         try:
             cached, flight, leader = self._acquire(entry, force)
             if cached is not None:
                 return cached
             assert flight is not None
             if leader:
-                if entry.is_async:
-                    task = asyncio.get_running_loop().create_task(
+                if entry.is_async and loop is not None:
+                    task = loop.create_task(
                         _drive_async(flight), name=f"agentkit-health-{entry.name}"
                     )
                     _background.add(task)  # the loop keeps only a weak reference
                     task.add_done_callback(_background.discard)
                 else:
                     self._start_in_thread(flight)
-            return await _wait_async(flight)
+            return flight
         except Exception as exc:  # a bug of ours must not take /health down
-            _log.debug("health check %r failed to run", entry.name, exc_info=True)
+            _log.debug("health check %r could not start", entry.name, exc_info=True)
             return _from_exception(exc)
 
 
@@ -655,8 +652,10 @@ def _set_waiter(waiter: asyncio.Future[None]) -> None:
         waiter.set_result(None)
 
 
-def _wait_sync(flight: _Flight) -> CheckResult:
+def _wait_sync(flight: CheckResult | _Flight) -> CheckResult:
     """Wait for a run from a thread, never past its deadline."""
+    if isinstance(flight, CheckResult):
+        return flight
     try:
         return flight.future.result(timeout=flight.remaining())
     except concurrent.futures.TimeoutError:
