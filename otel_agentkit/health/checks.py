@@ -22,7 +22,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Container, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Literal
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from otel_agentkit.errors import ConfigurationError
@@ -539,7 +539,7 @@ def prometheus_check(
 
 
 def otlp_export_check(
-    *, telemetry: Telemetry | None = None, failure_status: str = "degraded"
+    *, telemetry: Telemetry | None = None, failure_status: Literal["degraded", "error"] = "degraded"
 ) -> SyncCheck:
     """The OTLP exporters' latest exports succeeded.
 
@@ -582,7 +582,7 @@ def otlp_export_check(
             else:
                 notes.append(f"{signal}: {s.exports - s.failures}/{s.exports} exports ok")
         if failing:
-            return CheckResult(failure_status, "; ".join(failing + notes), data=data)  # type: ignore[arg-type]
+            return CheckResult(failure_status, "; ".join(failing + notes), data=data)
         return CheckResult.ok("; ".join(notes), data=data)
 
     return _guard(otlp_export)
