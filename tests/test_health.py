@@ -421,8 +421,9 @@ def test_no_stampede_from_50_coroutines() -> None:
     assert {r.checks["model"].status for r in reports} == {"ok"}
 
 
-def test_threads_and_event_loops_share_one_refresh() -> None:
-    check = Counted(block=0.4)
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_threads_and_event_loops_share_one_refresh(kind: str) -> None:
+    check = Counted(block=0.4) if kind == "sync" else CountedAsync(sleep=0.4)
     health = HealthRegistry(default_timeout=5)
     health.add("model", check)
     statuses: list[str] = []

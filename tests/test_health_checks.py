@@ -523,28 +523,58 @@ def test_chroma_ephemeral_client() -> None:
     assert missing.detail.startswith(f"collection 'nope-{name}' not found")
 
 
-def test_chroma_http_client_when_the_server_fails() -> None:
-    chromadb = require_module("chromadb")
-    # A local server answering the handshake chromadb.HttpClient performs, then failing.
+def _chroma_server_routes() -> dict[str, Route]:
+    """What a Chroma server answers during the handshake chromadb's HTTP clients perform."""
     database = {
         "id": "00000000-0000-0000-0000-000000000000",
         "name": "default_database",
         "tenant": "default_tenant",
     }
-    routes = {
+    base = "/api/v2/tenants/default_tenant/databases/default_database"
+    return {
         "/api/v2/auth/identity": Route.json(
             {"user_id": "u", "tenant": "default_tenant", "databases": ["default_database"]}
         ),
         "/api/v2/tenants/default_tenant": Route.json({"name": "default_tenant"}),
-        "/api/v2/tenants/default_tenant/databases/default_database": Route.json(database),
-        "/api/v2/heartbeat": Route(500, b"chroma is unwell", "text/plain"),
+        base: Route.json(database),
+        base + "/collections_count": Route.json(4),
     }
+
+
+def test_chroma_http_client_when_the_server_fails() -> None:
+    chromadb = require_module("chromadb")
+    routes = _chroma_server_routes()
+    routes["/api/v2/heartbeat"] = Route(500, b"chroma is unwell", "text/plain")
     with local_server(routes) as server:
         client = chromadb.HttpClient(host="127.0.0.1", port=server.port)
         result = run_one(chroma_check(client))
         assert result.status == "error"
         assert "chroma is unwell" in result.detail
         assert server.hits["/api/v2/heartbeat"] == 1
+
+
+def test_chroma_async_http_client_runs_as_an_async_check() -> None:
+    chromadb = require_module("chromadb")
+    routes = _chroma_server_routes()
+    routes["/api/v2"] = Route.json({"nanosecond heartbeat": 1732350000000000000})
+    with local_server(routes) as server:
+
+        async def main() -> CheckResult:
+            client = await chromadb.AsyncHttpClient(host="127.0.0.1", port=server.port)
+            check = chroma_check(client)
+            assert asyncio.iscoroutinefunction(check)
+            health = HealthRegistry()
+            health.add("chroma", check)
+            return (await health.run()).checks["chroma"]
+
+        result = asyncio.run(main())
+        assert (result.status, result.detail) == ("ok", "heartbeat ok, 4 collections")
+        assert server.hits["/api/v2"] == 1
+        routes["/api/v2"] = Route(503, b"overloaded", "text/plain")
+        server.routes.update(routes)
+        failed = asyncio.run(main())
+        assert failed.status == "error"
+        assert "overloaded" in failed.detail
 
 
 def test_qdrant_in_memory_client() -> None:
