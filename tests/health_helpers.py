@@ -36,10 +36,16 @@ class Route:
     content_type: str = "application/json"
     #: Seconds to wait before answering (interrupted when the server stops).
     delay: float = 0.0
+    #: Extra response headers (e.g. Location for a redirect).
+    headers: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def json(cls, payload: Any, *, status: int = 200, delay: float = 0.0) -> Route:
         return cls(status, json.dumps(payload).encode(), "application/json", delay)
+
+    @classmethod
+    def redirect(cls, location: str) -> Route:
+        return cls(302, b"", "text/plain", headers={"Location": location})
 
 
 @dataclass
@@ -83,6 +89,8 @@ class LocalServer:
                     self.send_response(route.status)
                     self.send_header("Content-Type", route.content_type)
                     self.send_header("Content-Length", str(len(route.body)))
+                    for name, value in route.headers.items():
+                        self.send_header(name, value)
                     self.end_headers()
                     self.wfile.write(route.body)
                 except OSError:  # the client gave up (timeout) before we answered

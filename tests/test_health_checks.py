@@ -294,6 +294,24 @@ def test_http_check_url_credentials_are_sent_and_redacted() -> None:
         assert secret not in text
 
 
+def test_redirects_never_carry_credentials_to_another_host() -> None:
+    with (
+        local_server({"/ok": Route(200, b"", "text/plain")}) as other,
+        local_server({"/ok": Route(200, b"", "text/plain")}) as same,
+    ):
+        same.routes["/moved"] = Route.redirect(f"{same.url}/ok")
+        same.routes["/away"] = Route.redirect(f"{other.url}/ok")
+        creds = f"http://user:pw-77-secret@127.0.0.1:{same.port}"
+        headers = {"X-Api-Key": "key-abc-123"}
+        assert run_one(http_check(creds + "/moved", headers=headers)).detail == "HTTP 200"
+        assert run_one(http_check(creds + "/away", headers=headers)).detail == "HTTP 200"
+    assert "authorization" in same.headers[1]  # same host: still authenticated
+    assert same.headers[1]["x-api-key"] == "key-abc-123"
+    assert "authorization" not in other.headers[0]  # another host: stripped
+    assert "x-api-key" not in other.headers[0]
+    assert other.headers[0]["user-agent"].startswith("otel-agentkit-health/")
+
+
 def test_tcp_check() -> None:
     with local_server() as server:
         result = run_one(tcp_check("127.0.0.1", server.port))

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal
 from urllib.parse import unquote, urlsplit, urlunsplit
 
+from otel_agentkit._version import __version__
 from otel_agentkit.errors import ConfigurationError
 from otel_agentkit.health._core import CheckResult
 from otel_agentkit.health._redact import redact_text, redact_url
@@ -53,6 +54,7 @@ GiB: Final = 1 << 30
 MAX_BODY_BYTES: Final = 8 * MiB
 _DEFAULT_OLLAMA: Final = "http://localhost:11434"
 _LIST_SHOWN: Final = 5
+_USER_AGENT: Final = f"otel-agentkit-health/{__version__}"
 
 SyncCheck = Callable[[], CheckResult]
 AsyncCheck = Callable[[], "Awaitable[CheckResult]"]
@@ -131,12 +133,36 @@ def _reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
+class _RedirectHandler(urllib.request.HTTPRedirectHandler):
+    """Follow redirects, but never carry credentials or custom headers to another host."""
+
+    def redirect_request(
+        self,
+        req: urllib.request.Request,
+        fp: Any,
+        code: int,
+        msg: str,
+        headers: Any,
+        newurl: str,
+    ) -> urllib.request.Request | None:
+        new = super().redirect_request(req, fp, code, msg, headers, newurl)
+        if new is not None and urlsplit(newurl).netloc != urlsplit(req.full_url).netloc:
+            for name in list(new.headers):
+                if name not in ("Accept", "User-agent"):
+                    new.remove_header(name)
+        return new
+
+
+_opener = urllib.request.build_opener(_RedirectHandler)
+
+
 def _get(url: str, *, headers: Mapping[str, str], timeout: float) -> tuple[int, bytes]:
     """GET ``url``; ``(status, body)`` for any HTTP answer, :class:`_ProbeError` if none came."""
-    request = urllib.request.Request(url, headers=dict(headers), method="GET")  # noqa: S310
+    sent = {"User-Agent": _USER_AGENT, **headers}
+    request = urllib.request.Request(url, headers=sent, method="GET")  # noqa: S310
     shown = redact_url(url)
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+        with _opener.open(request, timeout=timeout) as response:
             return int(response.status), response.read(MAX_BODY_BYTES)
     except urllib.error.HTTPError as exc:
         with exc:
