@@ -566,6 +566,7 @@ def test_status_gauge_per_check(agentkit_telemetry: TelemetryCapture) -> None:
 def test_gauge_follows_a_new_meter_provider() -> None:
     health = HealthRegistry(default_ttl=0)
     health.add("db", lambda: CheckResult.degraded("slow"))
+    health.run_sync()  # no provider installed yet: nothing registered on the API's proxy
     for _ in range(2):  # two captures = two different global meter providers
         with capture_telemetry() as capture:
             health.run_sync()

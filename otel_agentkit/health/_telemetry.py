@@ -29,7 +29,10 @@ STATUS_VALUES: dict[str, float] = {"ok": 1.0, "degraded": 0.5, "error": 0.0}
 #: Anything that can list its latest results as ``(check name, status)`` pairs.
 LatestFn = Callable[[], Iterable[tuple[str, str]]]
 
-_lock = threading.Lock()
+# Two locks so the metric collection callback never waits on a thread that is
+# inside the SDK registering the gauge (lock-order inversion with SDK locks).
+_sources_lock = threading.Lock()
+_gauge_lock = threading.Lock()
 _sources: weakref.WeakSet[Any] = weakref.WeakSet()
 _gauge_provider: object | None = None
 _tracer_cache: tuple[object, trace.Tracer] | None = None
@@ -41,12 +44,12 @@ def track(registry: Any) -> None:
     ``registry`` must have a ``_latest_statuses()`` method returning
     ``(name, status)`` pairs.
     """
-    with _lock:
+    with _sources_lock:
         _sources.add(registry)
 
 
 def _observe(options: CallbackOptions) -> Iterator[Observation]:
-    with _lock:
+    with _sources_lock:
         sources = list(_sources)
     for source in sources:
         try:
@@ -75,7 +78,7 @@ def ensure_gauge() -> None:
     provider = metrics.get_meter_provider()
     if provider is _gauge_provider:
         return
-    with _lock:
+    with _gauge_lock:
         if provider is _gauge_provider or _is_proxy(provider):
             return
         try:
