@@ -209,7 +209,7 @@ class _Flight:
         self.started = time.perf_counter()
         self.deadline = self.started + check.timeout
         self.span: Span | None = None
-        self._resolved = False
+        self._final: CheckResult | None = None  # set once, under the registry lock
 
     def remaining(self) -> float:
         return max(0.0, self.deadline - time.perf_counter())
@@ -224,19 +224,20 @@ class _Flight:
             detail = detail[: MAX_DETAIL_CHARS - 3] + "..."
         final = CheckResult(result.status, detail, latency_ms, result.data)
         with registry._lock:
-            if self._resolved:
+            if self._final is not None:
                 return
-            self._resolved = True
+            self._final = final
             if cache:
                 check.result = final
                 check.expires = registry._clock() + check.ttl
             if check.flight is self:
                 check.flight = None
+            span, self.span = self.span, None
         try:
             self.future.set_result(final)
         except concurrent.futures.InvalidStateError:  # pragma: no cover - defensive
             _log.debug("health check %r: result already set", check.name)
-        _end_span(self.span, final)
+        _end_span(span, final)
         try:
             _telemetry.ensure_gauge()
         except Exception:
@@ -491,7 +492,13 @@ class HealthRegistry:
                 return None, entry.flight, False
             flight = _Flight(self, entry)
             entry.flight = flight
-        flight.span = _start_span(entry)
+        span = _start_span(entry)  # outside the lock: span processors are foreign code
+        with self._lock:
+            final = flight._final
+            if final is None:
+                flight.span = span
+        if final is not None:  # settled (timed out) before the span existed
+            _end_span(span, final)
         return None, flight, True
 
     def _start_in_thread(self, flight: _Flight) -> None:
