@@ -165,6 +165,9 @@ AGENTKIT_HEALTH_CHECK: Final = "agentkit.health.check"
 AGENTKIT_HEALTH_STATUS_ATTR: Final = "agentkit.health.status"
 AGENTKIT_HTTP_STATUS_CLASS: Final = "agentkit.http.status_class"
 
+#: Span name prefix for one health check run: ``health_check {check name}``.
+AGENTKIT_HEALTH_CHECK_SPAN: Final = "health_check"
+
 # guardrail decisions
 GUARDRAIL_ALLOW: Final = "allow"
 GUARDRAIL_BLOCK: Final = "block"
@@ -201,6 +204,7 @@ AGENTKIT_GUARDRAIL_VIOLATIONS: Final = "agentkit.guardrail.violations"
 AGENTKIT_SCHEDULER_TRIGGERS: Final = "agentkit.scheduler.triggers"
 AGENTKIT_NOTIFICATIONS: Final = "agentkit.notifications"
 AGENTKIT_RATE_LIMIT_EXCEEDED: Final = "agentkit.rate_limit.exceeded"
+#: Observable gauge, one point per health check: 1 ok, 0.5 degraded, 0 error (no unit).
 AGENTKIT_HEALTH_STATUS: Final = "agentkit.health.status"
 AGENTKIT_HTTP_REQUESTS: Final = "agentkit.http.requests"
 AGENTKIT_HTTP_ERRORS: Final = "agentkit.http.errors"

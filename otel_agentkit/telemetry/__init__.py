@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 
+    from otel_agentkit.telemetry._exportstats import ExportStats
     from otel_agentkit.telemetry._setup import Built
 
 __all__ = ["Telemetry", "configure", "get_telemetry", "shutdown"]
@@ -48,6 +49,8 @@ class Telemetry:
         self.logger_provider: LoggerProvider = built.logger_provider
         #: True when these providers are the process-wide OpenTelemetry globals.
         self.installed_globally: bool = installed
+        #: Outcomes of the OTLP exports (read by ``otel_agentkit.health.otlp_export_check``).
+        self.export_stats: ExportStats = built.export_stats
         self._prometheus_reader = built.prometheus_reader
         self._registry: Any = None
         self._log_handler = built.log_handler

@@ -44,6 +44,7 @@ from opentelemetry.sdk.trace.sampling import (
 from otel_agentkit import semconv
 from otel_agentkit._version import __version__
 from otel_agentkit.errors import ConfigurationError
+from otel_agentkit.telemetry._exportstats import ExportStats, track
 from otel_agentkit.telemetry._logbridge import OTelLogHandler
 from otel_agentkit.telemetry.settings import OtlpSettings, Settings, Signal
 
@@ -153,6 +154,7 @@ class Built:
     prometheus_reader: MetricReader | None = None
     log_handler: logging.Handler | None = None
     span_exporters: list[SpanExporter] = field(default_factory=list)
+    export_stats: ExportStats = field(default_factory=ExportStats)
 
 
 def build(
@@ -165,6 +167,7 @@ def build(
 ) -> Built:
     """Create providers and exporters for ``settings`` without installing them."""
     resource = build_resource(settings)
+    export_stats = ExportStats()  # outcomes of OTLP exports, for the health check
 
     tracer_provider = TracerProvider(resource=resource, sampler=build_sampler(settings))
     span_exporters: list[SpanExporter] = []
@@ -172,7 +175,7 @@ def build(
         exporter: SpanExporter = (
             ConsoleSpanExporter()
             if name == "console"
-            else _otlp_exporter("traces", settings.otlp["traces"])
+            else track("traces", _otlp_exporter("traces", settings.otlp["traces"]), export_stats)
         )
         span_exporters.append(exporter)
         tracer_provider.add_span_processor(BatchSpanProcessor(exporter))
@@ -195,7 +198,7 @@ def build(
         metric_exporter: MetricExporter = (
             ConsoleMetricExporter()
             if name == "console"
-            else _otlp_exporter("metrics", settings.otlp["metrics"])
+            else track("metrics", _otlp_exporter("metrics", settings.otlp["metrics"]), export_stats)
         )
         readers.append(
             PeriodicExportingMetricReader(metric_exporter, export_interval_millis=interval_ms)
@@ -207,7 +210,7 @@ def build(
         log_exporter: LogRecordExporter = (
             ConsoleLogRecordExporter()
             if name == "console"
-            else _otlp_exporter("logs", settings.otlp["logs"])
+            else track("logs", _otlp_exporter("logs", settings.otlp["logs"]), export_stats)
         )
         logger_provider.add_log_record_processor(BatchLogRecordProcessor(log_exporter))
     for log_processor in log_processors:
@@ -222,6 +225,7 @@ def build(
         prometheus_reader=prometheus_reader,
         log_handler=handler,
         span_exporters=span_exporters,
+        export_stats=export_stats,
     )
 
 
