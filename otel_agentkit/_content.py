@@ -149,6 +149,28 @@ def parse_capture_mode(raw: str | ContentCapture | None) -> ContentCapture:
 
 # -- capture mode ------------------------------------------------------------------
 
+_ENV_KEY: Final = semconv.ENV_CAPTURE_MESSAGE_CONTENT
+# ``os.environ.get`` of a missing key costs ~0.7 us (it raises KeyError inside);
+# decorators ask for the mode on every recorded call, so read the mapping
+# behind ``os.environ`` directly when it is there (CPython keeps it in sync).
+_ENV_DATA: Any = getattr(os.environ, "_data", None)
+_ENV_ENCODED_KEY: Any = None
+if _ENV_DATA is not None:
+    try:
+        _ENV_ENCODED_KEY = os.environ.encodekey(_ENV_KEY)
+    except Exception:  # pragma: no cover - not CPython's os._Environ
+        _ENV_DATA = None
+
+
+def _read_env() -> str | None:
+    if _ENV_DATA is None or not isinstance(_ENV_DATA, dict):  # pragma: no cover
+        return os.environ.get(_ENV_KEY)
+    raw = _ENV_DATA.get(_ENV_ENCODED_KEY)
+    if raw is None:
+        return None
+    return str(os.environ.decodevalue(raw))
+
+
 _override: ContentCapture | None = None
 # (raw env value, parsed mode): re-parsed only when the variable changes.
 _env_cache: tuple[str | None, ContentCapture] = (None, ContentCapture.NO_CONTENT)
@@ -165,7 +187,7 @@ def capture_mode() -> ContentCapture:
     global _env_cache
     if _override is not None:
         return _override
-    raw = os.environ.get(semconv.ENV_CAPTURE_MESSAGE_CONTENT)
+    raw = _read_env()
     cached_raw, cached_mode = _env_cache
     if raw == cached_raw:
         return cached_mode
