@@ -651,10 +651,14 @@ def _wrap_generator_function(op: _Op, func: Callable[..., Any]) -> Callable[...,
         if inst is None:
             return (yield from func(*args, **kwargs))
         # The span starts at the first next(): it covers the iteration, not creation.
-        span = inst.tracer.start_span(span_name, kind=_INTERNAL, attributes=attributes)
-        if start_work and span.is_recording():
-            op.start(span, args, kwargs)
-        ctx = _set_span(span)
+        try:
+            span = inst.tracer.start_span(span_name, kind=_INTERNAL, attributes=attributes)
+            if start_work and span.is_recording():
+                op.start(span, args, kwargs)
+            ctx = _set_span(span)
+        except Exception:  # pragma: no cover - defensive: never break the host program
+            _log.debug("otel_agentkit: could not start %s", span_name, exc_info=True)
+            return (yield from func(*args, **kwargs))
         start = _perf()
         count = 0
         try:
@@ -705,40 +709,28 @@ def _wrap_async_generator_function(op: _Op, func: Callable[..., Any]) -> Callabl
     start_work = op.start_work
 
     async def wrapper(*args: Any, **kwargs: Any) -> AsyncGenerator[Any, Any]:
+        # There is no ``yield from`` for async generators: one loop forwards
+        # asend/athrow/aclose, with or without a span (span is None: no SDK).
         inst = _current()
-        agen = None
-        if inst is None:
-            # No SDK: still forward asend/athrow/aclose faithfully.
-            agen = func(*args, **kwargs)
-            to_send: Any = None
-            to_throw: BaseException | None = None
-            while True:
-                try:
-                    if to_throw is None:
-                        item = await agen.asend(to_send)
-                    else:
-                        item, to_throw = await agen.athrow(to_throw), None
-                except StopAsyncIteration:
-                    return
-                try:
-                    to_send = yield item
-                except GeneratorExit:
-                    await agen.aclose()
-                    raise
-                except BaseException as exc:
-                    to_send, to_throw = None, exc
-        span = inst.tracer.start_span(span_name, kind=_INTERNAL, attributes=attributes)
-        if start_work and span.is_recording():
-            op.start(span, args, kwargs)
-        ctx = _set_span(span)
+        span: Span | None = None
+        ctx: Any = None
+        if inst is not None:
+            try:
+                span = inst.tracer.start_span(span_name, kind=_INTERNAL, attributes=attributes)
+                if start_work and span.is_recording():
+                    op.start(span, args, kwargs)
+                ctx = _set_span(span)
+            except Exception:  # pragma: no cover - defensive: never break the host program
+                _log.debug("otel_agentkit: could not start %s", span_name, exc_info=True)
+                inst = span = ctx = None
         start = _perf()
         count = 0
         try:
             agen = func(*args, **kwargs)
-            to_send = None
-            to_throw = None
+            to_send: Any = None
+            to_throw: BaseException | None = None
             while True:
-                token = _attach(ctx)
+                token = None if ctx is None else _attach(ctx)
                 try:
                     if to_throw is None:
                         item = await agen.asend(to_send)
@@ -747,26 +739,31 @@ def _wrap_async_generator_function(op: _Op, func: Callable[..., Any]) -> Callabl
                 except StopAsyncIteration:
                     break
                 finally:
-                    _detach(token)
+                    if token is not None:
+                        _detach(token)
                 count += 1
                 try:
                     to_send = yield item
                 except GeneratorExit:
-                    token = _attach(ctx)
+                    token = None if ctx is None else _attach(ctx)
                     try:
                         await agen.aclose()
                     finally:
-                        _detach(token)
+                        if token is not None:
+                            _detach(token)
                     raise
-                except BaseException as exc:
+                except BaseException as exc:  # thrown in by the consumer: forward it
                     to_send, to_throw = None, exc
         except GeneratorExit:
-            op.succeed(inst, span, _MISSING, _perf() - start, count)
+            if inst is not None and span is not None:
+                op.succeed(inst, span, _MISSING, _perf() - start, count)
             raise
         except BaseException as exc:
-            op.fail(inst, span, exc, _perf() - start)
+            if inst is not None and span is not None:
+                op.fail(inst, span, exc, _perf() - start)
             raise
-        op.succeed(inst, span, _MISSING, _perf() - start, count)
+        if inst is not None and span is not None:
+            op.succeed(inst, span, _MISSING, _perf() - start, count)
 
     return wrapper
 
@@ -1023,7 +1020,8 @@ def traced_guardrail(func: Any = None, /, *, name: str | None = None) -> Any:
 
 class TracedOperation:
     """A span opened by :func:`tool_span`, :func:`agent_span`, :func:`workflow_span`,
-    :func:`retrieval_span` or :func:`guardrail_span`; use it in a ``with`` block.
+    :func:`retrieval_span` or :func:`guardrail_span`; use it in a ``with`` (or
+    ``async with``) block.
 
     The block's body is the operation: the span is current inside it, ends
     when the block exits, and records an escaping exception like the
@@ -1083,6 +1081,17 @@ class TracedOperation:
             self._op.succeed(inst, self.span, self._result, duration, self.count)
         else:
             self._op.fail(inst, self.span, exc, duration)
+
+    async def __aenter__(self) -> TracedOperation:
+        return self.__enter__()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.__exit__(exc_type, exc, tb)
 
     def set_attribute(self, key: str, value: AttributeValue) -> None:
         """Set a span attribute (skipped when the span is not recording)."""

@@ -124,7 +124,12 @@ def test_span_form_in_async_code(agentkit_telemetry: TelemetryCapture) -> None:
                 await asyncio.sleep(0)
             assert trace.get_current_span() is agent.span
 
+        async with tool_span("u") as op:
+            assert trace.get_current_span() is op.span
+            await asyncio.sleep(0)
+
     asyncio.run(main())
+    assert agentkit_telemetry.span("execute_tool u").parent is None
     tool = agentkit_telemetry.span("execute_tool t")
     assert (
         tool.parent.span_id == agentkit_telemetry.span("invoke_agent async-agent").context.span_id

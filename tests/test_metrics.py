@@ -93,3 +93,16 @@ def test_counter_names_translate_cleanly_for_prometheus(name: str) -> None:
     translated = semconv.prometheus_name(name) + "_total"
     assert translated.replace("_", "").isalnum()
     assert translated == translated.lower()
+
+
+def test_public_lookup_fallback_matches_fast_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With OTEL_PYTHON_*_PROVIDER set at import, lookups go through the public API."""
+    monkeypatch.setattr(_instruments, "_FAST_LOOKUP", False)
+    assert _instruments.current() is None
+    with capture_telemetry() as capture:
+        inst = _instruments.current()
+        assert inst is not None
+        assert _instruments.current() is inst
+        metrics.record_rate_limit_exceeded("/y")
+        (point,) = capture.metric_points(semconv.AGENTKIT_RATE_LIMIT_EXCEEDED)
+        assert point.value == 1
