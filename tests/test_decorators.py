@@ -592,3 +592,42 @@ def test_internal_errors_never_reach_the_caller(
     assert span.end_time is not None
     (point,) = agentkit_telemetry.metric_points(semconv.GEN_AI_EXECUTE_TOOL_DURATION)
     assert point.count == 1
+
+
+def test_decorator_modules_import_only_the_api() -> None:
+    """decorators, metrics and _content must not pull in the SDK or exporters."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "import otel_agentkit.decorators, otel_agentkit.metrics, otel_agentkit._content\n"
+        "heavy = ('opentelemetry.sdk', 'opentelemetry.exporter', 'prometheus_client', 'grpc')\n"
+        "print(sorted(m for m in sys.modules if m.startswith(heavy)))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert out.stdout.strip() == "[]", out.stdout
+
+
+def test_cancellation_is_recorded_and_propagates(agentkit_telemetry: TelemetryCapture) -> None:
+    started = asyncio.Event()
+
+    @dec.traced_tool
+    async def slow() -> None:
+        started.set()
+        await asyncio.sleep(60)
+
+    async def main() -> None:
+        task = asyncio.create_task(slow())
+        await started.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(main())
+    span = agentkit_telemetry.span("execute_tool slow")
+    assert span.attributes[semconv.ERROR_TYPE] == "CancelledError"
+    (point,) = agentkit_telemetry.metric_points(semconv.GEN_AI_EXECUTE_TOOL_DURATION)
+    assert point.attributes[semconv.ERROR_TYPE] == "CancelledError"
