@@ -261,3 +261,16 @@ def test_set_redaction_rejects_invalid_patterns_and_hooks() -> None:
         _content.set_redaction(["(unclosed"])
     with pytest.raises(ConfigurationError, match="callable"):
         _content.set_redaction(hook="nope")  # type: ignore[arg-type]
+
+
+def test_huge_strings_are_cut_before_serialising_but_secrets_at_the_limit_still_match() -> None:
+    huge = "z" * 5_000_000
+    assert len(_content.to_jsonable(huge, max_string=100)) == 100
+    text = _content.to_json({"doc": huge}, max_length=200)
+    assert len(text) == 200
+    # A secret straddling the limit is still matched whole, so no prefix of it leaks.
+    _content.set_redaction([r"SECRET-[A-Z]{50}"])
+    secret = "SECRET-" + "Q" * 50
+    text = _content.to_json("x" * 150 + secret + "y" * 10_000, max_length=200)
+    assert "SECRET" not in text
+    assert "[REDACTED]" in text
