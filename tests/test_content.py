@@ -274,3 +274,14 @@ def test_huge_strings_are_cut_before_serialising_but_secrets_at_the_limit_still_
     text = _content.to_json("x" * 150 + secret + "y" * 10_000, max_length=200)
     assert "SECRET" not in text
     assert "[REDACTED]" in text
+
+
+def test_public_module_exposes_the_settings() -> None:
+    from otel_agentkit import content
+
+    content.set_capture_mode("SPAN_ONLY")
+    assert _content.capture_mode() is ContentCapture.SPAN_ONLY
+    content.set_max_length(20)
+    assert len(content.to_json("q" * 100)) == 20
+    content.set_redaction(["hidden"])
+    assert content.redact("a hidden word") == "a [REDACTED] word"
