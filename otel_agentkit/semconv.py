@@ -173,6 +173,11 @@ GUARDRAIL_ALLOW: Final = "allow"
 GUARDRAIL_BLOCK: Final = "block"
 GUARDRAIL_MODIFY: Final = "modify"
 
+# agentkit.notification.status values
+NOTIFICATION_STATUS_SENT: Final = "sent"
+NOTIFICATION_STATUS_FAILED: Final = "failed"
+NOTIFICATION_STATUS_RETRIED: Final = "retried"
+
 # ---------------------------------------------------------------------------
 # Metric names and units
 # ---------------------------------------------------------------------------
