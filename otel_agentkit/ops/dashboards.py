@@ -299,6 +299,19 @@ def _tools_agents() -> Row:
                 traces_link=True,
             ),
             Panel(
+                "Workflow latency p95",
+                "gen_ai.invoke_workflow.duration, 95th percentile, by workflow.",
+                [
+                    Query(
+                        _quantile(0.95, c.WORKFLOW_DURATION, (semconv.GEN_AI_WORKFLOW_NAME,)),
+                        _legend(semconv.GEN_AI_WORKFLOW_NAME),
+                        exemplar=True,
+                    )
+                ],
+                unit="s",
+                traces_link=True,
+            ),
+            Panel(
                 "Guardrail violations",
                 "Guardrail decisions other than allow, per second.",
                 [
@@ -463,7 +476,10 @@ def _panel_json(panel: Panel, panel_id: int, x: int, y: int, traces_url: str) ->
         if query.exemplar:
             target["exemplar"] = True
         targets.append(target)
-    options: dict[str, Any] = {"legend": {"displayMode": "list", "placement": "bottom"}}
+    options: dict[str, Any] = {
+        "legend": {"displayMode": "list", "placement": "bottom", "showLegend": True, "calcs": []},
+        "tooltip": {"mode": "multi", "sort": "desc"},
+    }
     if panel.kind == "stat":
         options = {"reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False}}
     return {
