@@ -273,7 +273,7 @@ def build_rules(thresholds: AlertThresholds | None = None) -> dict[str, Any]:
     """The rule-file model: a recording group and an alerting group."""
     return {
         "groups": [
-            {"name": RECORDING_GROUP, "interval": "30s", "rules": recording_rules()},
+            {"name": RECORDING_GROUP, "rules": recording_rules()},
             {"name": ALERTING_GROUP, "rules": alerting_rules(thresholds)},
         ]
     }

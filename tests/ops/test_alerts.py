@@ -135,8 +135,8 @@ def test_thresholds_are_parameters(tmp_path: Path) -> None:
 def test_every_threshold_is_documented() -> None:
     from dataclasses import fields
 
-    names = {f.name for f in fields(AlertThresholds)}
-    assert set(AlertThresholds.field_help()) == names
+    assert set(AlertThresholds.field_help()) == {f.name for f in fields(AlertThresholds)}
     docs = (Path(__file__).resolve().parents[2] / "docs" / "operations.md").read_text()
-    for name in names:
-        assert f"--{name.replace('_', '-')}" in docs, f"docs/operations.md lacks --{name}"
+    for f in fields(AlertThresholds):
+        row = f"| `--{f.name.replace('_', '-')}` | `{f.default}` |"
+        assert row in docs, f"docs/operations.md lacks the threshold row {row!r}"
