@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Sequence
@@ -35,31 +38,35 @@ def free_port() -> int:
 class App:
     """A scraped app running as a subprocess."""
 
-    def __init__(self, argv: Sequence[str]) -> None:
+    def __init__(self, argv: Sequence[str], startup_timeout: float = 30.0) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "AGENTKIT_"))}
         env["PYTHONPATH"] = str(REPO)
         self.argv = list(argv)
+        # stderr goes to a file: a chatty app must not block on a full pipe.
+        self.stderr = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 (closed in stop())
         self.process = subprocess.Popen(
             self.argv,
             cwd=REPO,
             env=env,
             stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            stderr=self.stderr,
             text=True,
         )
         assert self.process.stdout is not None
-        line = self.process.stdout.readline()  # the app prints its port when /metrics is up
+        # The app prints {"port": N} once /metrics is up.
+        ready, _, _ = select.select([self.process.stdout], [], [], startup_timeout)
+        line = self.process.stdout.readline() if ready else ""
         if not line:
             self.stop()
-            raise AssertionError(f"{self.argv} exited early: {self.stderr_text()}")
+            raise AssertionError(
+                f"{self.argv} printed no port within {startup_timeout}s: {self.stderr_text()}"
+            )
         self.port = int(json.loads(line)["port"])
         self.target = f"127.0.0.1:{self.port}"
 
     def stderr_text(self) -> str:
-        if self.process.poll() is None:
-            return ""
-        assert self.process.stderr is not None
-        return self.process.stderr.read()
+        self.stderr.seek(0)
+        return self.stderr.read()[-4000:]
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -69,9 +76,9 @@ class App:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout=10)
-        for stream in (self.process.stdout, self.process.stderr):
-            if stream is not None:
-                stream.close()
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+        self.stderr.close()
 
 
 class Prometheus:
