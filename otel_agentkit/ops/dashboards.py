@@ -348,6 +348,7 @@ def _tools_agents() -> Row:
                         _legend(semconv.AGENTKIT_SCHEDULER_JOB),
                     )
                 ],
+                width=24,
             ),
         ],
     )
