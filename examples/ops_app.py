@@ -17,38 +17,116 @@ up, then serves until interrupted.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import signal
 import threading
 import uuid
+from collections.abc import Callable
+from typing import Any
 
 import otel_agentkit
 from otel_agentkit.context import request_id
 
+Driver = Callable[[int], None]
 
-def handle_request(number: int) -> None:
-    """One simulated agent request.
 
-    What this branch can drive: ``configure()`` (the resource, exported as
-    ``target_info``) and the request-id context. Extend this function as the
-    emitting features land, each through its public API:
+def _decorator_driver() -> Driver | None:
+    """Agent work through the decorators and counters (issue 3), when installed."""
+    try:
+        from otel_agentkit.decorators import (
+            GuardrailDecision,
+            GuardrailViolation,
+            traced_agent,
+            traced_guardrail,
+            traced_tool,
+            traced_workflow,
+        )
 
-    - decorators (issue 3): an ``@traced_agent`` that calls ``@traced_tool``
-      functions (one of them raising), an ``@traced_workflow``, a
-      ``@traced_guardrail`` that blocks, and the scheduler / notification /
-      rate-limit recording helpers;
-    - OpenAI instrumentation (issue 4): an ``openai`` client on an
-      ``httpx.MockTransport`` serving a canned chat completion and a stream
-      (LLM duration, tokens, time to first chunk; cost once estimated);
-    - web (issue 6): serve these requests through
-      ``otel_agentkit.web.fastapi.instrument_app`` under uvicorn and call them
-      over HTTP, one route answering 5xx (HTTP and process metrics);
-    - health (issue 7): a ``HealthRegistry`` with an ok and a failing check;
-    - vector stores: a chromadb in-memory collection queried with explicit
-      embeddings (``db.client.operation.duration``).
+        from otel_agentkit import metrics as counters
+    except ImportError:
+        return None
+
+    @traced_tool(name="web_search")
+    def web_search(query: str) -> str:
+        return f"results for {query}"
+
+    @traced_tool(name="flaky_api")
+    def flaky_api(number: int) -> str:
+        if number % 4 == 0:
+            raise TimeoutError("upstream timed out")
+        return "ok"
+
+    @traced_guardrail(name="no_secrets")
+    def no_secrets(text: str) -> Any:
+        if "secret" in text:
+            raise GuardrailViolation("secret in request", guardrail="no_secrets")
+        return GuardrailDecision.allow()
+
+    @traced_agent(name="planner")
+    def planner(number: int) -> str:
+        web_search("weather in Lisbon")
+        with contextlib.suppress(TimeoutError):  # the failure is on the tool's span and metric
+            flaky_api(number)
+        return "plan"
+
+    @traced_workflow(name="handle_request")
+    def workflow(number: int) -> None:
+        try:
+            no_secrets("my secret" if number % 5 == 0 else "plan a trip")
+        except GuardrailViolation:
+            counters.record_notification("slack", "failed")
+            return
+        planner(number)
+        counters.record_notification("email", "sent")
+
+    def drive(number: int) -> None:
+        workflow(number)
+        if number % 10 == 0:
+            counters.record_scheduler_trigger("nightly-digest")
+        if number % 3 == 0:
+            counters.record_rate_limit_exceeded("/chat")
+
+    return drive
+
+
+def _health_driver() -> Driver | None:
+    """Health checks (issue 7), when installed: one passing, one failing."""
+    try:
+        from otel_agentkit.health import CheckResult, HealthRegistry
+    except ImportError:
+        return None
+
+    health = HealthRegistry(default_ttl=0.5, default_timeout=1.0)
+    health.add("model-server", lambda: CheckResult.ok("3 models"))
+    health.add("vector-store", lambda: CheckResult.error("connection refused"), critical=False)
+
+    def drive(number: int) -> None:
+        if number % 10 == 0:
+            health.run_sync()
+
+    return drive
+
+
+def drivers() -> list[Driver]:
+    """The features this installation has, each driven through its public API.
+
+    Missing features are skipped: the ops end-to-end test lists the metric
+    families they would emit in its ``NOT_YET_EMITTED`` set. Still to add as
+    they land: the OpenAI instrumentation (issue 4) with an ``openai`` client
+    on an ``httpx.MockTransport`` serving a canned chat and stream; the web
+    middleware (issue 6) serving these requests under uvicorn with one route
+    answering 5xx; a chromadb in-memory collection queried with explicit
+    embeddings.
     """
+    return [d for d in (_decorator_driver(), _health_driver()) if d is not None]
+
+
+def handle_request(number: int, active: list[Driver]) -> None:
+    """One simulated agent request, under its own request id."""
     with request_id(f"ops-{number}-{uuid.uuid4().hex[:8]}"):
-        pass
+        for drive in active:
+            drive(number)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -69,10 +147,11 @@ def main(argv: list[str] | None = None) -> int:
         json.dumps({"port": telemetry.prometheus_port, "metrics_url": telemetry.prometheus_url}),
         flush=True,
     )
+    active = drivers()
     number = 0
     try:
         while not stop.wait(args.interval):
-            handle_request(number)
+            handle_request(number, active)
             number += 1
     except KeyboardInterrupt:
         pass
