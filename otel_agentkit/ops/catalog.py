@@ -69,7 +69,7 @@ def label(attribute: str) -> str:
     return semconv.prometheus_label(attribute)
 
 
-_DECORATORS: Final = "decorators (traced_tool / traced_agent / traced_workflow / counters)"
+_DECORATORS: Final = "decorators and counters (traced_* / otel_agentkit.metrics.record_*)"
 _LLM: Final = "LLM client instrumentation (OpenAI and the other instrumentors)"
 _WEB: Final = "web (otel_agentkit.web.flask / fastapi instrument_app)"
 _HEALTH: Final = "health (HealthRegistry)"
@@ -155,7 +155,7 @@ RATE_LIMIT_EXCEEDED: Final = Family(
     "",
     "counter",
     (semconv.AGENTKIT_RATE_LIMIT_ENDPOINT,),
-    _WEB,
+    _DECORATORS,
 )
 RETRIEVAL_DURATION: Final = Family(
     semconv.DB_CLIENT_OPERATION_DURATION,
