@@ -8,6 +8,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Sequence
+from typing import Any
 
 from otel_agentkit._version import __version__
 from otel_agentkit.errors import ConfigurationError
@@ -92,6 +93,80 @@ def _doctor(args: argparse.Namespace) -> int:
     return 0
 
 
+def _write(text: str, out: str | None, what: str) -> None:
+    """Write ``text`` to ``out`` (creating parent folders) or to stdout."""
+    if out is None or out == "-":
+        sys.stdout.write(text)
+        return
+    from pathlib import Path
+
+    path = Path(out)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    print(f"wrote {what} to {path}", file=sys.stderr)
+
+
+def _thresholds(args: argparse.Namespace) -> Any:
+    from dataclasses import fields
+
+    from otel_agentkit.ops.alerts import AlertThresholds
+
+    return AlertThresholds(**{f.name: getattr(args, f.name) for f in fields(AlertThresholds)})
+
+
+def _dashboard(args: argparse.Namespace) -> int:
+    """Write the Grafana dashboard JSON."""
+    from otel_agentkit.ops.dashboards import render_dashboard
+
+    _write(
+        render_dashboard(datasource=args.datasource, traces_url=args.traces_url),
+        args.out,
+        "the Grafana dashboard",
+    )
+    return 0
+
+
+def _alerts(args: argparse.Namespace) -> int:
+    """Write the Prometheus recording and alerting rules."""
+    from otel_agentkit.ops.alerts import render_rules
+
+    _write(render_rules(_thresholds(args)), args.out, "Prometheus rules")
+    return 0
+
+
+def _stack(args: argparse.Namespace) -> int:
+    """Write the local stack (compose, configs, Kubernetes manifests)."""
+    from otel_agentkit.ops.stack import StackOptions, write_stack
+
+    options = StackOptions(
+        service=args.service, app_target=args.app_target, thresholds=_thresholds(args)
+    )
+    for path in write_stack(args.out, options):
+        print(path)
+    print(f"start it with: docker compose -f {args.out}/docker-compose.yaml up -d", file=sys.stderr)
+    return 0
+
+
+def _add_threshold_flags(parser: argparse.ArgumentParser) -> None:
+    from dataclasses import fields
+
+    from otel_agentkit.ops.alerts import AlertThresholds
+
+    help_text = AlertThresholds.field_help()
+    for f in fields(AlertThresholds):
+        default: float = f.default  # type: ignore[assignment]
+        parser.add_argument(
+            "--" + f.name.replace("_", "-"),
+            dest=f.name,
+            type=type(default),
+            default=default,
+            metavar="N",
+            help=f"{help_text[f.name]} (default {default:,.0f})"
+            if float(default).is_integer()
+            else f"{help_text[f.name]} (default {default})",
+        )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for ``otel-agentkit``."""
     parser = argparse.ArgumentParser(
@@ -112,6 +187,46 @@ def build_parser() -> argparse.ArgumentParser:
 
     doctor = sub.add_parser("doctor", help="show the configuration the environment resolves to")
     doctor.set_defaults(func=_doctor)
+
+    from otel_agentkit.ops import dashboards, stack
+
+    dashboard = sub.add_parser("dashboard", help="write the Grafana dashboard JSON")
+    dashboard.add_argument("--out", default=None, help="file to write (default: stdout)")
+    dashboard.add_argument(
+        "--datasource",
+        default=dashboards.DEFAULT_DATASOURCE,
+        help="name of the Prometheus datasource selected by default "
+        f"(default {dashboards.DEFAULT_DATASOURCE!r})",
+    )
+    dashboard.add_argument(
+        "--traces-url",
+        default=dashboards.DEFAULT_TRACES_URL,
+        help=f"Jaeger UI base URL for trace links (default {dashboards.DEFAULT_TRACES_URL})",
+    )
+    dashboard.set_defaults(func=_dashboard)
+
+    alerts = sub.add_parser("alerts", help="write Prometheus alerting and recording rules")
+    alerts.add_argument("--out", default=None, help="file to write (default: stdout)")
+    _add_threshold_flags(alerts)
+    alerts.set_defaults(func=_alerts)
+
+    stack_cmd = sub.add_parser(
+        "stack", help="write a local Jaeger/Prometheus/Alertmanager/Grafana stack"
+    )
+    stack_cmd.add_argument("--out", default="deploy", help="directory (default: ./deploy)")
+    stack_cmd.add_argument(
+        "--service",
+        default=stack.DEFAULT_SERVICE,
+        help="scrape job name for the app; use its service.name "
+        f"(default {stack.DEFAULT_SERVICE!r})",
+    )
+    stack_cmd.add_argument(
+        "--app-target",
+        default=stack.DEFAULT_APP_TARGET,
+        help=f"host:port Prometheus scrapes (default {stack.DEFAULT_APP_TARGET})",
+    )
+    _add_threshold_flags(stack_cmd)
+    stack_cmd.set_defaults(func=_stack)
     return parser
 
 

@@ -12,6 +12,7 @@ It imports nothing but the standard library.
 
 from __future__ import annotations
 
+import re
 from typing import Final
 
 # ---------------------------------------------------------------------------
@@ -168,6 +169,12 @@ AGENTKIT_HTTP_STATUS_CLASS: Final = "agentkit.http.status_class"
 #: Span name prefix for one health check run: ``health_check {check name}``.
 AGENTKIT_HEALTH_CHECK_SPAN: Final = "health_check"
 
+# agentkit.http.status_class values
+HTTP_STATUS_CLASS_2XX: Final = "2xx"
+HTTP_STATUS_CLASS_3XX: Final = "3xx"
+HTTP_STATUS_CLASS_4XX: Final = "4xx"
+HTTP_STATUS_CLASS_5XX: Final = "5xx"
+
 # guardrail decisions
 GUARDRAIL_ALLOW: Final = "allow"
 GUARDRAIL_BLOCK: Final = "block"
@@ -185,6 +192,11 @@ NOTIFICATION_STATUS_RETRIED: Final = "retried"
 UNIT_SECONDS: Final = "s"
 UNIT_TOKENS: Final = "{token}"
 UNIT_BYTES: Final = "By"
+#: Estimated spend in US dollars. A UCUM annotation, so the Prometheus name gets
+#: no unit suffix (``agentkit_llm_cost_total``, not ``agentkit_llm_cost_USD_total``).
+UNIT_USD: Final = "{USD}"
+#: Dimensionless; the Prometheus exporter adds no suffix for it.
+UNIT_RATIO: Final = "1"
 
 GEN_AI_CLIENT_OPERATION_DURATION: Final = "gen_ai.client.operation.duration"
 GEN_AI_CLIENT_TOKEN_USAGE: Final = "gen_ai.client.token.usage"
@@ -312,7 +324,8 @@ def prometheus_name(metric: str, unit: str = "", *, suffix: str = "") -> str:
     gives ``"gen_ai_client_operation_duration_seconds_bucket"``. Dashboards and
     alert rules use this so they never retype a translated name.
     """
-    name = metric.replace(".", "_").replace("-", "_")
+    name = re.sub(r"[^a-zA-Z0-9:]+", "_", metric)
+    # UCUM annotations ("{token}", "{USD}") and "1" add no suffix, as in the exporter.
     unit_word = _PROMETHEUS_UNITS.get(unit, "")
     if unit_word and not name.endswith("_" + unit_word):
         name = f"{name}_{unit_word}"
@@ -321,9 +334,18 @@ def prometheus_name(metric: str, unit: str = "", *, suffix: str = "") -> str:
     return name
 
 
+def prometheus_label(attribute: str) -> str:
+    """Return the label an attribute key becomes after Prometheus translation.
+
+    ``prometheus_label("gen_ai.request.model")`` gives ``"gen_ai_request_model"``.
+    """
+    label = re.sub(r"[^a-zA-Z0-9]+", "_", attribute)
+    return "_" + label[1:] if label[:1].isdigit() else label
+
+
 _PROMETHEUS_UNITS: Final[dict[str, str]] = {
     UNIT_SECONDS: "seconds",
     UNIT_BYTES: "bytes",
     "ms": "milliseconds",
-    "1": "ratio",
+    "%": "percent",
 }

@@ -1,0 +1,157 @@
+"""A small app for the ops end-to-end test and for trying the local stack.
+
+It configures otel-agentkit with the standalone Prometheus ``/metrics`` server
+and drives simulated agent requests through the otel-agentkit APIs that exist,
+so a real Prometheus can scrape it and every dashboard panel and recording
+rule can be queried against what the code really emits. It never records a
+metric by name through the raw OpenTelemetry API: each metric it produces
+comes from an otel-agentkit feature.
+
+    python examples/ops_app.py --port 9464          # then: docker compose -f deploy/... up
+    python examples/ops_app.py --port 0             # any free port (the test does this)
+
+Prints ``{"port": N, "metrics_url": ...}`` on one line once ``/metrics`` is
+up, then serves until interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import signal
+import threading
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import otel_agentkit
+from otel_agentkit import metrics as counters
+from otel_agentkit.context import request_id
+from otel_agentkit.decorators import (
+    GuardrailDecision,
+    GuardrailViolation,
+    traced_agent,
+    traced_guardrail,
+    traced_tool,
+    traced_workflow,
+)
+from otel_agentkit.health import CheckResult, HealthRegistry
+
+Driver = Callable[[int], None]
+
+
+def _decorator_driver() -> Driver:
+    """Agent work through the decorators and counters (issue 3)."""
+
+    @traced_tool(name="web_search")
+    def web_search(query: str) -> str:
+        return f"results for {query}"
+
+    @traced_tool(name="flaky_api")
+    def flaky_api(number: int) -> str:
+        if number % 4 == 0:
+            raise TimeoutError("upstream timed out")
+        return "ok"
+
+    @traced_guardrail(name="no_secrets")
+    def no_secrets(text: str) -> Any:
+        if "secret" in text:
+            raise GuardrailViolation("secret in request", guardrail="no_secrets")
+        return GuardrailDecision.allow()
+
+    @traced_agent(name="planner")
+    def planner(number: int) -> str:
+        web_search("weather in Lisbon")
+        with contextlib.suppress(TimeoutError):  # the failure is on the tool's span and metric
+            flaky_api(number)
+        return "plan"
+
+    @traced_workflow(name="handle_request")
+    def workflow(number: int) -> None:
+        try:
+            no_secrets("my secret" if number % 5 == 0 else "plan a trip")
+        except GuardrailViolation:
+            counters.record_notification("slack", "failed")
+            return
+        planner(number)
+        counters.record_notification("email", "sent")
+
+    def drive(number: int) -> None:
+        workflow(number)
+        if number % 10 == 0:
+            counters.record_scheduler_trigger("nightly-digest")
+        if number % 3 == 0:
+            counters.record_rate_limit_exceeded("/chat")
+
+    return drive
+
+
+def _health_driver() -> Driver:
+    """Health checks (issue 7): one passing, one failing."""
+
+    health = HealthRegistry(default_ttl=0.5, default_timeout=1.0)
+    health.add("model-server", lambda: CheckResult.ok("3 models"))
+    health.add("vector-store", lambda: CheckResult.error("connection refused"), critical=False)
+
+    def drive(number: int) -> None:
+        if number % 10 == 0:
+            health.run_sync()
+
+    return drive
+
+
+def drivers() -> list[Driver]:
+    """Every feature, each driven through its public API.
+
+    The ops end-to-end test lists the metric families of features not driven
+    here yet in its ``NOT_YET_EMITTED`` set. Still to add as they land: the
+    OpenAI instrumentation (issue 4) with an ``openai`` client
+    on an ``httpx.MockTransport`` serving a canned chat and stream; the web
+    middleware (issue 6) serving these requests under uvicorn with one route
+    answering 5xx; a chromadb in-memory collection queried with explicit
+    embeddings.
+    """
+    return [_decorator_driver(), _health_driver()]
+
+
+def handle_request(number: int, active: list[Driver]) -> None:
+    """One simulated agent request, under its own request id."""
+    with request_id(f"ops-{number}-{uuid.uuid4().hex[:8]}"):
+        for drive in active:
+            drive(number)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Configure telemetry, print the /metrics port, drive requests until stopped."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--service", default="ops-app", help="service.name")
+    parser.add_argument("--port", type=int, default=9464, help="/metrics port (0: any)")
+    parser.add_argument("--host", default="127.0.0.1", help="/metrics bind address")
+    parser.add_argument("--interval", type=float, default=0.05, help="seconds between requests")
+    args = parser.parse_args(argv)
+
+    telemetry = otel_agentkit.configure(
+        args.service, prometheus_host=args.host, prometheus_port=args.port
+    )
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    print(
+        json.dumps({"port": telemetry.prometheus_port, "metrics_url": telemetry.prometheus_url}),
+        flush=True,
+    )
+    active = drivers()
+    number = 0
+    try:
+        while not stop.wait(args.interval):
+            handle_request(number, active)
+            number += 1
+    except KeyboardInterrupt:
+        pass
+    finally:
+        otel_agentkit.shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
