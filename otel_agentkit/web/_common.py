@@ -30,7 +30,7 @@ import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextvars import Token
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, cast
 
 from opentelemetry import metrics, trace
 from opentelemetry.trace import Status, StatusCode
@@ -348,9 +348,9 @@ def _rate_limit_helper() -> Callable[..., Any] | None:
             module = importlib.import_module(module_name)
         except ImportError:
             continue
-        helper: Any = getattr(module, "record_rate_limit_exceeded", None)
+        helper = getattr(module, "record_rate_limit_exceeded", None)
         if callable(helper):
-            return helper
+            return cast("Callable[..., Any]", helper)
     return None
 
 
