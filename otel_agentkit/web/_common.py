@@ -221,9 +221,10 @@ def use_stable_http_semconv() -> None:
 
 @dataclass
 class _Instruments:
+    meter: Meter
     requests: Counter
     errors: Counter
-    rate_limited: Counter
+    rate_limited: Counter | None = None
 
 
 _instruments_lock = threading.Lock()
@@ -254,6 +255,7 @@ def instruments(meter_provider: MeterProvider | None = None) -> _Instruments | N
         if found is None:
             meter = provider.get_meter(semconv.SCOPE_NAME, __version__)
             found = _Instruments(
+                meter=meter,
                 requests=meter.create_counter(
                     semconv.AGENTKIT_HTTP_REQUESTS,
                     unit=semconv.UNIT_REQUESTS,
@@ -263,11 +265,6 @@ def instruments(meter_provider: MeterProvider | None = None) -> _Instruments | N
                     semconv.AGENTKIT_HTTP_ERRORS,
                     unit=semconv.UNIT_ERRORS,
                     description="HTTP responses with a 4xx or 5xx status, by route.",
-                ),
-                rate_limited=meter.create_counter(
-                    semconv.AGENTKIT_RATE_LIMIT_EXCEEDED,
-                    unit=semconv.UNIT_REQUESTS,
-                    description="Requests refused by a rate limiter, by endpoint.",
                 ),
             )
             _register_process_metrics(meter)
@@ -342,8 +339,8 @@ def _observe_fds(options: CallbackOptions) -> Iterable[Observation]:
 
 
 def _rate_limit_helper() -> Callable[..., Any] | None:
-    """ADAPTER: the decorators' helper for ``agentkit.rate_limit.exceeded``, if present."""
-    for module_name in ("otel_agentkit._instruments", "otel_agentkit.decorators"):
+    """ADAPTER: ``otel_agentkit.metrics.record_rate_limit_exceeded``, if present."""
+    for module_name in ("otel_agentkit.metrics",):
         try:
             module = importlib.import_module(module_name)
         except ImportError:
@@ -357,9 +354,9 @@ def _rate_limit_helper() -> Callable[..., Any] | None:
 def record_rate_limit_exceeded(endpoint: str, *, meter_provider: Any = None) -> None:
     """Count one rate-limited request on ``agentkit.rate_limit.exceeded``.
 
-    Delegates to ``otel_agentkit._instruments`` / ``otel_agentkit.decorators``
-    ``record_rate_limit_exceeded`` when that exists (and no explicit provider
-    is given); otherwise records it here. Never raises.
+    Delegates to ``otel_agentkit.metrics.record_rate_limit_exceeded(endpoint)``
+    when that exists (and no explicit provider is given), so one counter
+    serves the whole package; otherwise records it here. Never raises.
     """
     try:
         helper = _rate_limit_helper() if meter_provider is None else None
@@ -367,8 +364,17 @@ def record_rate_limit_exceeded(endpoint: str, *, meter_provider: Any = None) -> 
             helper(endpoint)
             return
         found = instruments(meter_provider)
-        if found is not None:
-            found.rate_limited.add(1, {semconv.AGENTKIT_RATE_LIMIT_ENDPOINT: endpoint})
+        if found is None:
+            return
+        if found.rate_limited is None:
+            with _instruments_lock:
+                if found.rate_limited is None:
+                    found.rate_limited = found.meter.create_counter(
+                        semconv.AGENTKIT_RATE_LIMIT_EXCEEDED,
+                        unit=semconv.UNIT_REQUESTS,
+                        description="Requests rejected by a rate limit, by endpoint.",
+                    )
+        found.rate_limited.add(1, {semconv.AGENTKIT_RATE_LIMIT_ENDPOINT: str(endpoint)})
     except Exception:
         _debug.debug("recording agentkit.rate_limit.exceeded failed", exc_info=True)
 
@@ -378,37 +384,97 @@ def record_rate_limit_exceeded(endpoint: str, *, meter_provider: Any = None) -> 
 # ---------------------------------------------------------------------------
 
 _UNSET: Final = object()
-_logs_emitter: Any = _UNSET
+_logs_functions: Any = _UNSET
+
+#: LogRecord attribute names; an ``extra`` key equal to one makes logging raise.
+_RESERVED_RECORD_ATTRS: Final = frozenset(vars(logging.makeLogRecord({}))) | {
+    "message",
+    "asctime",
+}
 
 
-def _find_logs_emitter() -> Callable[..., Any] | None:
+def _find_logs_functions() -> tuple[Callable[..., Any], Callable[..., Any]] | None:
     try:
-        from otel_agentkit import logs  # type: ignore[attr-defined,unused-ignore]
+        logs = importlib.import_module("otel_agentkit.logs")
     except ImportError:
         return None
-    emitter: Any = getattr(logs, "log_request_event", None)
-    return emitter if callable(emitter) else None
+    started = getattr(logs, "log_request_started", None)
+    completed = getattr(logs, "log_request_completed", None)
+    if callable(started) and callable(completed):
+        return started, completed
+    return None
 
 
-def emit_request_event(event: str, fields: Mapping[str, Any]) -> None:
-    """Log ``request_started`` / ``request_completed`` with structured fields.
+def _logs() -> tuple[Callable[..., Any], Callable[..., Any]] | None:
+    global _logs_functions
+    if _logs_functions is _UNSET:
+        _logs_functions = _find_logs_functions()
+    return cast("tuple[Callable[..., Any], Callable[..., Any]] | None", _logs_functions)
 
-    Uses ``otel_agentkit.logs.log_request_event(event, **fields)`` when that
-    exists; otherwise an INFO record on the ``otel_agentkit.http`` logger whose
-    ``extra`` carries ``event`` and every field (so JSON formatters and the
-    OTLP log bridge see them as attributes).
+
+def _fallback_event(event: str, fields: Mapping[str, Any]) -> None:
+    if not _log.isEnabledFor(logging.INFO):
+        return
+    extra: dict[str, Any] = {"event": event}
+    for key, value in fields.items():
+        if value is not None:
+            extra[f"{key}_" if key in _RESERVED_RECORD_ATTRS else key] = value
+    _log.info(event, extra=extra)
+
+
+def emit_request_started(
+    method: str, route: str | None, request_id: str, fields: Mapping[str, Any]
+) -> None:
+    """Log ``request_started`` (method, route template, request_id, hook fields).
+
+    Calls ``otel_agentkit.logs.log_request_started(method, route, request_id,
+    **fields)`` when that exists; otherwise logs an INFO record on
+    ``otel_agentkit.http`` whose ``extra`` carries ``event`` and the fields.
     """
-    global _logs_emitter
     try:
-        if _logs_emitter is _UNSET:
-            _logs_emitter = _find_logs_emitter()
-        if _logs_emitter is not None:
-            _logs_emitter(event, **fields)
+        functions = _logs()
+        if functions is not None:
+            functions[0](method, route, request_id, **fields)
             return
-        if _log.isEnabledFor(logging.INFO):
-            _log.info(event, extra={"event": event, **fields})
+        _fallback_event(
+            REQUEST_STARTED, {**fields, "method": method, "route": route, "request_id": request_id}
+        )
     except Exception:
-        _debug.debug("emitting %s failed", event, exc_info=True)
+        _debug.debug("emitting request_started failed", exc_info=True)
+
+
+def emit_request_completed(
+    method: str,
+    route: str | None,
+    status: int,
+    latency_ms: float,
+    request_id: str,
+    fields: Mapping[str, Any],
+) -> None:
+    """Log ``request_completed`` (method, route, status, latency_ms, request_id, hook fields).
+
+    Calls ``otel_agentkit.logs.log_request_completed(method, route, status,
+    latency_ms, request_id, **fields)`` when that exists; otherwise the same
+    INFO record as :func:`emit_request_started`.
+    """
+    try:
+        functions = _logs()
+        if functions is not None:
+            functions[1](method, route, status, latency_ms, request_id, **fields)
+            return
+        _fallback_event(
+            REQUEST_COMPLETED,
+            {
+                **fields,
+                "method": method,
+                "route": route,
+                "status": status,
+                "latency_ms": round(latency_ms, 3),
+                "request_id": request_id,
+            },
+        )
+    except Exception:
+        _debug.debug("emitting request_completed failed", exc_info=True)
 
 
 # ---------------------------------------------------------------------------
@@ -493,7 +559,7 @@ async def health_response_async(health: Any) -> tuple[int, dict[str, Any]]:
 
 
 #: Liveness method names tried on the health object, in order.
-_LIVENESS_METHODS: Final = ("liveness", "run_liveness", "live")
+_LIVENESS_METHODS: Final = ("live", "liveness")
 
 
 def liveness_response(health: Any) -> tuple[int, dict[str, Any]]:
@@ -501,7 +567,7 @@ def liveness_response(health: Any) -> tuple[int, dict[str, Any]]:
 
     Liveness never runs dependency checks: the process answering is the
     signal. When the health object offers a synchronous liveness method
-    (``liveness()`` / ``run_liveness()`` / ``live()``) its report is used.
+    (``live()``, as ``HealthRegistry`` does, or ``liveness()``) its report is used.
     """
     if health is not None:
         for name in _LIVENESS_METHODS:
@@ -592,7 +658,7 @@ class RequestObserver:
         try:
             if self.span.is_recording():
                 self.span.set_attribute(semconv.AGENTKIT_REQUEST_ID, self.request_id)
-            emit_request_event(REQUEST_STARTED, self._event_fields())
+            emit_request_started(self.method, self.route, self.request_id, self.fields)
         except Exception:
             _debug.debug("request start telemetry failed", exc_info=True)
 
@@ -664,10 +730,9 @@ class RequestObserver:
         try:
             latency_ms = (time.perf_counter() - self._start) * 1000.0
             self._record_metrics(status)
-            fields = self._event_fields()
-            fields["status"] = status
-            fields["latency_ms"] = round(latency_ms, 3)
-            emit_request_event(REQUEST_COMPLETED, fields)
+            emit_request_completed(
+                self.method, self.route, status, latency_ms, self.request_id, self.fields
+            )
         except Exception:
             _debug.debug("request completion telemetry failed", exc_info=True)
 
@@ -679,11 +744,6 @@ class RequestObserver:
                 reset_request_id(token)
             except ValueError:  # reset from another context (streamed body): just clear
                 set_request_id(None)
-
-    def _event_fields(self) -> dict[str, Any]:
-        fields: dict[str, Any] = dict(self.fields)
-        fields.update(method=self.method, route=self.route, request_id=self.request_id)
-        return fields
 
     def _record_metrics(self, status: int) -> None:
         found = instruments(self.config.meter_provider())
