@@ -418,3 +418,30 @@ def test_instrumenting_twice_is_a_no_op(agentkit_telemetry: TelemetryCapture) ->
     assert len(agentkit_telemetry.spans()) == 1
     (point,) = agentkit_telemetry.metric_points(semconv.AGENTKIT_HTTP_REQUESTS)
     assert point.value == 1
+
+
+def test_explicit_telemetry_is_used_instead_of_the_globals(
+    agentkit_telemetry: TelemetryCapture,
+) -> None:
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    exporter = InMemorySpanExporter()
+    # Globals are taken (by the capture): configure() builds its providers without installing.
+    telemetry = otel_agentkit.configure(
+        "own-providers",
+        traces_exporter="none",
+        logs_exporter="none",
+        prometheus_server=False,
+        prometheus_registry=CollectorRegistry(),
+        span_processors=[SimpleSpanProcessor(exporter)],
+    )
+    assert not telemetry.installed_globally
+    client = make_app(telemetry=telemetry).test_client()
+    client.get("/items/1", headers={"X-Request-ID": "own-1"})
+    (span,) = exporter.get_finished_spans()
+    assert span.attributes[semconv.AGENTKIT_REQUEST_ID] == "own-1"
+    assert agentkit_telemetry.spans() == []
+    assert agentkit_telemetry.metric_points(semconv.AGENTKIT_HTTP_REQUESTS) == []
+    text = client.get("/metrics").get_data(as_text=True)
+    assert prom_value(text, "agentkit_http_requests_total", http_route="/items/<int:item_id>") == 1

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from otel_agentkit import semconv
 from otel_agentkit.context import get_request_id
 
 #: Logger the test apps' views log to.
@@ -66,6 +67,9 @@ def events(capture: Any, name: str) -> list[dict[str, Any]]:
         record = getattr(log, "log_record", log)
         attributes = dict(record.attributes or {})
         if attributes.get("event") == name:
+            # The OTLP log bridge may carry the id under its semconv name.
+            if "request_id" not in attributes and semconv.AGENTKIT_REQUEST_ID in attributes:
+                attributes["request_id"] = attributes[semconv.AGENTKIT_REQUEST_ID]
             found.append(attributes)
     return found
 
