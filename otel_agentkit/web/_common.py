@@ -413,8 +413,6 @@ def _logs() -> tuple[Callable[..., Any], Callable[..., Any]] | None:
 
 
 def _fallback_event(event: str, fields: Mapping[str, Any]) -> None:
-    if not _log.isEnabledFor(logging.INFO):
-        return
     extra: dict[str, Any] = {"event": event}
     for key, value in fields.items():
         if value is not None:
@@ -435,6 +433,8 @@ def emit_request_started(
         functions = _logs()
         if functions is not None:
             functions[0](method, route, request_id, **fields)
+            return
+        if not _log.isEnabledFor(logging.INFO):
             return
         _fallback_event(
             REQUEST_STARTED, {**fields, "method": method, "route": route, "request_id": request_id}
@@ -461,6 +461,8 @@ def emit_request_completed(
         functions = _logs()
         if functions is not None:
             functions[1](method, route, status, latency_ms, request_id, **fields)
+            return
+        if not _log.isEnabledFor(logging.INFO):
             return
         _fallback_event(
             REQUEST_COMPLETED,

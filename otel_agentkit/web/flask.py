@@ -159,7 +159,7 @@ def _before_request(config: WebConfig) -> Any:
                 request_id,
                 request.method,
                 rule.rule if rule is not None else None,
-                tracked=not config.excluded.url_disabled(request.url),
+                tracked=not config.excluded.url_disabled(_url(request.environ)),
             )
             request.environ[_ENVIRON_KEY] = observer
             observer.call_hook_sync(request)
@@ -168,6 +168,16 @@ def _before_request(config: WebConfig) -> Any:
             _debug.debug("request start failed", exc_info=True)
 
     return otel_agentkit_before_request
+
+
+def _url(environ: dict[str, Any]) -> str:
+    """The request URL for exclusion matching, without Werkzeug's IRI round trip."""
+    url = (
+        f"{environ.get('wsgi.url_scheme', 'http')}://{environ.get('HTTP_HOST', '')}"
+        f"{environ.get('SCRIPT_NAME', '')}{environ.get('PATH_INFO', '')}"
+    )
+    query = environ.get("QUERY_STRING")
+    return f"{url}?{query}" if query else url
 
 
 def _after_request(config: WebConfig) -> Any:
