@@ -70,6 +70,27 @@ AttributeValue = str | bool | int | float
 #: coroutine function.
 RequestHook = Callable[[Any], Any]
 
+
+class _DerivedPath(str):
+    """Default of ``liveness_path``: ``<health_path>/live``."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<health_path>/live"
+
+
+#: Sentinel default for ``liveness_path`` (compared by identity).
+DERIVED_LIVENESS_PATH: Final = _DerivedPath("<health_path>/live")
+
+
+def liveness_path_for(health_path: str | None, liveness_path: str | None) -> str | None:
+    """Resolve the ``liveness_path`` argument against ``health_path``."""
+    if liveness_path is DERIVED_LIVENESS_PATH:
+        return f"{health_path.rstrip('/')}/live" if health_path else None
+    return liveness_path
+
+
 REQUEST_STARTED: Final = "request_started"
 REQUEST_COMPLETED: Final = "request_completed"
 

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Final
 from otel_agentkit.context import get_request_id
 from otel_agentkit.web import DEFAULT_REQUEST_ID_HEADER
 from otel_agentkit.web._common import (
+    DERIVED_LIVENESS_PATH,
     INTERNAL_ERROR_MESSAGE,
     ExcludeList,
     RequestHook,
@@ -42,6 +43,7 @@ from otel_agentkit.web._common import (
     framework_missing,
     health_response_async,
     instruments,
+    liveness_path_for,
     liveness_response,
     metrics_response,
     resolve_request_id,
@@ -67,7 +69,6 @@ __all__ = ["AgentkitMiddleware", "instrument_app"]
 
 _SCOPE_KEY: Final = "otel_agentkit.request_id"
 _MARK: Final = "_otel_agentkit_instrumented"
-_DERIVED: Final[Any] = object()
 _log = logging.getLogger("otel_agentkit.http")
 _debug = logging.getLogger("otel_agentkit.web")
 
@@ -78,7 +79,7 @@ def instrument_app(
     request_id_header: str = DEFAULT_REQUEST_ID_HEADER,
     metrics_path: str | None = "/metrics",
     health_path: str | None = "/health",
-    liveness_path: str | None = _DERIVED,
+    liveness_path: str | None = DERIVED_LIVENESS_PATH,
     health: Any = None,
     excluded_urls: str | Sequence[str] | None = None,
     hook: RequestHook | None = None,
@@ -138,8 +139,7 @@ def instrument_app(
             "otel_agentkit.web.fastapi.instrument_app() must run before the app starts "
             "serving requests (Starlette cannot add middleware afterwards)"
         )
-    if liveness_path is _DERIVED:
-        liveness_path = f"{health_path.rstrip('/')}/live" if health_path else None
+    liveness_path = liveness_path_for(health_path, liveness_path)
     use_stable_http_semconv()
     excluded = build_excluded_urls(
         "FASTAPI", (metrics_path, health_path, liveness_path), excluded_urls

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Final
 from otel_agentkit.context import get_request_id
 from otel_agentkit.web import DEFAULT_REQUEST_ID_HEADER
 from otel_agentkit.web._common import (
+    DERIVED_LIVENESS_PATH,
     INTERNAL_ERROR_MESSAGE,
     ExcludeList,
     RequestHook,
@@ -39,6 +40,7 @@ from otel_agentkit.web._common import (
     framework_missing,
     health_response,
     instruments,
+    liveness_path_for,
     liveness_response,
     metrics_response,
     resolve_request_id,
@@ -59,7 +61,6 @@ __all__ = ["instrument_app"]
 
 _ENVIRON_KEY: Final = "otel_agentkit.request"
 _MARK: Final = "_otel_agentkit_instrumented"
-_DERIVED: Final[Any] = object()
 _log = logging.getLogger("otel_agentkit.http")
 _debug = logging.getLogger("otel_agentkit.web")
 
@@ -70,7 +71,7 @@ def instrument_app(
     request_id_header: str = DEFAULT_REQUEST_ID_HEADER,
     metrics_path: str | None = "/metrics",
     health_path: str | None = "/health",
-    liveness_path: str | None = _DERIVED,
+    liveness_path: str | None = DERIVED_LIVENESS_PATH,
     health: Any = None,
     excluded_urls: str | Sequence[str] | None = None,
     hook: RequestHook | None = None,
@@ -116,8 +117,7 @@ def instrument_app(
     if getattr(app, _MARK, False):
         _debug.warning("otel_agentkit: Flask app %r is already instrumented", app.name)
         return
-    if liveness_path is _DERIVED:
-        liveness_path = f"{health_path.rstrip('/')}/live" if health_path else None
+    liveness_path = liveness_path_for(health_path, liveness_path)
     use_stable_http_semconv()
     excluded = build_excluded_urls(
         "FLASK", (metrics_path, health_path, liveness_path), excluded_urls
