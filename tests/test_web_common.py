@@ -284,9 +284,11 @@ def test_hook_fields_on_metrics_only_when_allowed() -> None:
             semconv.GEN_AI_AGENT_NAME: "planner",
             "user.id": "u-123",
             "bad": object(),
+            "route": "/spoofed",
+            "request_id": "spoofed",
         }
     )
-    assert "bad" not in fields
+    assert set(fields) == {"agent.mode", semconv.GEN_AI_AGENT_NAME, "user.id"}
     assert config.metric_fields(fields) == {
         "agent.mode": "fast",
         semconv.GEN_AI_AGENT_NAME: "planner",

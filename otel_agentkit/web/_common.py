@@ -92,6 +92,8 @@ def liveness_path_for(health_path: str | None, liveness_path: str | None) -> str
 
 
 REQUEST_STARTED: Final = "request_started"
+#: Fields of the request events that a hook cannot override.
+_EVENT_FIELDS: Final = frozenset({"event", "method", "route", "status", "latency_ms", "request_id"})
 REQUEST_COMPLETED: Final = "request_completed"
 
 # ---------------------------------------------------------------------------
@@ -627,12 +629,18 @@ class WebConfig:
         return self.telemetry.meter_provider if self.telemetry is not None else None
 
     def clean_hook_result(self, result: Any) -> dict[str, AttributeValue]:
-        """Keep str keys with str/bool/int/float values; drop (and debug-log) the rest."""
+        """Keep str keys with str/bool/int/float values; drop (and debug-log) the rest.
+
+        Keys that would shadow the events' own fields (``method``, ``route``,
+        ``status``, ``latency_ms``, ``request_id``, ``event``) are dropped too.
+        """
         if not result:
             return {}
         cleaned: dict[str, AttributeValue] = {}
         for key, value in dict(result).items():
-            if isinstance(key, str) and isinstance(value, str | bool | int | float):
+            if key in _EVENT_FIELDS:
+                _debug.debug("hook field %r dropped: the request events set it", key)
+            elif isinstance(key, str) and isinstance(value, str | bool | int | float):
                 cleaned[key] = value
             else:
                 _debug.debug("hook field %r dropped: value must be str, bool, int or float", key)
