@@ -443,3 +443,13 @@ def test_instrumenting_twice_is_a_no_op(agentkit_telemetry: TelemetryCapture) ->
     assert len([s for s in agentkit_telemetry.spans() if s.kind is SpanKind.SERVER]) == 1
     (point,) = agentkit_telemetry.metric_points(semconv.AGENTKIT_HTTP_REQUESTS)
     assert point.value == 1
+
+
+def test_a_raising_health_object_answers_503(agentkit_telemetry: TelemetryCapture) -> None:
+    class Broken:
+        async def run(self) -> Any:
+            raise ConnectionError("redis://:secret@db down")
+
+    response = call(make_app(health=Broken()), "GET", "/health")
+    assert response.status_code == 503
+    assert response.json() == {"status": "down", "error": "health check failed"}

@@ -445,3 +445,18 @@ def test_explicit_telemetry_is_used_instead_of_the_globals(
     assert agentkit_telemetry.metric_points(semconv.AGENTKIT_HTTP_REQUESTS) == []
     text = client.get("/metrics").get_data(as_text=True)
     assert prom_value(text, "agentkit_http_requests_total", http_route="/items/<int:item_id>") == 1
+
+
+def test_a_raising_health_object_answers_503(
+    agentkit_telemetry: TelemetryCapture, caplog: pytest.LogCaptureFixture
+) -> None:
+    class Broken:
+        def run_sync(self) -> Any:
+            raise ConnectionError("redis://:secret@db down")
+
+    with caplog.at_level(logging.ERROR, logger="otel_agentkit.http"):
+        response = make_app(health=Broken()).test_client().get("/health")
+    assert response.status_code == 503
+    assert response.get_json() == {"status": "down", "error": "health check failed"}
+    assert "secret" not in response.get_data(as_text=True)
+    assert any(r.exc_info for r in caplog.records)
