@@ -149,6 +149,11 @@ HTTP_REQUEST_METHOD: Final = "http.request.method"
 HTTP_ROUTE: Final = "http.route"
 HTTP_RESPONSE_STATUS_CODE: Final = "http.response.status_code"
 
+#: ``process.cpu.time`` attribute: ``user`` or ``system``.
+CPU_MODE: Final = "cpu.mode"
+CPU_MODE_USER: Final = "user"
+CPU_MODE_SYSTEM: Final = "system"
+
 # ---------------------------------------------------------------------------
 # Project attributes (no convention exists)
 # ---------------------------------------------------------------------------
@@ -197,6 +202,9 @@ UNIT_BYTES: Final = "By"
 UNIT_USD: Final = "{USD}"
 #: Dimensionless; the Prometheus exporter adds no suffix for it.
 UNIT_RATIO: Final = "1"
+UNIT_REQUESTS: Final = "{request}"
+UNIT_ERRORS: Final = "{error}"
+UNIT_FILE_DESCRIPTORS: Final = "{file_descriptor}"
 
 GEN_AI_CLIENT_OPERATION_DURATION: Final = "gen_ai.client.operation.duration"
 GEN_AI_CLIENT_TOKEN_USAGE: Final = "gen_ai.client.token.usage"
@@ -306,6 +314,7 @@ METRIC_ATTRIBUTE_ALLOWLIST: Final[frozenset[str]] = frozenset(
         AGENTKIT_RATE_LIMIT_ENDPOINT,
         AGENTKIT_HEALTH_CHECK,
         AGENTKIT_HTTP_STATUS_CLASS,
+        CPU_MODE,
     }
 )
 

@@ -1,0 +1,63 @@
+"""Apps the end-to-end web test runs under uvicorn and gunicorn (subprocesses).
+
+``GET /work?delay=S`` sleeps S seconds so the test knows which latency bucket
+each request must land in.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import otel_agentkit
+from otel_agentkit.context import get_request_id
+
+
+def _configure(service: str) -> None:
+    otel_agentkit.configure(
+        service,
+        traces_exporter="none",
+        logs_exporter="none",
+        metrics_exporter="prometheus",
+        prometheus_server=False,  # the app serves /metrics itself
+    )
+
+
+def create_fastapi_app() -> Any:
+    import asyncio
+
+    from fastapi import FastAPI
+
+    from otel_agentkit.web.fastapi import instrument_app
+
+    _configure("e2e-fastapi")
+    app = FastAPI()
+
+    @app.get("/work")
+    async def work(delay: float = 0.0) -> dict[str, Any]:
+        if delay:
+            await asyncio.sleep(delay)
+        return {"ok": True, "request_id": get_request_id()}
+
+    instrument_app(app)
+    return app
+
+
+def create_flask_app() -> Any:
+    import time
+
+    import flask
+
+    from otel_agentkit.web.flask import instrument_app
+
+    _configure("e2e-flask")
+    app = flask.Flask("e2e")
+
+    @app.get("/work")
+    def work() -> Any:
+        delay = float(flask.request.args.get("delay", "0"))
+        if delay:
+            time.sleep(delay)
+        return {"ok": True, "request_id": get_request_id()}
+
+    instrument_app(app)
+    return app
