@@ -588,7 +588,8 @@ def test_noisy_level_never_below_the_root_level_and_configurable(log_file: Path)
 
 
 def test_structlog_processor_with_real_structlog(agentkit_telemetry: TelemetryCapture) -> None:
-    structlog = pytest.importorskip("structlog")
+    import structlog
+
     from otel_agentkit.logs import structlog_processor
 
     out = io.StringIO()
