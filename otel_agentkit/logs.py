@@ -24,12 +24,14 @@ This module imports only the standard library and ``opentelemetry-api``.
 from __future__ import annotations
 
 import json
+import json.encoder
 import logging
+import math
 import os
 import sys
 import threading
 import time
-from collections.abc import Iterable, Mapping, MutableMapping
+from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Any, Final, Literal, TextIO
 
@@ -121,6 +123,8 @@ RESERVED_RECORD_ATTRS: Final = frozenset(vars(logging.makeLogRecord({}))) | {
     "taskName",
 }
 _NOT_EXTRA: Final = RESERVED_RECORD_ATTRS | ENRICHMENT_ATTRS
+#: What ``LogRecord.__init__`` sets, i.e. the head of every record's ``__dict__``.
+_INIT_ATTRS: Final = frozenset(vars(logging.makeLogRecord({})))
 #: Keys of the JSON schema an ``extra=`` field may not overwrite.
 _SCHEMA_KEYS: Final = frozenset(
     {
@@ -165,7 +169,22 @@ def _span_fields(span: trace.Span) -> tuple[str, str, str]:
             value = attributes.get(semconv.GEN_AI_RESPONSE_ID)
             if value is not None:
                 response_id = str(value)
-    return format(ctx.trace_id, "032x"), format(ctx.span_id, "016x"), response_id
+    cached = _ids_cache
+    if cached[0] is ctx:  # several lines per span: format the ids once
+        return cached[1], cached[2], response_id
+    trace_hex, span_hex = format(ctx.trace_id, "032x"), format(ctx.span_id, "016x")
+    _set_ids_cache((ctx, trace_hex, span_hex))
+    return trace_hex, span_hex, response_id
+
+
+#: (span context, trace id hex, span id hex) of the last span seen; replaced
+#: with one assignment, so concurrent readers see either the old or new tuple.
+_ids_cache: tuple[object, str, str] = (None, "", "")
+
+
+def _set_ids_cache(value: tuple[object, str, str]) -> None:
+    global _ids_cache
+    _ids_cache = value
 
 
 _service_cache: tuple[object, object, str] | None = None
@@ -178,9 +197,7 @@ def _service_name() -> str:
     provider, so a record costs two global reads and two ``is`` checks.
     """
     global _service_cache
-    from otel_agentkit import telemetry as _telemetry
-
-    current = _telemetry.get_telemetry()
+    current = _get_telemetry()
     provider = trace.get_tracer_provider()
     cache = _service_cache
     if cache is not None and cache[0] is current and cache[1] is provider:
@@ -190,21 +207,40 @@ def _service_name() -> str:
         name = str(resource.attributes.get(semconv.SERVICE_NAME) or _DEFAULT_SERVICE_NAME)
         _service_cache = (current, provider, name)
         return name
-    # Nothing configured yet: the environment decides (not cached: it may change).
+    # Nothing configured yet: the environment decides (it may still change).
     return _service_name_from_env(os.environ)
 
 
-def _service_name_from_env(environ: Mapping[str, str]) -> str:
-    name = (environ.get("OTEL_SERVICE_NAME") or "").strip()
-    if name:
-        return name
-    for item in (environ.get("OTEL_RESOURCE_ATTRIBUTES") or "").split(","):
-        key, _, value = item.partition("=")
-        if key.strip() == semconv.SERVICE_NAME and value.strip():
-            from urllib.parse import unquote
+def _get_telemetry() -> Any:
+    """``otel_agentkit.telemetry.get_telemetry()``, imported on first use (no import cycle)."""
+    global _get_telemetry
+    from otel_agentkit.telemetry import get_telemetry
 
-            return unquote(value.strip())
-    return _DEFAULT_SERVICE_NAME
+    _get_telemetry = get_telemetry
+    return get_telemetry()
+
+
+def _service_name_from_env(environ: Mapping[str, str]) -> str:
+    global _env_service_cache
+    raw = (environ.get("OTEL_SERVICE_NAME"), environ.get("OTEL_RESOURCE_ATTRIBUTES"))
+    cached = _env_service_cache
+    if cached[0] == raw:
+        return cached[1]
+    name = (raw[0] or "").strip()
+    if not name:
+        name = _DEFAULT_SERVICE_NAME
+        for item in (raw[1] or "").split(","):
+            key, _, value = item.partition("=")
+            if key.strip() == semconv.SERVICE_NAME and value.strip():
+                from urllib.parse import unquote
+
+                name = unquote(value.strip())
+                break
+    _env_service_cache = (raw, name)
+    return name
+
+
+_env_service_cache: tuple[tuple[str | None, str | None], str] = ((None, None), "")
 
 
 def _record_context(record: logging.LogRecord) -> tuple[str, str, str, str]:
@@ -305,13 +341,35 @@ _ENCODER: Final = json.JSONEncoder(
 )
 
 
-def _safe_value(value: object) -> object:
-    """``value`` if it encodes on its own, else its ``repr`` (NaN, circular, odd keys)."""
-    try:
-        _ENCODER.encode(value)
-    except (TypeError, ValueError, RecursionError):
+#: JSON string literal of a str (the C-accelerated encoder of the json module).
+_enc_str: Final[Callable[[str], str]] = json.encoder.encode_basestring
+_INFINITIES: Final = (math.inf, -math.inf)
+
+
+def _enc_text(value: object) -> str:
+    """JSON string literal of ``value`` as text."""
+    return _enc_str(value if isinstance(value, str) else str(value))
+
+
+def _enc_value(value: object) -> str:
+    """JSON text of one ``extra=`` value; never raises (``repr`` as a last resort)."""
+    if isinstance(value, str):
+        return _enc_str(value)
+    kind = type(value)
+    if kind is int:
         return repr(value)
-    return value
+    if kind is bool:
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if kind is float:
+        if value != value or value in _INFINITIES:  # JSON has no NaN/Infinity
+            return _enc_str(repr(value))
+        return repr(value)
+    try:
+        return _ENCODER.encode(value)
+    except (TypeError, ValueError, RecursionError):
+        return _enc_str(repr(value))
 
 
 def _exception_fields(formatter: logging.Formatter, record: logging.LogRecord) -> dict[str, str]:
@@ -331,10 +389,22 @@ def _exception_fields(formatter: logging.Formatter, record: logging.LogRecord) -
     }
 
 
-def _extras(record: logging.LogRecord) -> dict[Any, object]:
-    """Every ``extra=`` field of ``record``."""
+def _extras(record: logging.LogRecord) -> list[tuple[Any, object]]:
+    """Every ``extra=`` field of ``record``, in the order given.
+
+    ``LogRecord.__init__`` sets its own attributes first; ``extra=`` fields and
+    whatever filters add come after them, so only the tail of the record's
+    ``__dict__`` is scanned.
+    """
     d = record.__dict__
-    return {k: v for k, v in d.items() if k not in _NOT_EXTRA}
+    found: list[tuple[Any, object]] = []
+    for key in reversed(d):
+        if key in _INIT_ATTRS:
+            break
+        if key not in _NOT_EXTRA:
+            found.append((key, d[key]))
+    found.reverse()
+    return found
 
 
 class JsonFormatter(logging.Formatter):
@@ -361,39 +431,42 @@ class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         """Return the JSON line for ``record`` (no trailing newline)."""
         trace_id, span_id, request_id, response_id = _record_context(record)
-        payload: dict[Any, object] = {
-            KEY_TIMESTAMP: format_timestamp(record.created),
-            KEY_LEVEL: record.levelname,
-            KEY_LOGGER: record.name,
-            KEY_MESSAGE: record.getMessage(),
-            semconv.SERVICE_NAME: self._service_name
-            or record.__dict__.get(ATTR_SERVICE_NAME)
-            or _service_name(),
-        }
+        d = record.__dict__
+        service = self._service_name or d.get(ATTR_SERVICE_NAME) or _service_name()
+        parts = [
+            '{"timestamp":"',
+            format_timestamp(record.created),
+            '","level":',
+            _enc_text(record.levelname),
+            ',"logger":',
+            _enc_text(record.name),
+            ',"message":',
+            _enc_str(record.getMessage()),
+            ',"service.name":',
+            _enc_text(service),
+        ]
         if trace_id:
-            payload[KEY_TRACE_ID] = trace_id
-            payload[KEY_SPAN_ID] = span_id
+            parts += (',"trace_id":', _enc_str(trace_id), ',"span_id":', _enc_str(span_id))
         if request_id:
-            payload[KEY_REQUEST_ID] = request_id
+            parts += (',"request_id":', _enc_str(request_id))
         if response_id:
-            payload[semconv.GEN_AI_RESPONSE_ID] = response_id
-        extras = _extras(record)
-        for key, value in extras.items():
-            payload[f"extra.{key}" if key in _SCHEMA_KEYS else key] = value
+            parts += (',"gen_ai.response.id":', _enc_str(response_id))
+        for key, value in _extras(record):
+            name = key if type(key) is str else str(key)
+            if name in _SCHEMA_KEYS:
+                name = f"extra.{name}"
+            parts += (",", _enc_str(name), ":", _enc_value(value))
         if record.exc_info or record.exc_text:
-            payload.update(_exception_fields(self, record))
+            for key, text in _exception_fields(self, record).items():
+                parts += (",", _enc_str(key), ":", _enc_str(text))
         if record.stack_info:
-            payload[KEY_STACK_INFO] = self.formatStack(record.stack_info)
-        try:
-            return _ENCODER.encode(payload)
-        except (TypeError, ValueError, RecursionError):
-            # An extra JSON cannot carry (NaN, a circular structure, a tuple
-            # key): fall back per field, so one bad value never loses the line.
-            return _ENCODER.encode({str(k): _safe_value(v) for k, v in payload.items()})
+            parts += (',"stack_info":', _enc_str(self.formatStack(record.stack_info)))
+        parts.append("}")
+        return "".join(parts)
 
 
 def _logfmt_value(value: object) -> str:
-    text = value if isinstance(value, str) else _ENCODER.encode(_safe_value(value))
+    text = value if isinstance(value, str) else _enc_value(value)
     if not text or any(c in text for c in ' "=\n\t'):
         return json.dumps(text, ensure_ascii=False)
     return text
@@ -426,7 +499,7 @@ class TextFormatter(logging.Formatter):
             parts.append(f"request_id={_logfmt_value(request_id)}")
         if response_id:
             parts.append(f"{semconv.GEN_AI_RESPONSE_ID}={_logfmt_value(response_id)}")
-        parts.extend(f"{key}={_logfmt_value(value)}" for key, value in _extras(record).items())
+        parts.extend(f"{key}={_logfmt_value(value)}" for key, value in _extras(record))
         line = " ".join(parts)
         if record.exc_info and not record.exc_text:
             record.exc_text = self.formatException(record.exc_info)
