@@ -166,7 +166,10 @@ def _span_fields(span: trace.Span) -> tuple[str, str, str]:
         # SDK spans expose their attributes; API/non-recording spans do not.
         attributes = getattr(span, "attributes", None)
         if attributes:
-            value = attributes.get(semconv.GEN_AI_RESPONSE_ID)
+            try:
+                value = attributes.get(semconv.GEN_AI_RESPONSE_ID)
+            except Exception:  # a third-party span with odd attributes
+                value = None
             if value is not None:
                 response_id = str(value)
     cached = _ids_cache
@@ -279,16 +282,24 @@ class ContextFilter(logging.Filter):
         self._service_name = service_name
 
     def filter(self, record: logging.LogRecord) -> bool:
-        """Set the id attributes on ``record``; always True."""
+        """Set the id attributes on ``record``; always True, never raises.
+
+        (A filter runs inside the application's logging call, outside the
+        handler's error handling, so a failure here must not escape.)
+        """
         d = record.__dict__
-        if ATTR_SPAN_ID not in d or ATTR_TRACE_ID not in d:
-            trace_id, span_id, request_id, response_id = _record_context(record)
-            d[ATTR_TRACE_ID] = trace_id
-            d[ATTR_SPAN_ID] = span_id
-            d[ATTR_REQUEST_ID] = request_id
-            d[ATTR_RESPONSE_ID] = response_id
-        if ATTR_SERVICE_NAME not in d:
-            d[ATTR_SERVICE_NAME] = self._service_name or _service_name()
+        try:
+            if ATTR_SPAN_ID not in d or ATTR_TRACE_ID not in d:
+                trace_id, span_id, request_id, response_id = _record_context(record)
+                d[ATTR_TRACE_ID] = trace_id
+                d[ATTR_SPAN_ID] = span_id
+                d[ATTR_REQUEST_ID] = request_id
+                d[ATTR_RESPONSE_ID] = response_id
+            if ATTR_SERVICE_NAME not in d:
+                d[ATTR_SERVICE_NAME] = self._service_name or _service_name()
+        except Exception:
+            for key in ENRICHMENT_ATTRS:
+                d.setdefault(key, "")
         return True
 
 
@@ -531,7 +542,10 @@ def structlog_processor(
 
     structlog itself is not imported: a processor is a plain callable.
     """
-    trace_id, span_id, response_id = _span_fields(_get_current_span())
+    try:
+        trace_id, span_id, response_id = _span_fields(_get_current_span())
+    except Exception:  # never break the application's log call
+        return event_dict
     if trace_id:
         event_dict.setdefault(KEY_TRACE_ID, trace_id)
         event_dict.setdefault(KEY_SPAN_ID, span_id)

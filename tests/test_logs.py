@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 from opentelemetry import trace
 
+import otel_agentkit
 from otel_agentkit import ConfigurationError
 from otel_agentkit.context import get_request_id, request_id, run_in_executor, wrap_executor
 from otel_agentkit.logs import (
@@ -225,6 +226,43 @@ def test_stack_info(log_file: Path) -> None:
     (line,) = lines(log_file)
     assert line["stack_info"].startswith("Stack (most recent call last):")
     assert "test_stack_info" in line["stack_info"]
+
+
+def test_only_extra_fields_are_copied_even_after_other_formatters_ran() -> None:
+    """Another handler's Formatter adds ``message``/``asctime``; a filter adds its own."""
+    logger = logging.getLogger("order")
+    record = logger.makeRecord(
+        "order", logging.INFO, __file__, 1, "m %s", ("x",), None, extra={"b": 1, "a": 2}
+    )
+    logging.Formatter("%(asctime)s %(message)s").format(record)
+    record.added_by_a_filter = "f"
+    line = json.loads(JsonFormatter().format(record))
+    base = ["timestamp", "level", "logger", "message", "service.name"]
+    assert list(line) == [*base, "b", "a", "added_by_a_filter"]
+    assert line["message"] == "m x"
+
+    # Records rebuilt from a dict (SocketHandler, QueueHandler) keep their extras too.
+    rebuilt = logging.makeLogRecord(dict(record.__dict__))
+    assert json.loads(JsonFormatter().format(rebuilt))["a"] == 2
+
+
+def test_service_name_follows_the_environment_until_configured(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    record = logging.makeLogRecord({"msg": "m"})
+    formatter = JsonFormatter()
+    assert json.loads(formatter.format(record))["service.name"] == "unknown_service:python"
+    monkeypatch.setenv("OTEL_RESOURCE_ATTRIBUTES", "team=ai,service.name=from%20attrs")
+    assert json.loads(formatter.format(record))["service.name"] == "from attrs"
+    monkeypatch.setenv("OTEL_SERVICE_NAME", "from-env")
+    assert json.loads(formatter.format(record))["service.name"] == "from-env"
+    otel_agentkit.configure("configured", metrics_exporter="none", prometheus_server=False)
+    assert json.loads(formatter.format(record))["service.name"] == "configured"
+    otel_agentkit.shutdown()
+    assert json.loads(formatter.format(record))["service.name"] == "from-env"
+    assert json.loads(JsonFormatter(service_name="fixed").format(record))["service.name"] == (
+        "fixed"
+    )
 
 
 def test_explicit_request_id_extra_wins_over_context(log_file: Path) -> None:
@@ -662,3 +700,25 @@ def test_request_events_respect_the_logger_level(log_file: Path) -> None:
     finally:
         logging.getLogger(REQUEST_LOGGER_NAME).setLevel(logging.NOTSET)
     assert log_file.read_text(encoding="utf-8") == ""
+
+
+def test_the_filter_never_breaks_the_logging_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Filters run outside the handler's error handling: an internal failure must not escape."""
+
+    def broken() -> str:  # stands in for any internal failure (no real one is reachable)
+        raise RuntimeError("internal")
+
+    monkeypatch.setattr("otel_agentkit.logs._service_name", broken)
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(message)s svc=%(service_name)s"))
+    handler.addFilter(ContextFilter())
+    logger = logging.getLogger("robust")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        logger.warning("still logged")
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = True
+    assert stream.getvalue() == "still logged svc=\n"

@@ -194,7 +194,7 @@ def configure(
     log_processors: Sequence[LogRecordProcessor] = (),
     log_level: str | int | None = None,
     log_format: str | None = None,
-    log_file: str | None = None,
+    log_file: str | os.PathLike[str] | None = None,
 ) -> Telemetry:
     """Build and install tracer, meter and logger providers with exporters.
 
