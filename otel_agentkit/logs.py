@@ -418,6 +418,24 @@ def _extras(record: logging.LogRecord) -> list[tuple[Any, object]]:
     return found
 
 
+def _key(name: str) -> str:
+    """``,"name":`` -- a key of the JSON line, escaped once at import."""
+    return f",{_enc_str(name)}:"
+
+
+# The fixed pieces of a JSON line (the timestamp needs no escaping: it is ours).
+_J_TIMESTAMP: Final = "{" + _enc_str(KEY_TIMESTAMP) + ':"'
+_J_LEVEL: Final = '"' + _key(KEY_LEVEL)
+_J_LOGGER: Final = _key(KEY_LOGGER)
+_J_MESSAGE: Final = _key(KEY_MESSAGE)
+_J_SERVICE: Final = _key(semconv.SERVICE_NAME)
+_J_TRACE_ID: Final = _key(KEY_TRACE_ID)
+_J_SPAN_ID: Final = _key(KEY_SPAN_ID)
+_J_REQUEST_ID: Final = _key(KEY_REQUEST_ID)
+_J_RESPONSE_ID: Final = _key(semconv.GEN_AI_RESPONSE_ID)
+_J_STACK_INFO: Final = _key(KEY_STACK_INFO)
+
+
 class JsonFormatter(logging.Formatter):
     """Format a record as one JSON object on one line.
 
@@ -445,23 +463,23 @@ class JsonFormatter(logging.Formatter):
         d = record.__dict__
         service = self._service_name or d.get(ATTR_SERVICE_NAME) or _service_name()
         parts = [
-            '{"timestamp":"',
+            _J_TIMESTAMP,
             format_timestamp(record.created),
-            '","level":',
+            _J_LEVEL,
             _enc_text(record.levelname),
-            ',"logger":',
+            _J_LOGGER,
             _enc_text(record.name),
-            ',"message":',
+            _J_MESSAGE,
             _enc_str(record.getMessage()),
-            ',"service.name":',
+            _J_SERVICE,
             _enc_text(service),
         ]
         if trace_id:
-            parts += (',"trace_id":', _enc_str(trace_id), ',"span_id":', _enc_str(span_id))
+            parts += (_J_TRACE_ID, _enc_str(trace_id), _J_SPAN_ID, _enc_str(span_id))
         if request_id:
-            parts += (',"request_id":', _enc_str(request_id))
+            parts += (_J_REQUEST_ID, _enc_str(request_id))
         if response_id:
-            parts += (',"gen_ai.response.id":', _enc_str(response_id))
+            parts += (_J_RESPONSE_ID, _enc_str(response_id))
         for key, value in _extras(record):
             name = key if type(key) is str else str(key)
             if name in _SCHEMA_KEYS:
@@ -471,7 +489,7 @@ class JsonFormatter(logging.Formatter):
             for key, text in _exception_fields(self, record).items():
                 parts += (",", _enc_str(key), ":", _enc_str(text))
         if record.stack_info:
-            parts += (',"stack_info":', _enc_str(self.formatStack(record.stack_info)))
+            parts += (_J_STACK_INFO, _enc_str(self.formatStack(record.stack_info)))
         parts.append("}")
         return "".join(parts)
 

@@ -23,6 +23,12 @@ from opentelemetry.trace import get_current_span
 
 from otel_agentkit import semconv
 from otel_agentkit.context import get_request_id
+from otel_agentkit.logs import (
+    ATTR_REQUEST_ID,
+    ATTR_RESPONSE_ID,
+    ENRICHMENT_ATTRS,
+    RESERVED_RECORD_ATTRS,
+)
 
 if TYPE_CHECKING:
     from opentelemetry.sdk._logs import LoggerProvider
@@ -37,16 +43,7 @@ _EXCLUDED_PREFIXES: Final = tuple(f"{name}." for name in _EXCLUDED)
 #: Record attributes that are not ``extra=`` fields: the LogRecord's own, and
 #: the ids ``otel_agentkit.logs.ContextFilter`` adds (the OTel record carries
 #: trace and span ids natively and service.name on its resource).
-_RESERVED: Final = frozenset(vars(logging.makeLogRecord({})).keys()) | {
-    "message",
-    "asctime",
-    "taskName",
-    "trace_id",
-    "span_id",
-    "request_id",
-    "gen_ai_response_id",
-    "service_name",
-}
+_RESERVED: Final = RESERVED_RECORD_ATTRS | ENRICHMENT_ATTRS
 
 _SEVERITY: Final = (
     (logging.CRITICAL, SeverityNumber.FATAL, "FATAL"),
@@ -133,10 +130,10 @@ class OTelLogHandler(logging.Handler):
             attributes[semconv.CODE_FUNCTION_NAME] = record.funcName
             attributes[semconv.CODE_LINE_NUMBER] = record.lineno
             # An explicit or filter-set id on the record wins over the context's.
-            request_id = getattr(record, "request_id", None) or get_request_id()
+            request_id = getattr(record, ATTR_REQUEST_ID, None) or get_request_id()
             if request_id:
                 attributes[semconv.AGENTKIT_REQUEST_ID] = str(request_id)
-            response_id = getattr(record, "gen_ai_response_id", None) or _response_id()
+            response_id = getattr(record, ATTR_RESPONSE_ID, None) or _response_id()
             if response_id:
                 attributes[semconv.GEN_AI_RESPONSE_ID] = str(response_id)
             if record.exc_info and record.exc_info[0] is not None:
