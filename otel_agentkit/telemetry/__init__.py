@@ -295,13 +295,18 @@ def configure(
 
         from otel_agentkit.telemetry import _globals, _setup
 
-        built = _setup.build(
-            settings,
-            span_processors=span_processors,
-            metric_readers=metric_readers,
-            log_processors=log_processors,
-            prometheus_registry=prometheus_registry,
-        )
+        try:
+            built = _setup.build(
+                settings,
+                span_processors=span_processors,
+                metric_readers=metric_readers,
+                log_processors=log_processors,
+                prometheus_registry=prometheus_registry,
+            )
+        except BaseException:
+            if log_handler is not None:
+                log_handler.close()  # the log file was opened early, to fail before installing
+            raise
         taken = [] if settings.disabled else _globals.installed_elsewhere()
         telemetry = Telemetry(settings, built, installed=not settings.disabled and not taken)
         try:
