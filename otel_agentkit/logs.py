@@ -775,7 +775,7 @@ _MANAGED: Final = "_otel_agentkit_managed"
 _lock = threading.RLock()
 _installed: list[tuple[logging.Logger, logging.Handler]] = []
 _enriched: list[tuple[logging.Handler, ContextFilter]] = []
-#: Noisy loggers whose level we set -> the level they had before.
+#: Noisy loggers whose level we changed from NOTSET -> the level we set.
 _noisy_saved: dict[str, int] = {}
 
 
@@ -849,9 +849,12 @@ def enrich_handlers(
 
 
 def _set_noisy(names: Iterable[str], level: int | None) -> None:
-    # Put back what a previous call changed, then apply the new level.
-    for name, previous in _noisy_saved.items():
-        logging.getLogger(name).setLevel(previous)
+    # Put back what a previous call changed (unless the application has set
+    # another level since), then apply the new level.
+    for name, applied in _noisy_saved.items():
+        logger = logging.getLogger(name)
+        if logger.level == applied:
+            logger.setLevel(logging.NOTSET)
     _noisy_saved.clear()
     if level is None:
         return
@@ -859,7 +862,7 @@ def _set_noisy(names: Iterable[str], level: int | None) -> None:
         logger = logging.getLogger(name)
         if logger.level != logging.NOTSET:
             continue  # the application chose a level for it: keep that
-        _noisy_saved[name] = logger.level
+        _noisy_saved[name] = level
         logger.setLevel(level)
 
 

@@ -622,6 +622,15 @@ def test_noisy_level_never_below_the_root_level_and_configurable(log_file: Path)
     assert logging.getLogger("grpc").level == logging.NOTSET
 
 
+def test_reconfiguring_keeps_a_level_the_app_set_in_between(log_file: Path) -> None:
+    configure_logging("INFO", "json", log_file)
+    logging.getLogger("httpx").setLevel(logging.DEBUG)  # the app changes its mind
+    configure_logging("INFO", "json", log_file)
+    assert logging.getLogger("httpx").level == logging.DEBUG
+    reset_logging()
+    assert logging.getLogger("httpx").level == logging.DEBUG
+
+
 # -- structlog ------------------------------------------------------------------------
 
 
@@ -722,3 +731,17 @@ def test_the_filter_never_breaks_the_logging_call(monkeypatch: pytest.MonkeyPatc
         logger.removeHandler(handler)
         logger.propagate = True
     assert stream.getvalue() == "still logged svc=\n"
+
+
+def test_importing_logs_loads_neither_the_sdk_nor_structlog() -> None:
+    import subprocess
+
+    code = (
+        "import sys, otel_agentkit.logs; "
+        "print(sorted(m for m in sys.modules "
+        "if m.startswith(('opentelemetry.sdk', 'structlog', 'grpc'))))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "[]"
