@@ -50,6 +50,7 @@ __all__ = [
     "TextFormatter",
     "configure_logging",
     "enrich_handlers",
+    "format_timestamp",
     "log_request_completed",
     "log_request_started",
     "reset_logging",
@@ -277,8 +278,8 @@ class ContextFilter(logging.Filter):
     thread that logged, before the record changes threads.
     """
 
-    def __init__(self, name: str = "", *, service_name: str | None = None) -> None:
-        super().__init__(name)
+    def __init__(self, *, service_name: str | None = None) -> None:
+        super().__init__()
         self._service_name = service_name
 
     def filter(self, record: logging.LogRecord) -> bool:
