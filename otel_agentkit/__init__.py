@@ -28,6 +28,7 @@ from otel_agentkit.decorators import (
     workflow_span,
 )
 from otel_agentkit.errors import AgentkitError, ConfigurationError
+from otel_agentkit.logs import configure_logging
 from otel_agentkit.metrics import (
     record_notification,
     record_rate_limit_exceeded,
@@ -46,6 +47,7 @@ __all__ = [
     "__version__",
     "agent_span",
     "configure",
+    "configure_logging",
     "content",
     "get_telemetry",
     "guardrail_span",

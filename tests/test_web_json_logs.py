@@ -1,8 +1,4 @@
-"""Request ids in the JSON log lines of otel_agentkit.logs, under Flask and FastAPI.
-
-Needs ``otel_agentkit.logs`` (its own branch until merged): skipped where it
-is absent. Once merged, remove the importorskip.
-"""
+"""Request ids in the JSON log lines of otel_agentkit.logs, under Flask and FastAPI."""
 
 from __future__ import annotations
 
@@ -14,11 +10,10 @@ from typing import Any
 
 import pytest
 
+from otel_agentkit import logs
 from otel_agentkit.testing import TelemetryCapture
 from tests import test_web_fastapi, test_web_flask
 from tests.web_helpers import APP_LOGGER
-
-logs = pytest.importorskip("otel_agentkit.logs", reason="otel_agentkit.logs not merged yet")
 
 
 @pytest.fixture

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import atexit
 import logging
+import os
 import threading
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from otel_agentkit import logs as _logs
 from otel_agentkit.errors import AgentkitError
 from otel_agentkit.telemetry.settings import Settings, resolve_settings
 
@@ -143,7 +145,22 @@ class Telemetry:
                 self.settings, registry
             )
         if self._log_handler is not None:
-            logging.getLogger().addHandler(self._log_handler)
+            from otel_agentkit.telemetry._logbridge import is_bridge
+
+            root = logging.getLogger()
+            if any(
+                is_bridge(h, self.logger_provider, via_proxy=self.installed_globally)
+                for h in root.handlers
+            ):
+                # Another handler already feeds this provider: a second one
+                # would export every record twice.
+                _log.info(
+                    "otel-agentkit: the root logger already sends records to OpenTelemetry; "
+                    "not adding a second bridge"
+                )
+                self._log_handler = None
+            else:
+                root.addHandler(self._log_handler)
 
     def __repr__(self) -> str:
         s = self.settings
@@ -178,6 +195,9 @@ def configure(
     span_processors: Sequence[SpanProcessor] = (),
     metric_readers: Sequence[MetricReader] = (),
     log_processors: Sequence[LogRecordProcessor] = (),
+    log_level: str | int | None = None,
+    log_format: str | None = None,
+    log_file: str | os.PathLike[str] | None = None,
 ) -> Telemetry:
     """Build and install tracer, meter and logger providers with exporters.
 
@@ -216,6 +236,13 @@ def configure(
         span_processors: extra span processors to add to the tracer provider.
         metric_readers: extra metric readers to add to the meter provider.
         log_processors: extra log record processors to add to the logger provider.
+        log_level: with ``log_format`` / ``log_file``, also set up logging
+            through :func:`otel_agentkit.logs.configure_logging` (JSON or text
+            lines with trace, span and request ids). Done when any of the three
+            is given or ``AGENTKIT_LOG_LEVEL`` / ``AGENTKIT_LOG_FORMAT`` /
+            ``AGENTKIT_LOG_FILE`` is set; ``shutdown()`` leaves it in place.
+        log_format: ``json`` or ``text``.
+        log_file: a path to append log lines to (default stdout).
 
     Returns:
         The :class:`Telemetry` handle. A second call warns and returns the same
@@ -257,15 +284,32 @@ def configure(
             metric_export_interval=metric_export_interval,
         )
 
+        log_handler: logging.Handler | None = None
+        if (
+            log_level is not None
+            or log_format is not None
+            or log_file is not None
+            or any(os.environ.get(name, "").strip() for name in _logs.ENV_LOG_SETTINGS)
+        ):
+            log_settings = _logs.resolve_logging_settings(
+                log_level, log_format, log_file, arg_names=("log_level", "log_format", "log_file")
+            )
+            log_handler = _logs._make_handler(log_settings)
+
         from otel_agentkit.telemetry import _globals, _setup
 
-        built = _setup.build(
-            settings,
-            span_processors=span_processors,
-            metric_readers=metric_readers,
-            log_processors=log_processors,
-            prometheus_registry=prometheus_registry,
-        )
+        try:
+            built = _setup.build(
+                settings,
+                span_processors=span_processors,
+                metric_readers=metric_readers,
+                log_processors=log_processors,
+                prometheus_registry=prometheus_registry,
+            )
+        except BaseException:
+            if log_handler is not None:
+                log_handler.close()  # the log file was opened early, to fail before installing
+            raise
         taken = [] if settings.disabled else _globals.installed_elsewhere()
         telemetry = Telemetry(settings, built, installed=not settings.disabled and not taken)
         try:
@@ -273,6 +317,8 @@ def configure(
         except BaseException:
             telemetry.installed_globally = False
             telemetry.shutdown()
+            if log_handler is not None:
+                log_handler.close()
             raise
         if taken:
             _log.warning(
@@ -284,6 +330,8 @@ def configure(
         elif not settings.disabled:
             _globals.install(built.tracer_provider, built.meter_provider, built.logger_provider)
         _current = telemetry
+        if log_handler is not None:
+            _logs._install(log_handler, log_settings)
         if not _atexit_registered:
             atexit.register(shutdown)
             _atexit_registered = True

@@ -2,8 +2,11 @@
 
 The SDK's own ``LoggingHandler`` is deprecated; this one is small, attaches the
 current trace context to every record (the SDK takes it from the active
-context) and never recurses: records from the exporters' own loggers are
-dropped, and a re-entrant call on the same thread is ignored.
+context), plus the request id (``agentkit.request.id``) and, inside an LLM
+span, ``gen_ai.response.id``. It never recurses: records logged while an
+exporter runs (the SDK suppresses instrumentation for the duration of an
+export, on whatever thread runs it) and records from the OpenTelemetry and
+gRPC loggers are dropped, and a re-entrant call on the same thread is ignored.
 """
 
 from __future__ import annotations
@@ -15,15 +18,32 @@ from time import time_ns
 from typing import TYPE_CHECKING, Final
 
 from opentelemetry._logs import LogRecord, SeverityNumber
-from opentelemetry.context import get_current
+from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY, get_current, get_value
+from opentelemetry.trace import get_current_span
+
+from otel_agentkit import semconv
+from otel_agentkit.context import get_request_id
+from otel_agentkit.logs import (
+    ATTR_REQUEST_ID,
+    ATTR_RESPONSE_ID,
+    ENRICHMENT_ATTRS,
+    RESERVED_RECORD_ATTRS,
+)
 
 if TYPE_CHECKING:
     from opentelemetry.sdk._logs import LoggerProvider
 
-#: Loggers whose records never go to the OTLP pipeline (they belong to it).
-_EXCLUDED_PREFIXES: Final = ("opentelemetry", "grpc", "urllib3", "requests", "httpx", "httpcore")
+#: Loggers whose records never go to the OTLP pipeline (they belong to it; gRPC
+#: also logs from its own threads, outside the export's suppressed context).
+#: HTTP client loggers (urllib3, requests, httpx) are not listed: during an
+#: export they are dropped by the suppression check, elsewhere they are the app's.
+_EXCLUDED: Final = ("opentelemetry", "grpc")
+_EXCLUDED_PREFIXES: Final = tuple(f"{name}." for name in _EXCLUDED)
 
-_RESERVED: Final = frozenset(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime"}
+#: Record attributes that are not ``extra=`` fields: the LogRecord's own, and
+#: the ids ``otel_agentkit.logs.ContextFilter`` adds (the OTel record carries
+#: trace and span ids natively and service.name on its resource).
+_RESERVED: Final = RESERVED_RECORD_ATTRS | ENRICHMENT_ATTRS
 
 _SEVERITY: Final = (
     (logging.CRITICAL, SeverityNumber.FATAL, "FATAL"),
@@ -41,6 +61,37 @@ def _severity(levelno: int) -> tuple[SeverityNumber, str]:
     return SeverityNumber.TRACE, "TRACE"
 
 
+def _response_id() -> object:
+    """``gen_ai.response.id`` of the current span when it is a recording SDK span."""
+    span = get_current_span()
+    if not span.is_recording():
+        return None
+    attributes = getattr(span, "attributes", None)
+    return attributes.get(semconv.GEN_AI_RESPONSE_ID) if attributes else None
+
+
+def is_bridge(handler: logging.Handler, provider: object, *, via_proxy: bool) -> bool:
+    """Whether ``handler`` already sends records to ``provider``.
+
+    Recognises this module's handler and the SDK's (deprecated) ``LoggingHandler``,
+    so :func:`otel_agentkit.configure` never bridges a record twice. With
+    ``via_proxy`` (``provider`` is about to become the global one), a handler
+    bound to the global proxy provider counts too.
+    """
+    target = getattr(handler, "_provider", None) or getattr(handler, "_logger_provider", None)
+    if target is None:
+        return False
+    if target is provider:
+        return True
+    if not via_proxy:
+        return False
+    from opentelemetry._logs._internal import ProxyLoggerProvider
+
+    # Created before any provider was installed: it resolves to the global
+    # provider, which configure() is about to make ours.
+    return isinstance(target, ProxyLoggerProvider)
+
+
 class OTelLogHandler(logging.Handler):
     """Send stdlib log records to an OpenTelemetry ``LoggerProvider``."""
 
@@ -49,9 +100,17 @@ class OTelLogHandler(logging.Handler):
         self._provider = logger_provider
         self._local = threading.local()
 
+    @property
+    def logger_provider(self) -> LoggerProvider:
+        """The provider records are emitted to."""
+        return self._provider
+
     def filter(self, record: logging.LogRecord) -> bool:
-        """Drop records from the export pipeline's own loggers."""
-        if record.name.startswith(_EXCLUDED_PREFIXES):
+        """Drop records from the export pipeline's own loggers and from inside an export."""
+        name = record.name
+        if name in _EXCLUDED or name.startswith(_EXCLUDED_PREFIXES):
+            return False
+        if get_value(_SUPPRESS_INSTRUMENTATION_KEY):
             return False
         return bool(super().filter(record))
 
@@ -67,14 +126,21 @@ class OTelLogHandler(logging.Handler):
                 for key, value in vars(record).items()
                 if key not in _RESERVED and isinstance(value, str | bool | int | float)
             }
-            attributes["code.file.path"] = record.pathname
-            attributes["code.function.name"] = record.funcName
-            attributes["code.line.number"] = record.lineno
+            attributes[semconv.CODE_FILE_PATH] = record.pathname
+            attributes[semconv.CODE_FUNCTION_NAME] = record.funcName
+            attributes[semconv.CODE_LINE_NUMBER] = record.lineno
+            # An explicit or filter-set id on the record wins over the context's.
+            request_id = getattr(record, ATTR_REQUEST_ID, None) or get_request_id()
+            if request_id:
+                attributes[semconv.AGENTKIT_REQUEST_ID] = str(request_id)
+            response_id = getattr(record, ATTR_RESPONSE_ID, None) or _response_id()
+            if response_id:
+                attributes[semconv.GEN_AI_RESPONSE_ID] = str(response_id)
             if record.exc_info and record.exc_info[0] is not None:
                 exc_type, exc, _tb = record.exc_info
-                attributes["exception.type"] = exc_type.__qualname__
-                attributes["exception.message"] = str(exc)
-                attributes["exception.stacktrace"] = "".join(
+                attributes[semconv.EXCEPTION_TYPE] = exc_type.__qualname__
+                attributes[semconv.EXCEPTION_MESSAGE] = str(exc)
+                attributes[semconv.EXCEPTION_STACKTRACE] = "".join(
                     traceback.format_exception(*record.exc_info)
                 )
             logger = self._provider.get_logger(record.name)
