@@ -21,6 +21,8 @@ import contextlib
 import json
 import signal
 import threading
+import urllib.error
+import urllib.request
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -101,18 +103,54 @@ def _health_driver() -> Driver:
     return drive
 
 
+def _web_driver() -> Driver:
+    """HTTP traffic (issue 6): a Flask app with ``instrument_app`` on a real local server.
+
+    Every simulated request also goes over HTTP to this server: most answer
+    200, every 7th 503 and every 11th hits an unknown path (404), so the
+    request, error and latency panels have something to show. The middleware
+    also registers the process metrics.
+    """
+    import flask
+    from werkzeug.serving import make_server
+
+    from otel_agentkit.web.flask import instrument_app
+
+    app = flask.Flask("ops-app")
+
+    @app.get("/chat")
+    def chat() -> Any:
+        number = int(flask.request.args.get("n", "0"))
+        if number % 7 == 0:
+            flask.abort(503)
+        return {"answer": "ok"}
+
+    instrument_app(app)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_port}"
+
+    def drive(number: int) -> None:
+        path = "/nowhere" if number % 11 == 0 else f"/chat?n={number}"
+        try:
+            with urllib.request.urlopen(base + path, timeout=5) as response:  # noqa: S310
+                response.read()
+        except urllib.error.HTTPError as exc:  # 4xx/5xx are part of the traffic
+            exc.read()
+
+    return drive
+
+
 def drivers() -> list[Driver]:
     """Every feature, each driven through its public API.
 
     The ops end-to-end test lists the metric families of features not driven
     here yet in its ``NOT_YET_EMITTED`` set. Still to add as they land: the
     OpenAI instrumentation (issue 4) with an ``openai`` client
-    on an ``httpx.MockTransport`` serving a canned chat and stream; the web
-    middleware (issue 6) serving these requests under uvicorn with one route
-    answering 5xx; a chromadb in-memory collection queried with explicit
-    embeddings.
+    on an ``httpx.MockTransport`` serving a canned chat and stream; a chromadb
+    in-memory collection queried with explicit embeddings.
     """
-    return [_decorator_driver(), _health_driver()]
+    return [_decorator_driver(), _health_driver(), _web_driver()]
 
 
 def handle_request(number: int, active: list[Driver]) -> None:

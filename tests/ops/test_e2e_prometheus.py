@@ -43,14 +43,6 @@ CONTRACT_APP = [PYTHON, "-m", "tests.ops.catalog_emitter", "--service", CONTRACT
 #: removes entries at merge (and extends examples/ops_app.py to drive the feature).
 NOT_YET_EMITTED: frozenset[str] = frozenset(
     {
-        # filled in when the web issue (#6, otel_agentkit.web instrument_app with the
-        # official Flask/FastAPI instrumentations) lands; the lead removes entries at merge
-        semconv.HTTP_SERVER_REQUEST_DURATION,
-        semconv.HTTP_SERVER_ACTIVE_REQUESTS,
-        semconv.AGENTKIT_HTTP_REQUESTS,
-        semconv.AGENTKIT_HTTP_ERRORS,
-        semconv.PROCESS_MEMORY_USAGE,
-        semconv.PROCESS_CPU_TIME,
         # filled in when the OpenAI instrumentation (#4) lands; the lead removes entries at merge
         semconv.GEN_AI_CLIENT_OPERATION_DURATION,
         semconv.GEN_AI_CLIENT_TOKEN_USAGE,
