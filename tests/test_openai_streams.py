@@ -138,6 +138,7 @@ def test_sync_error_mid_stream(tel: TelemetryCapture) -> None:
     assert len(seen) == len(cassette.stream_events()) - 1  # all chunks before the error event
     span = ended_once(tel)
     assert span.attributes[semconv.ERROR_TYPE] == type(caught.value).__name__ == "APIError"
+    assert span.attributes[semconv.GEN_AI_RESPONSE_ID] == cassette.stream_events()[0]["id"]
     assert span.status.status_code is StatusCode.ERROR
     (duration,) = tel.metric_points(semconv.GEN_AI_CLIENT_OPERATION_DURATION)
     assert duration.attributes[semconv.ERROR_TYPE] == "APIError"

@@ -222,7 +222,7 @@ def _tool_call_part(call: Any, capture: bool) -> dict[str, Any]:
     function = _get(call, "function")
     part: dict[str, Any] = {
         "type": "tool_call",
-        "id": _get(call, "id") or _get(call, "call_id"),
+        "id": _get(call, "call_id") or _get(call, "id"),
         "name": _get(function, "name") if function is not None else _get(call, "name"),
     }
     if capture:
@@ -646,6 +646,17 @@ class _StreamRecorderBase(StreamRecorder):
         self.call = call
         self.kwargs = kwargs
 
+    def _partial_attributes(self) -> None:
+        """On a failed stream, keep the response id and model seen before the failure."""
+        span = self.call.span
+        response_id = getattr(self, "response_id", None)
+        response_model = getattr(self, "response_model", None)
+        if span.is_recording():
+            if response_id:
+                span.set_attribute(semconv.GEN_AI_RESPONSE_ID, response_id)
+            if response_model:
+                span.set_attribute(semconv.GEN_AI_RESPONSE_MODEL, response_model)
+
     def _record_chunk_timing(self, ended_at: float, response_model: str | None) -> None:
         if response_model:
             self.call.metric_attrs[semconv.GEN_AI_RESPONSE_MODEL] = response_model
@@ -718,6 +729,7 @@ class ChatStreamRecorder(_StreamRecorderBase):
         except Exception:
             log_internal_error("stream timing")
         if error is not None:
+            self._partial_attributes()
             call.fail(error, ended_at)
             return
         attrs: dict[str, Any] = {}
@@ -805,6 +817,7 @@ class ResponsesStreamRecorder(_StreamRecorderBase):
         except Exception:
             log_internal_error("stream timing")
         if error is not None:
+            self._partial_attributes()
             call.fail(error, ended_at)
             return
         content = responses_content(call, self.kwargs)
