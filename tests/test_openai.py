@@ -494,6 +494,13 @@ def test_with_streaming_response_leaves_the_body_to_the_caller(tel: TelemetryCap
     assert span.status.status_code is not StatusCode.ERROR
 
 
+needs_parse = pytest.mark.skipif(
+    not hasattr(openai.resources.chat.Completions, "parse"),
+    reason=f"openai {openai.__version__} has chat.completions.parse only under beta",
+)
+
+
+@needs_parse
 def test_parse_with_pydantic_response_format(tel: TelemetryCapture) -> None:
     from pydantic import BaseModel
 
@@ -512,6 +519,7 @@ def test_parse_with_pydantic_response_format(tel: TelemetryCapture) -> None:
     assert span.attributes[semconv.GEN_AI_OUTPUT_TYPE] == "json"
 
 
+@needs_parse
 def test_stream_helper_goes_through_the_wrapper(tel: TelemetryCapture) -> None:
     cassette = fixture_cassette("chat_stream.yaml")
     kwargs = cassette.request_json()
