@@ -72,8 +72,8 @@ def our_spans(receiver: OTLPReceiver) -> list[tuple[dict[str, Any], Any]]:
 
 
 def test_launcher_loads_agentkit_openai(tmp_path: Path, otlp_receiver: OTLPReceiver) -> None:
-    # Where the official openai-v2 instrumentation (entry point ``openai``) is installed, the launcher
-    # would load it too; this test is about ours.
+    # Where the official openai-v2 instrumentation (entry point ``openai``) is
+    # installed, the launcher would load it too; this test is about ours.
     launch(tmp_path, otlp_receiver, OTEL_PYTHON_DISABLED_INSTRUMENTATIONS="openai")
     otlp_receiver.wait_for(lambda received: any(r.signal == "traces" for r in received))
     chat = [(r, s) for r, s in our_spans(otlp_receiver) if s.name == "chat fixture-model"]
