@@ -776,3 +776,24 @@ def test_fixture_chat_offline(tel: TelemetryCapture) -> None:
     check_chat_span(span, cassette)
     assert span.attributes[semconv.GEN_AI_REQUEST_TEMPERATURE] == request["temperature"]
     assert span.attributes[semconv.GEN_AI_REQUEST_MAX_TOKENS] == request["max_tokens"]
+
+
+def test_captured_content_is_redacted(
+    agentkit_telemetry: TelemetryCapture, instrument: Any
+) -> None:
+    from otel_agentkit import _content
+
+    instrument(capture_content="SPAN_ONLY")  # explicit argument, no env var
+    leaked = "sk-proj-" + "A1b2C3d4E5f6G7h8I9j0" * 2
+    _content.set_redaction([r"\b\d{3}-\d{2}-\d{4}\b"], hook=lambda text: text.replace("Bob", "B."))
+    try:
+        cassette = fixture_cassette("chat_basic.yaml")
+        cassette.client().chat.completions.create(
+            model="fixture-model",
+            messages=[{"role": "user", "content": f"I am Bob, SSN 123-45-6789, key {leaked}"}],
+        )
+    finally:
+        _content.set_redaction()
+    text = only_span(agentkit_telemetry).attributes[semconv.GEN_AI_INPUT_MESSAGES]
+    (message,) = json.loads(text)
+    assert message["parts"][0]["content"] == "I am B., SSN [REDACTED], key [REDACTED]"

@@ -32,8 +32,8 @@ from opentelemetry.instrumentation.utils import is_instrumentation_enabled, unwr
 from opentelemetry.trace import get_current_span
 
 from otel_agentkit import semconv
+from otel_agentkit._content import ContentCapture, capture_mode, parse_capture_mode
 from otel_agentkit.instrumentation._base import TelemetryHandle, log_internal_error
-from otel_agentkit.instrumentation._capture import CaptureMode, resolve_mode
 from otel_agentkit.instrumentation._streams import (
     AsyncStreamProxy,
     StreamRecorder,
@@ -154,7 +154,9 @@ _IN_CALL: ContextVar[bool] = ContextVar("otel_agentkit_openai_in_call", default=
 class _Settings:
     __slots__ = ("capture", "handle", "provider_name")
 
-    def __init__(self, handle: TelemetryHandle, capture: CaptureMode, provider_name: str | None):
+    def __init__(
+        self, handle: TelemetryHandle, capture: ContentCapture | None, provider_name: str | None
+    ) -> None:
         self.handle = handle
         self.capture = capture
         self.provider_name = provider_name
@@ -178,7 +180,10 @@ def _start(settings: _Settings, op: _Operation, instance: Any, kwargs: Mapping[s
     if port is not None:
         attributes[semconv.SERVER_PORT] = port
     attributes.update(op.request_attributes(kwargs))
-    return Call(settings.handle, op.name, request_model, attributes, settings.capture)
+    # An explicit capture_content= wins; otherwise the env var / set_capture_mode(),
+    # read now (cached per raw value), so a change takes effect without re-instrumenting.
+    capture = settings.capture or capture_mode()
+    return Call(settings.handle, op.name, request_model, attributes, capture)
 
 
 def _handle_result(
@@ -302,6 +307,15 @@ def _supported(version: str | None) -> bool:
         return False
 
 
+def _explicit_capture(value: Any) -> ContentCapture | None:
+    """``capture_content=`` as a mode (a bool means SPAN_ONLY/NO_CONTENT); None if not given."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return ContentCapture.SPAN_ONLY if value else ContentCapture.NO_CONTENT
+    return parse_capture_mode(value)
+
+
 class OpenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     """Instruments the openai client library (v1.40 up to, not including, v4).
 
@@ -311,7 +325,10 @@ class OpenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         Providers to use; by default the global ones, looked up at call time.
     ``capture_content``
         ``NO_CONTENT``/``SPAN_ONLY``/``EVENT_ONLY``/``SPAN_AND_EVENT`` (or a bool);
-        by default ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT``.
+        by default ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`` (or
+        :func:`otel_agentkit._content.set_capture_mode`), read at each call.
+        Captured content goes through the shared redaction (secret patterns,
+        ``set_redaction`` hook) and truncation.
     ``provider_name``
         ``gen_ai.provider.name`` for every client (else derived from base_url).
     """
@@ -335,7 +352,7 @@ class OpenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             meter_provider=kwargs.get("meter_provider"),
             logger_provider=kwargs.get("logger_provider"),
         )
-        capture = resolve_mode(kwargs.get("capture_content"))
+        capture = _explicit_capture(kwargs.get("capture_content"))
         settings = _Settings(handle, capture, kwargs.get("provider_name"))
         self._wrapped = []
         import wrapt

@@ -17,14 +17,14 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
-from otel_agentkit import semconv
+from otel_agentkit import _content, semconv
+from otel_agentkit._content import ContentCapture, to_json
 from otel_agentkit.instrumentation._base import (
     TelemetryHandle,
     error_type,
     log_internal_error,
     metric_attributes,
 )
-from otel_agentkit.instrumentation._capture import CaptureMode, to_json
 from otel_agentkit.instrumentation._streams import StreamRecorder
 
 #: Header the openai client sets on ``with_raw_response`` ("true") and
@@ -315,7 +315,9 @@ class Call:
     """The span and metric state of one OpenAI API call."""
 
     __slots__ = (
-        "capture",
+        "capture_enabled",
+        "content_on_event",
+        "content_on_span",
         "handle",
         "metric_attrs",
         "operation",
@@ -330,11 +332,13 @@ class Call:
         operation: str,
         request_model: str | None,
         attributes: dict[str, Any],
-        capture: CaptureMode,
+        capture: ContentCapture,
     ) -> None:
         self.handle = handle
         self.operation = operation
-        self.capture = capture
+        self.capture_enabled = capture is not ContentCapture.NO_CONTENT
+        self.content_on_span = _content.should_capture_on_span(capture)
+        self.content_on_event = _content.should_capture_on_event(capture)
         name = f"{operation} {request_model}" if request_model else operation
         self.span: Span = handle.tracer().start_span(
             name, kind=SpanKind.CLIENT, attributes=attributes
@@ -383,11 +387,11 @@ class Call:
                 self.metric_attrs[semconv.GEN_AI_RESPONSE_MODEL] = response_model
             if self.span.is_recording():
                 self.span.set_attributes(attributes)
-                if content and self.capture.on_span:
+                if content and self.content_on_span:
                     self.span.set_attributes(
                         {k: to_json(v) for k, v in content.items() if v is not None}
                     )
-            if content and self.capture.on_event:
+            if content and self.content_on_event:
                 self._emit_event(attributes, content)
             self._record_duration(ended_at)
             usage = self.handle.instruments().token_usage
@@ -459,7 +463,7 @@ def _tool_call_attrs(calls: list[tuple[str | None, str | None]], attrs: dict[str
 
 def chat_content(call: Call, kwargs: Mapping[str, Any]) -> dict[str, Any]:
     """Request-side content for a chat call (empty when capture is off)."""
-    if not call.capture.enabled:
+    if not call.capture_enabled:
         return {}
     content: dict[str, Any] = {
         semconv.GEN_AI_INPUT_MESSAGES: chat_input_messages(kwargs.get("messages"))
@@ -492,7 +496,7 @@ def finish_chat(response: Any, call: Call, kwargs: Mapping[str, Any]) -> None:
             for tc in tool_calls:
                 function = _get(tc, "function")
                 calls.append((_get(tc, "id"), _get(function, "name")))
-            if call.capture.enabled:
+            if call.capture_enabled:
                 parts = _content_parts(_get(message, "content"))
                 parts.extend(_tool_call_part(tc, True) for tc in tool_calls)
                 outputs.append(
@@ -503,7 +507,7 @@ def finish_chat(response: Any, call: Call, kwargs: Mapping[str, Any]) -> None:
                     }
                 )
         _tool_call_attrs(calls, attrs)
-        if call.capture.enabled:
+        if call.capture_enabled:
             content[semconv.GEN_AI_OUTPUT_MESSAGES] = outputs
         usage = _get(response, "usage")
         if usage is not None:
@@ -558,7 +562,7 @@ def _responses_finish_reason(response: Any, has_tool_calls: bool) -> str | None:
 
 def responses_content(call: Call, kwargs: Mapping[str, Any]) -> dict[str, Any]:
     """Request-side content for a Responses API call (empty when capture is off)."""
-    if not call.capture.enabled:
+    if not call.capture_enabled:
         return {}
     content: dict[str, Any] = {
         semconv.GEN_AI_INPUT_MESSAGES: responses_input_messages(kwargs.get("input"))
@@ -587,15 +591,15 @@ def responses_attributes(
         kind = _get(item, "type")
         if kind == "function_call":
             calls.append((_get(item, "call_id"), _get(item, "name")))
-            if call.capture.enabled:
+            if call.capture_enabled:
                 parts.append(_tool_call_part(item, True))
-        elif kind == "message" and call.capture.enabled:
+        elif kind == "message" and call.capture_enabled:
             parts.extend(_content_parts(_get(item, "content")))
     _tool_call_attrs(calls, attrs)
     reason = _responses_finish_reason(response, bool(calls))
     if reason:
         attrs[semconv.GEN_AI_RESPONSE_FINISH_REASONS] = [reason]
-    if call.capture.enabled:
+    if call.capture_enabled:
         content[semconv.GEN_AI_OUTPUT_MESSAGES] = [
             {"role": "assistant", "parts": parts, "finish_reason": reason or ""}
         ]
@@ -697,7 +701,7 @@ class ChatStreamRecorder(_StreamRecorderBase):
         usage = getattr(chunk, "usage", None)
         if usage is not None:
             self.usage = usage
-        capture = self.call.capture.enabled
+        capture = self.call.capture_enabled
         for choice in getattr(chunk, "choices", None) or ():
             index = choice.index
             if choice.finish_reason:
@@ -753,7 +757,7 @@ class ChatStreamRecorder(_StreamRecorderBase):
                 attrs[semconv.GEN_AI_USAGE_OUTPUT_TOKENS] = output_tokens
             _usage_details(self.usage, attrs)
         content = chat_content(call, self.kwargs)
-        if call.capture.enabled:
+        if call.capture_enabled:
             indexes = sorted(
                 set(self.texts) | set(self.finish_reasons) | {i for i, _ in self.tool_calls}
             )

@@ -1,0 +1,431 @@
+"""Content capture settings, serialisation, redaction and truncation.
+
+Shared by the decorators (tool arguments and results) and the LLM
+instrumentors (messages). Nothing here is called unless content capture is
+on for the operation at hand, and nothing here raises into the host program:
+values that cannot be serialised are represented, a redaction hook that fails
+replaces the text with a placeholder (never lets the unredacted text through).
+
+The capture mode comes from ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT``
+(``NO_CONTENT`` by default; ``SPAN_ONLY``, ``EVENT_ONLY``, ``SPAN_AND_EVENT``;
+``true`` means ``SPAN_ONLY``), unless :func:`set_capture_mode` overrides it.
+
+The pipeline for every captured value is: serialise to JSON (values under
+secret-looking keys such as ``api_key`` replaced) -> :func:`redact` (regex
+patterns, then the user hook) -> :func:`truncate`. Redaction runs before
+truncation so a secret cut in half cannot slip past a pattern.
+
+Imports only the standard library.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import json
+import logging
+import math
+import os
+import re
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Final
+
+from otel_agentkit import semconv
+from otel_agentkit.errors import ConfigurationError
+
+__all__ = [
+    "DEFAULT_MAX_LENGTH",
+    "DEFAULT_REDACT_KEYS",
+    "DEFAULT_REDACT_PATTERNS",
+    "REDACTED",
+    "ContentCapture",
+    "capture_mode",
+    "max_length",
+    "parse_capture_mode",
+    "redact",
+    "set_capture_mode",
+    "set_max_length",
+    "set_redaction",
+    "should_capture_on_event",
+    "should_capture_on_span",
+    "to_json",
+    "to_jsonable",
+    "truncate",
+]
+
+_log = logging.getLogger("otel_agentkit")
+
+#: Text that replaces a redacted secret.
+REDACTED: Final = "[REDACTED]"
+#: What a value becomes when the redaction hook itself fails.
+REDACTION_FAILED: Final = "[REDACTION FAILED]"
+#: Marker appended to truncated text (counts toward the limit).
+TRUNCATION_MARKER: Final = "...[truncated]"
+#: Default maximum length, in characters, of one captured value.
+DEFAULT_MAX_LENGTH: Final = 8192
+
+#: Mapping keys whose values are always replaced by :data:`REDACTED`
+#: (compared lower-cased with ``-`` read as ``_``).
+DEFAULT_REDACT_KEYS: Final[frozenset[str]] = frozenset(
+    {
+        "api_key",
+        "apikey",
+        "x_api_key",
+        "authorization",
+        "proxy_authorization",
+        "password",
+        "passwd",
+        "secret",
+        "client_secret",
+        "token",
+        "access_token",
+        "refresh_token",
+        "id_token",
+        "session_token",
+        "cookie",
+        "set_cookie",
+        "private_key",
+    }
+)
+
+#: Regular expressions for secrets that look the same everywhere.
+DEFAULT_REDACT_PATTERNS: Final[tuple[str, ...]] = (
+    r"\bsk-(?:proj-|ant-)?[A-Za-z0-9_\-]{16,}",  # OpenAI / Anthropic style API keys
+    r"(?i)\bbearer\s+[A-Za-z0-9._~+/\-]{8,}=*",  # HTTP bearer tokens
+    r"\bAKIA[0-9A-Z]{16}\b",  # AWS access key ids
+    r"\bgh[pousr]_[A-Za-z0-9]{20,}\b",  # GitHub tokens
+)
+
+_MAX_DEPTH: Final = 12
+_MAX_ITEMS: Final = 1000
+_MAX_REPR: Final = 500
+
+
+class ContentCapture(enum.Enum):
+    """Where captured content goes (``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT``)."""
+
+    NO_CONTENT = "NO_CONTENT"
+    SPAN_ONLY = "SPAN_ONLY"
+    EVENT_ONLY = "EVENT_ONLY"
+    SPAN_AND_EVENT = "SPAN_AND_EVENT"
+
+
+_ALIASES: Final[dict[str, ContentCapture]] = {
+    "": ContentCapture.NO_CONTENT,
+    "true": ContentCapture.SPAN_ONLY,
+    "1": ContentCapture.SPAN_ONLY,
+    "yes": ContentCapture.SPAN_ONLY,
+    "on": ContentCapture.SPAN_ONLY,
+    "false": ContentCapture.NO_CONTENT,
+    "0": ContentCapture.NO_CONTENT,
+    "no": ContentCapture.NO_CONTENT,
+    "off": ContentCapture.NO_CONTENT,
+}
+
+
+def parse_capture_mode(raw: str | ContentCapture | None) -> ContentCapture:
+    """Parse a capture-mode value; raises :class:`ConfigurationError` if unknown.
+
+    Accepts the enum names case-insensitively and ``true``/``false`` (``true``
+    means ``SPAN_ONLY``, as in the official GenAI instrumentations).
+    """
+    if raw is None:
+        return ContentCapture.NO_CONTENT
+    if isinstance(raw, ContentCapture):
+        return raw
+    text = raw.strip()
+    alias = _ALIASES.get(text.lower())
+    if alias is not None:
+        return alias
+    try:
+        return ContentCapture[text.upper()]
+    except KeyError:
+        choices = ", ".join(m.name for m in ContentCapture)
+        raise ConfigurationError(
+            semconv.ENV_CAPTURE_MESSAGE_CONTENT, raw, f"expected one of {choices} (or true/false)"
+        ) from None
+
+
+# -- capture mode ------------------------------------------------------------------
+
+_ENV_KEY: Final = semconv.ENV_CAPTURE_MESSAGE_CONTENT
+# ``os.environ.get`` of a missing key costs ~0.7 us (it raises KeyError inside);
+# decorators ask for the mode on every recorded call, so read the mapping
+# behind ``os.environ`` directly when it is there (CPython keeps it in sync).
+_ENV_DATA: Any = getattr(os.environ, "_data", None)
+_ENV_ENCODED_KEY: Any = None
+if _ENV_DATA is not None:
+    try:
+        _ENV_ENCODED_KEY = os.environ.encodekey(_ENV_KEY)
+    except Exception:  # pragma: no cover - not CPython's os._Environ
+        _ENV_DATA = None
+
+
+def _read_env() -> str | None:
+    if _ENV_DATA is None or not isinstance(_ENV_DATA, dict):  # pragma: no cover
+        return os.environ.get(_ENV_KEY)
+    raw = _ENV_DATA.get(_ENV_ENCODED_KEY)
+    if raw is None:
+        return None
+    return str(os.environ.decodevalue(raw))
+
+
+_override: ContentCapture | None = None
+# (raw env value, parsed mode): re-parsed only when the variable changes.
+_env_cache: tuple[str | None, ContentCapture] = (None, ContentCapture.NO_CONTENT)
+_warned_values: set[str] = set()
+
+
+def capture_mode() -> ContentCapture:
+    """The content capture mode in force now.
+
+    :func:`set_capture_mode` wins; otherwise the environment variable is read
+    on each call (parsing is cached per raw value). An unknown value is
+    logged once as a warning and treated as ``NO_CONTENT``: capture fails closed.
+    """
+    global _env_cache
+    if _override is not None:
+        return _override
+    raw = _read_env()
+    cached_raw, cached_mode = _env_cache
+    if raw == cached_raw:
+        return cached_mode
+    try:
+        mode = parse_capture_mode(raw)
+    except ConfigurationError as exc:
+        if raw not in _warned_values:
+            _warned_values.add(str(raw))
+            _log.warning("%s; capturing no content", exc)
+        mode = ContentCapture.NO_CONTENT
+    _env_cache = (raw, mode)
+    return mode
+
+
+def set_capture_mode(mode: ContentCapture | str | None) -> None:
+    """Override the capture mode for the whole process (``None`` goes back to the env var)."""
+    global _override
+    _override = None if mode is None else parse_capture_mode(mode)
+
+
+def should_capture_on_span(mode: ContentCapture) -> bool:
+    """Whether ``mode`` puts content on span attributes."""
+    return mode is ContentCapture.SPAN_ONLY or mode is ContentCapture.SPAN_AND_EVENT
+
+
+def should_capture_on_event(mode: ContentCapture) -> bool:
+    """Whether ``mode`` puts content on events (log records)."""
+    return mode is ContentCapture.EVENT_ONLY or mode is ContentCapture.SPAN_AND_EVENT
+
+
+# -- limits ----------------------------------------------------------------------
+
+_max_length: int = DEFAULT_MAX_LENGTH
+
+
+def max_length() -> int:
+    """Maximum length, in characters, of one captured value."""
+    return _max_length
+
+
+def set_max_length(value: int | None) -> None:
+    """Set the maximum captured length (``None`` restores :data:`DEFAULT_MAX_LENGTH`)."""
+    global _max_length
+    if value is None:
+        _max_length = DEFAULT_MAX_LENGTH
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigurationError("max_length", value, "must be a positive integer")
+    _max_length = value
+
+
+def truncate(text: str, limit: int | None = None) -> str:
+    """Cut ``text`` to ``limit`` characters (default :func:`max_length`), marker included."""
+    if limit is None:
+        limit = _max_length
+    if len(text) <= limit:
+        return text
+    if limit <= len(TRUNCATION_MARKER):
+        return text[:limit]
+    return text[: limit - len(TRUNCATION_MARKER)] + TRUNCATION_MARKER
+
+
+# -- redaction --------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class _Redaction:
+    patterns: tuple[re.Pattern[str], ...]
+    keys: frozenset[str]
+    hook: Callable[[str], str] | None
+    replacement: str
+
+
+def _compile(patterns: Iterable[str | re.Pattern[str]]) -> tuple[re.Pattern[str], ...]:
+    compiled = []
+    for pattern in patterns:
+        if isinstance(pattern, re.Pattern):
+            compiled.append(pattern)
+            continue
+        if not isinstance(pattern, str):
+            raise ConfigurationError(
+                "redaction pattern", pattern, "must be a string or a compiled regular expression"
+            )
+        try:
+            compiled.append(re.compile(pattern))
+        except re.error as exc:
+            raise ConfigurationError(
+                "redaction pattern", pattern, f"is not a valid regular expression: {exc}"
+            ) from None
+    return tuple(compiled)
+
+
+def _normalise_key(key: str) -> str:
+    return key.lower().replace("-", "_")
+
+
+_DEFAULT_REDACTION: Final = _Redaction(
+    patterns=_compile(DEFAULT_REDACT_PATTERNS),
+    keys=DEFAULT_REDACT_KEYS,
+    hook=None,
+    replacement=REDACTED,
+)
+_redaction: _Redaction = _DEFAULT_REDACTION
+_redaction_lock = threading.Lock()
+
+
+def set_redaction(
+    patterns: Iterable[str | re.Pattern[str]] = (),
+    *,
+    hook: Callable[[str], str] | None = None,
+    keys: Iterable[str] = (),
+    replacement: str = REDACTED,
+    include_defaults: bool = True,
+) -> None:
+    """Configure how captured content is redacted, for the whole process.
+
+    ``patterns``: regular expressions; every match is replaced by
+    ``replacement``. ``hook``: a callable given the (pattern-redacted) text
+    that returns the text to record; if it raises or returns a non-string, the
+    whole value is recorded as ``[REDACTION FAILED]``. ``keys``: mapping keys
+    whose values are always replaced (case-insensitive). With
+    ``include_defaults`` (the default) the built-in secret patterns and keys
+    stay active too. Calling ``set_redaction()`` with no arguments restores
+    the defaults. Invalid patterns raise :class:`ConfigurationError`.
+    """
+    global _redaction
+    if hook is not None and not callable(hook):
+        raise ConfigurationError("redaction hook", hook, "must be callable (str -> str)")
+    compiled = _compile(patterns)
+    key_set = frozenset(_normalise_key(k) for k in keys)
+    if include_defaults:
+        compiled = _DEFAULT_REDACTION.patterns + compiled
+        key_set = key_set | _DEFAULT_REDACTION.keys
+    with _redaction_lock:
+        _redaction = _Redaction(compiled, key_set, hook, replacement)
+
+
+def redact(text: str) -> str:
+    """Apply the configured patterns, then the hook, to ``text``. Never raises."""
+    config = _redaction
+    for pattern in config.patterns:
+        text = pattern.sub(config.replacement, text)
+    if config.hook is not None:
+        try:
+            result: object = config.hook(text)
+        except Exception:
+            _log.debug("otel_agentkit: redaction hook failed", exc_info=True)
+            return REDACTION_FAILED
+        if not isinstance(result, str):
+            _log.debug("otel_agentkit: redaction hook returned %s, not str", type(result))
+            return REDACTION_FAILED
+        text = result
+    return text
+
+
+# -- serialisation ----------------------------------------------------------------
+
+
+def _placeholder(value: object) -> str:
+    cls = type(value)
+    try:
+        text = repr(value)
+    except Exception:
+        return f"<unrepresentable {cls.__module__}.{cls.__qualname__}>"
+    if len(text) > _MAX_REPR:
+        text = text[: _MAX_REPR - 3] + "..."
+    return text
+
+
+def to_jsonable(value: Any) -> Any:
+    """A JSON-compatible copy of ``value``; secret-keyed values redacted. Never raises.
+
+    Containers, dataclasses, enums, objects with ``model_dump()`` (pydantic) and
+    JSON scalars are converted; anything else becomes its (shortened) ``repr``.
+    Cycles, very deep nesting and very long containers are cut with a marker.
+    """
+    keys = _redaction.keys
+    replacement = _redaction.replacement
+    active: set[int] = set()
+
+    def convert(obj: Any, depth: int) -> Any:
+        if obj is None or isinstance(obj, (bool, int, str)):
+            return obj
+        if isinstance(obj, float):
+            return obj if math.isfinite(obj) else str(obj)
+        if depth > _MAX_DEPTH:
+            return "<max depth>"
+        if isinstance(obj, enum.Enum):
+            return convert(obj.value, depth + 1)
+        if isinstance(obj, (bytes, bytearray, memoryview)):
+            return f"<{type(obj).__name__} len={len(obj)}>"
+        oid = id(obj)
+        if oid in active:
+            return "<cycle>"
+        active.add(oid)
+        try:
+            if isinstance(obj, Mapping):
+                out: dict[str, Any] = {}
+                for i, (k, v) in enumerate(obj.items()):
+                    if i >= _MAX_ITEMS:
+                        out["..."] = f"<{len(obj) - _MAX_ITEMS} more>"
+                        break
+                    key = k if isinstance(k, str) else str(convert(k, depth + 1))
+                    out[key] = replacement if _normalise_key(key) in keys else convert(v, depth + 1)
+                return out
+            if isinstance(obj, (list, tuple, set, frozenset)):
+                items: list[Any] = []
+                for i, item in enumerate(obj):
+                    if i >= _MAX_ITEMS:
+                        items.append(f"<{len(obj) - _MAX_ITEMS} more>")
+                        break
+                    items.append(convert(item, depth + 1))
+                return items
+            if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+                fields = {f.name: getattr(obj, f.name, None) for f in dataclasses.fields(obj)}
+                return convert(fields, depth + 1)
+            dump = getattr(type(obj), "model_dump", None)
+            if callable(dump):
+                return convert(dump(obj, mode="json"), depth + 1)
+            return _placeholder(obj)
+        except Exception:
+            return _placeholder(obj)
+        finally:
+            active.discard(oid)
+
+    try:
+        return convert(value, 0)
+    except Exception:  # pragma: no cover - convert() already guards each step
+        return _placeholder(value)
+
+
+def to_json(value: Any, max_length: int | None = None) -> str:
+    """Serialise ``value`` to JSON, redact, truncate: the text to record. Never raises.
+
+    ``max_length`` defaults to the process-wide :func:`max_length`.
+    """
+    try:
+        text = json.dumps(to_jsonable(value), ensure_ascii=False, separators=(",", ":"))
+    except Exception:
+        text = json.dumps(_placeholder(value), ensure_ascii=False)
+    return truncate(redact(text), max_length)
