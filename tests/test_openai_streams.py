@@ -299,3 +299,17 @@ def test_capture_on_joins_every_delta(
     assert output == [
         {"role": "assistant", "parts": [{"type": "text", "content": text}], "finish_reason": "stop"}
     ]
+
+
+def test_internal_error_while_reading_chunks_is_swallowed(
+    tel: TelemetryCapture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from otel_agentkit.instrumentation.openai._calls import ChatStreamRecorder
+
+    def broken(self: Any, chunk: Any) -> None:
+        raise RuntimeError("bug in our chunk reader")
+
+    monkeypatch.setattr(ChatStreamRecorder, "process", broken)
+    chunks = list(sync_client().chat.completions.create(**stream_kwargs()))
+    assert [c.id for c in chunks] == [e["id"] for e in EVENTS]  # the caller saw every chunk
+    assert ended_once(tel).attributes[semconv.GEN_AI_REQUEST_STREAM] is True

@@ -56,6 +56,8 @@ def _given(value: Any) -> bool:
 
 def _get(obj: Any, name: str) -> Any:
     """Attribute of a pydantic model or key of a dict (request params may be either)."""
+    if type(obj) is dict:  # fast path: request params are plain dicts
+        return obj.get(name)
     if isinstance(obj, Mapping):
         return obj.get(name)
     return getattr(obj, name, None)
