@@ -797,3 +797,25 @@ def test_captured_content_is_redacted(
     text = only_span(agentkit_telemetry).attributes[semconv.GEN_AI_INPUT_MESSAGES]
     (message,) = json.loads(text)
     assert message["parts"][0]["content"] == "I am B., SSN [REDACTED], key [REDACTED]"
+
+
+def test_error_message_echoing_the_key_is_redacted(tel: TelemetryCapture) -> None:
+    import httpx
+
+    def echo(request: httpx.Request) -> httpx.Response:
+        sent = request.headers["authorization"]  # a careless server echoes the credential
+        return httpx.Response(401, json={"error": {"message": f"bad credential {sent}"}})
+
+    client = openai.OpenAI(
+        api_key=SECRET_KEY + "0123456789abcdef",
+        base_url="http://127.0.0.1:8000/v1",
+        http_client=httpx.Client(transport=httpx.MockTransport(echo)),
+        max_retries=0,
+    )
+    with pytest.raises(openai.AuthenticationError) as caught:
+        client.chat.completions.create(model="m", messages=[{"role": "user", "content": "x"}])
+    assert SECRET_KEY in str(caught.value)  # the caller's exception is untouched
+    span = only_span(tel)
+    assert span.attributes[semconv.ERROR_TYPE] == "AuthenticationError"
+    assert SECRET_KEY not in span.to_json()
+    assert "[REDACTED]" in (span.status.description or "")

@@ -366,7 +366,10 @@ class Call:
             kind = error_type(exc)
             if self.span.is_recording():
                 self.span.set_attribute(semconv.ERROR_TYPE, kind)
-                self.span.set_status(Status(StatusCode.ERROR, str(exc)[:500] or kind))
+                # A server may echo what it was sent (an API key) in its error
+                # message: the description goes through the shared redaction.
+                message = _content.redact(str(exc)[:500]) if str(exc) else kind
+                self.span.set_status(Status(StatusCode.ERROR, message))
             self.metric_attrs[semconv.ERROR_TYPE] = kind
             self._record_duration(ended_at)
         except Exception:
