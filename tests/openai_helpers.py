@@ -69,17 +69,18 @@ class Cassette:
 
     # -- replay ----------------------------------------------------------------------
 
-    def transport(self) -> httpx.MockTransport:
+    def transport(self, http: Any = httpx) -> Any:
+        """A ``MockTransport`` of ``http``: ``httpx``, or ``httpx2`` (openai 3.x's own stack)."""
         queues: dict[tuple[str, str], deque[dict[str, Any]]] = defaultdict(deque)
         for interaction in self.interactions:
             request = interaction["request"]
             queues[(request["method"], request["uri"])].append(interaction["response"])
 
-        def handle(request: httpx.Request) -> httpx.Response:
+        def handle(request: Any) -> Any:
             self.served.append(request)
             key = (request.method, str(request.url))
             if not queues.get(key):
-                return httpx.Response(599, json={"error": {"message": f"no recording for {key}"}})
+                return http.Response(599, json={"error": {"message": f"no recording for {key}"}})
             recorded = queues[key].popleft()
             body = recorded["body"]["string"]
             headers = [
@@ -99,9 +100,9 @@ class Cassette:
                 content = body
             else:
                 content = body.encode()
-            return httpx.Response(recorded["status"]["code"], headers=headers, content=content)
+            return http.Response(recorded["status"]["code"], headers=headers, content=content)
 
-        return httpx.MockTransport(handle)
+        return http.MockTransport(handle)
 
     def client(self, **kwargs: Any) -> openai.OpenAI:
         return openai.OpenAI(
@@ -110,6 +111,17 @@ class Cassette:
             http_client=httpx.Client(transport=self.transport()),
             max_retries=0,
             **kwargs,
+        )
+
+    def native_client(self) -> openai.OpenAI:
+        """A client on openai 3.x's own HTTP stack (``httpx2``)."""
+        import httpx2
+
+        return openai.OpenAI(
+            api_key=SECRET_KEY,
+            base_url=BASE_URL,
+            http_client=httpx2.Client(transport=self.transport(httpx2)),
+            max_retries=0,
         )
 
     def async_client(self, **kwargs: Any) -> openai.AsyncOpenAI:

@@ -819,3 +819,17 @@ def test_error_message_echoing_the_key_is_redacted(tel: TelemetryCapture) -> Non
     assert span.attributes[semconv.ERROR_TYPE] == "AuthenticationError"
     assert SECRET_KEY not in span.to_json()
     assert "[REDACTED]" in (span.status.description or "")
+
+
+def test_openai_3_native_httpx2_stack(tel: TelemetryCapture) -> None:
+    """openai 3.x sends through httpx2 unless given an httpx client: same telemetry."""
+    pytest.importorskip("httpx2", reason="openai < 3 uses httpx only")
+    cassette = fixture_cassette("chat_basic.yaml")
+    cassette.native_client().chat.completions.create(**cassette.request_json())
+    streamed = fixture_cassette("chat_stream.yaml")
+    chunks = list(streamed.native_client().chat.completions.create(**streamed.request_json()))
+    assert len(chunks) == len(streamed.stream_events())
+    first, second = tel.spans()
+    check_chat_span(first, cassette)
+    assert second.attributes[semconv.GEN_AI_RESPONSE_ID] == streamed.stream_events()[0]["id"]
+    assert second.attributes[semconv.SERVER_ADDRESS] == "api.openai.com"
