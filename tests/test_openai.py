@@ -833,3 +833,30 @@ def test_openai_3_native_httpx2_stack(tel: TelemetryCapture) -> None:
     check_chat_span(first, cassette)
     assert second.attributes[semconv.GEN_AI_RESPONSE_ID] == streamed.stream_events()[0]["id"]
     assert second.attributes[semconv.SERVER_ADDRESS] == "api.openai.com"
+
+
+def test_async_with_streaming_response_and_raw_stream(tel: TelemetryCapture) -> None:
+    plain = recorded("test_async_chat_completion_with_raw_response.yaml")
+    streamed = fixture_cassette("chat_stream.yaml")
+
+    async def go() -> tuple[str, int]:
+        client = plain.async_client()
+        async with client.chat.completions.with_streaming_response.create(
+            **plain.request_json()
+        ) as response:
+            body = await response.read()
+        raw = await streamed.async_client().chat.completions.with_raw_response.create(
+            **streamed.request_json()
+        )
+        count = 0
+        async for _ in raw.parse():
+            count += 1
+        return json.loads(body)["id"], count
+
+    response_id, count = run(go())
+    assert response_id == plain.response_json()["id"]
+    assert count == len(streamed.stream_events())
+    first, second = tel.spans()
+    assert first.name == f"chat {plain.request_json()['model']}"
+    assert second.attributes[semconv.GEN_AI_RESPONSE_ID] == streamed.stream_events()[0]["id"]
+    assert list(second.attributes[semconv.GEN_AI_RESPONSE_FINISH_REASONS]) == ["stop"]
