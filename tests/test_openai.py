@@ -860,3 +860,24 @@ def test_async_with_streaming_response_and_raw_stream(tel: TelemetryCapture) -> 
     assert first.name == f"chat {plain.request_json()['model']}"
     assert second.attributes[semconv.GEN_AI_RESPONSE_ID] == streamed.stream_events()[0]["id"]
     assert list(second.attributes[semconv.GEN_AI_RESPONSE_FINISH_REASONS]) == ["stop"]
+
+
+def test_unsupported_openai_version_is_left_alone(
+    agentkit_telemetry: TelemetryCapture,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from openai.resources.chat.completions import Completions
+
+    import otel_agentkit.instrumentation.openai as module
+
+    original = Completions.create
+    monkeypatch.setattr(module, "_openai_version", lambda: "0.28.1")
+    instrumentor = OpenAIInstrumentor()
+    # The launcher calls instrument() without the dependency check; so do we here.
+    instrumentor.instrument(skip_dep_check=True)
+    try:
+        assert Completions.create is original
+        assert "openai 0.28.1 is not supported" in caplog.text
+    finally:
+        instrumentor.uninstrument()
