@@ -881,3 +881,27 @@ def test_unsupported_openai_version_is_left_alone(
         assert "openai 0.28.1 is not supported" in caplog.text
     finally:
         instrumentor.uninstrument()
+
+
+def test_no_sdk_installed_means_no_work(instrument: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With only the API's no-op providers, the wrapper passes straight through."""
+    from opentelemetry.sdk.trace import TracerProvider
+
+    import otel_agentkit.instrumentation.openai as module
+    from otel_agentkit.telemetry import _globals
+
+    _globals.reset()  # the fixture's providers out: nothing installed
+    started: list[object] = []
+    real_start = module._start
+    monkeypatch.setattr(module, "_start", lambda *a: started.append(a) or real_start(*a))
+    instrument()
+    cassette = fixture_cassette("chat_basic.yaml")
+    result = cassette.client().chat.completions.create(**cassette.request_json())
+    assert result.id == cassette.response_json()["id"]
+    assert started == []
+    # Installing a provider later is noticed at the next call.
+    from opentelemetry import trace
+
+    trace.set_tracer_provider(TracerProvider())
+    fixture_cassette("chat_basic.yaml").client().chat.completions.create(**cassette.request_json())
+    assert len(started) == 1

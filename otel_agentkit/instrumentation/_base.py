@@ -61,6 +61,15 @@ class GenAIInstruments:
         )
 
 
+_NOOP_TRACER_PROVIDERS = (trace.ProxyTracerProvider, trace.NoOpTracerProvider)
+
+
+def _noop_meter_providers() -> tuple[type[Any], ...]:
+    from opentelemetry.metrics._internal import _ProxyMeterProvider
+
+    return (_ProxyMeterProvider, metrics.NoOpMeterProvider)
+
+
 class TelemetryHandle:
     """Tracer, instruments and event logger for one instrumentor.
 
@@ -88,6 +97,17 @@ class TelemetryHandle:
         self._instruments: GenAIInstruments | None = None
         self._logger_key: object = None
         self._logger: _logs.Logger | None = None
+
+    def inactive(self) -> bool:
+        """True when neither a tracer nor a meter provider is installed (API no-ops only).
+
+        Instrumentors then skip all attribute work: nothing would record it.
+        """
+        tracer_provider = self._fixed_tracer_provider or trace.get_tracer_provider()
+        meter_provider = self._fixed_meter_provider or metrics.get_meter_provider()
+        return isinstance(tracer_provider, _NOOP_TRACER_PROVIDERS) and isinstance(
+            meter_provider, _noop_meter_providers()
+        )
 
     def tracer(self) -> Tracer:
         """The tracer for the current (or the fixed) tracer provider."""

@@ -237,7 +237,12 @@ def _wrap_stream(
 
 def _sync_wrapper(settings: _Settings, op: _Operation) -> Callable[..., Any]:
     def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-        if _IN_CALL.get() or not is_instrumentation_enabled() or _official_span_active():
+        if (
+            _IN_CALL.get()
+            or settings.handle.inactive()
+            or not is_instrumentation_enabled()
+            or _official_span_active()
+        ):
             return wrapped(*args, **kwargs)
         if _is_official_wrapper(wrapped):
             wrapped = wrapped.__wrapped__  # one span per call: ours (see docs/openai.md)
@@ -263,7 +268,12 @@ def _sync_wrapper(settings: _Settings, op: _Operation) -> Callable[..., Any]:
 
 def _async_wrapper(settings: _Settings, op: _Operation) -> Callable[..., Any]:
     async def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-        if _IN_CALL.get() or not is_instrumentation_enabled() or _official_span_active():
+        if (
+            _IN_CALL.get()
+            or settings.handle.inactive()
+            or not is_instrumentation_enabled()
+            or _official_span_active()
+        ):
             return await wrapped(*args, **kwargs)
         if _is_official_wrapper(wrapped):
             wrapped = wrapped.__wrapped__
