@@ -905,3 +905,16 @@ def test_no_sdk_installed_means_no_work(instrument: Any, monkeypatch: pytest.Mon
     trace.set_tracer_provider(TracerProvider())
     fixture_cassette("chat_basic.yaml").client().chat.completions.create(**cassette.request_json())
     assert len(started) == 1
+
+
+def test_changing_base_url_on_a_client_is_noticed(tel: TelemetryCapture) -> None:
+    cassette = fixture_cassette("chat_basic.yaml")
+    client = cassette.client()
+    client.chat.completions.create(**cassette.request_json())
+    client.base_url = "https://api.groq.com/openai/v1"  # type: ignore[assignment]
+    with pytest.raises(openai.APIStatusError):  # nothing recorded for that host: 599
+        client.chat.completions.create(**cassette.request_json())
+    first, second = tel.spans()
+    assert first.attributes[semconv.GEN_AI_PROVIDER_NAME] == "openai"
+    assert second.attributes[semconv.GEN_AI_PROVIDER_NAME] == "groq"
+    assert second.attributes[semconv.SERVER_ADDRESS] == "api.groq.com"

@@ -152,7 +152,7 @@ _IN_CALL: ContextVar[bool] = ContextVar("otel_agentkit_openai_in_call", default=
 
 
 class _Settings:
-    __slots__ = ("capture", "handle", "provider_name")
+    __slots__ = ("capture", "handle", "provider_name", "server_cache")
 
     def __init__(
         self, handle: TelemetryHandle, capture: ContentCapture | None, provider_name: str | None
@@ -160,18 +160,31 @@ class _Settings:
         self.handle = handle
         self.capture = capture
         self.provider_name = provider_name
+        self.server_cache: tuple[Any, type[Any], str | None, int | None, str] | None = None
 
 
 def _start(settings: _Settings, op: _Operation, instance: Any, kwargs: Mapping[str, Any]) -> Call:
     client = getattr(instance, "_client", None)
-    host, port = _calls.server_of(client)
+    # server.address/port and the provider derived from them change only with the
+    # client's base URL: remember the last one (most programs use one client).
+    url = _calls.base_url_of(client)
+    cached = settings.server_cache
+    if cached is not None and cached[0] is url and cached[1] is type(client):
+        host, port, provider = cached[2], cached[3], cached[4]
+    else:
+        host, port = _calls.server_of(client)
+        provider = _calls.provider_for(type(client), host, port, None)
+        settings.server_cache = (url, type(client), host, port, provider)
+    per_client = getattr(client, CLIENT_PROVIDER_ATTR, None)
+    if per_client:
+        provider = str(per_client)
+    elif settings.provider_name:
+        provider = settings.provider_name
     model = kwargs.get("model")
     request_model = model if isinstance(model, str) else None
     attributes: dict[str, Any] = {
         semconv.GEN_AI_OPERATION_NAME: op.name,
-        semconv.GEN_AI_PROVIDER_NAME: _calls.provider_for(
-            client, host, port, settings.provider_name
-        ),
+        semconv.GEN_AI_PROVIDER_NAME: provider,
     }
     if request_model:
         attributes[semconv.GEN_AI_REQUEST_MODEL] = request_model

@@ -63,14 +63,16 @@ def _get(obj: Any, name: str) -> Any:
     return getattr(obj, name, None)
 
 
-def provider_for(client: Any, host: str | None, port: int | None, override: str | None) -> str:
-    """gen_ai.provider.name: per-client override, instrumentor override, base_url, else openai."""
-    per_client = getattr(client, CLIENT_PROVIDER_ATTR, None)
-    if per_client:
-        return str(per_client)
+def provider_for(
+    client_type: type[Any], host: str | None, port: int | None, override: str | None
+) -> str:
+    """gen_ai.provider.name: the override, else the client class or base_url, else openai.
+
+    (A per-client name set with ``set_provider_name`` is applied by the caller.)
+    """
     if override:
         return override
-    if type(client).__name__ in ("AzureOpenAI", "AsyncAzureOpenAI"):
+    if client_type.__name__ in ("AzureOpenAI", "AsyncAzureOpenAI"):
         return semconv.PROVIDER_AZURE_OPENAI
     if host:
         for suffix, provider in _PROVIDER_BY_HOST:
@@ -81,9 +83,15 @@ def provider_for(client: Any, host: str | None, port: int | None, override: str 
     return semconv.PROVIDER_OPENAI
 
 
+def base_url_of(client: Any) -> Any:
+    """The client's base URL object (the stored one: openai 3.x's property re-parses it)."""
+    url = getattr(client, "_base_url", None)
+    return url if url is not None else getattr(client, "base_url", None)
+
+
 def server_of(client: Any) -> tuple[str | None, int | None]:
     """server.address and server.port from the client's base_url (never its credentials)."""
-    url = getattr(client, "base_url", None)
+    url = base_url_of(client)
     if url is None:
         return None, None
     host = getattr(url, "host", None) or None
