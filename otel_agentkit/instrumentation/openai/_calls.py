@@ -447,21 +447,21 @@ class Call:
 ResponseReader = Callable[[Any, Call, Mapping[str, Any]], None]
 
 
-def _usage_details(usage: Any, attrs: dict[str, Any]) -> None:
-    for details_name, item, attr in (
-        ("prompt_tokens_details", "cached_tokens", semconv.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS),
-        ("input_tokens_details", "cached_tokens", semconv.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS),
-        (
-            "completion_tokens_details",
-            "reasoning_tokens",
-            semconv.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS,
-        ),
-        (
-            "output_tokens_details",
-            "reasoning_tokens",
-            semconv.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS,
-        ),
-    ):
+_CHAT_DETAILS = (
+    ("prompt_tokens_details", "cached_tokens", semconv.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS),
+    ("completion_tokens_details", "reasoning_tokens", semconv.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS),
+)
+_RESPONSES_DETAILS = (
+    ("input_tokens_details", "cached_tokens", semconv.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS),
+    ("output_tokens_details", "reasoning_tokens", semconv.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS),
+)
+
+
+def _usage_details(
+    usage: Any, attrs: dict[str, Any], fields: tuple[tuple[str, str, str], ...] = _CHAT_DETAILS
+) -> None:
+    """Cache-read and reasoning token counts, when the usage block has them."""
+    for details_name, item, attr in fields:
         details = _get(usage, details_name)
         value = _get(details, item) if details is not None else None
         if isinstance(value, int):
@@ -625,7 +625,7 @@ def responses_attributes(
             attrs[semconv.GEN_AI_USAGE_INPUT_TOKENS] = input_tokens
         if isinstance(output_tokens, int):
             attrs[semconv.GEN_AI_USAGE_OUTPUT_TOKENS] = output_tokens
-        _usage_details(usage, attrs)
+        _usage_details(usage, attrs, _RESPONSES_DETAILS)
     return attrs, input_tokens, output_tokens
 
 
