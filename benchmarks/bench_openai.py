@@ -181,6 +181,45 @@ def worker(modes: list[str], rounds: int = 9) -> dict[str, dict[str, float]]:
     return best
 
 
+def isolated_chunk_cost() -> tuple[float, float]:
+    """Seconds per chunk of iterating 200 parsed chunks plainly, and through our proxy.
+
+    No client, no SSE parsing: just the proxy and its per-chunk accumulation
+    (plus, amortised over the 200 chunks, the span and metrics of one stream).
+    """
+    from openai.types.chat import ChatCompletionChunk
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+    from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+
+    from benchmarks._timing import per_call
+    from otel_agentkit._content import ContentCapture
+    from otel_agentkit.instrumentation._base import TelemetryHandle
+    from otel_agentkit.instrumentation._streams import SyncStreamProxy
+    from otel_agentkit.instrumentation.openai._calls import Call, ChatStreamRecorder
+
+    tracer_provider = TracerProvider()
+    tracer_provider.add_span_processor(SpanProcessor())
+    meter_provider = MeterProvider(metric_readers=[InMemoryMetricReader()])
+    handle = TelemetryHandle(tracer_provider=tracer_provider, meter_provider=meter_provider)
+    payload = json.loads(_stream_body().decode().split("\n\n")[0][len("data: ") :])
+    chunks = [ChatCompletionChunk.model_validate(payload) for _ in range(STREAM_CHUNKS)]
+    attributes = {"gen_ai.operation.name": "chat", "gen_ai.request.model": "bench-model"}
+
+    def plain() -> None:
+        for _ in iter(chunks):
+            pass
+
+    def proxied() -> None:
+        call = Call(handle, "chat", "bench-model", dict(attributes), ContentCapture.NO_CONTENT)
+        for _ in SyncStreamProxy(iter(chunks), ChatStreamRecorder(call, {})):
+            pass
+
+    base = per_call(plain, number=300, repeat=7)
+    ours = per_call(proxied, number=300, repeat=7)
+    return base / STREAM_CHUNKS, ours / STREAM_CHUNKS
+
+
 def _run_worker(python: str, modes: list[str]) -> dict[str, dict[str, float]]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
     done = subprocess.run(
@@ -265,6 +304,11 @@ def main() -> None:
     ]
     here = _run_worker(sys.executable, ["none", "agentkit"])
     print(table("OpenAI: this environment", header, _rows(here)))
+    plain, proxied = isolated_chunk_cost()
+    print(
+        f"Stream proxy alone (200 parsed chunks, span and metrics amortised): "
+        f"{(proxied - plain) * 1e9:.0f} ns per chunk.\n"
+    )
     side = _side_env()
     if side is not None:
         both = _run_worker(side, ["none", "agentkit", "official"])
