@@ -100,6 +100,7 @@ DEFAULT_REDACT_PATTERNS: Final[tuple[str, ...]] = (
 _MAX_DEPTH: Final = 12
 _MAX_ITEMS: Final = 1000
 _MAX_REPR: Final = 500
+_STRING_MARGIN: Final = 1024
 
 
 class ContentCapture(enum.Enum):
@@ -357,19 +358,24 @@ def _placeholder(value: object) -> str:
     return text
 
 
-def to_jsonable(value: Any) -> Any:
+def to_jsonable(value: Any, *, max_string: int | None = None) -> Any:
     """A JSON-compatible copy of ``value``; secret-keyed values redacted. Never raises.
 
     Containers, dataclasses, enums, objects with ``model_dump()`` (pydantic) and
     JSON scalars are converted; anything else becomes its (shortened) ``repr``.
-    Cycles, very deep nesting and very long containers are cut with a marker.
+    Cycles, very deep nesting and very long containers are cut with a marker;
+    strings longer than ``max_string`` are cut (the rest could never be recorded).
     """
     keys = _redaction.keys
     replacement = _redaction.replacement
     active: set[int] = set()
 
     def convert(obj: Any, depth: int) -> Any:
-        if obj is None or isinstance(obj, (bool, int, str)):
+        if isinstance(obj, str):
+            if max_string is not None and len(obj) > max_string:
+                return obj[:max_string]
+            return obj
+        if obj is None or isinstance(obj, (bool, int)):
             return obj
         if isinstance(obj, float):
             return obj if math.isfinite(obj) else str(obj)
@@ -422,10 +428,16 @@ def to_jsonable(value: Any) -> Any:
 def to_json(value: Any, max_length: int | None = None) -> str:
     """Serialise ``value`` to JSON, redact, truncate: the text to record. Never raises.
 
-    ``max_length`` defaults to the process-wide :func:`max_length`.
+    ``max_length`` defaults to the process-wide :func:`max_length`. Strings
+    inside ``value`` are first cut a margin beyond ``max_length`` (their tail
+    would be truncated away anyway), so a megabyte tool result costs no more
+    than the limit; the margin keeps a secret that straddles the limit whole
+    for the redaction patterns.
     """
+    limit = _max_length if max_length is None else max_length
     try:
-        text = json.dumps(to_jsonable(value), ensure_ascii=False, separators=(",", ":"))
+        jsonable = to_jsonable(value, max_string=limit + _STRING_MARGIN)
+        text = json.dumps(jsonable, ensure_ascii=False, separators=(",", ":"))
     except Exception:
         text = json.dumps(_placeholder(value), ensure_ascii=False)
-    return truncate(redact(text), max_length)
+    return truncate(redact(text), limit)
