@@ -918,3 +918,44 @@ def test_changing_base_url_on_a_client_is_noticed(tel: TelemetryCapture) -> None
     assert first.attributes[semconv.GEN_AI_PROVIDER_NAME] == "openai"
     assert second.attributes[semconv.GEN_AI_PROVIDER_NAME] == "groq"
     assert second.attributes[semconv.SERVER_ADDRESS] == "api.groq.com"
+
+
+def test_unsampled_span_still_emits_event_and_metrics(
+    instrument: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
+
+    from otel_agentkit.testing import capture_telemetry
+
+    monkeypatch.setenv(semconv.ENV_CAPTURE_MESSAGE_CONTENT, "EVENT_ONLY")
+    cassette = recorded("test_chat_completion_with_content_span_unsampled.yaml")
+    with capture_telemetry(sampler=ALWAYS_OFF) as tel:
+        instrument()
+        cassette.client().chat.completions.create(**cassette.request_json())
+        assert tel.spans() == []
+        (event,) = tel.logs()
+        answer = cassette.response_json()["choices"][0]["message"]["content"]
+        assert answer in event.log_record.attributes[semconv.GEN_AI_OUTPUT_MESSAGES]
+        usage = cassette.response_json()["usage"]
+        (point,) = tel.metric_points(
+            semconv.GEN_AI_CLIENT_TOKEN_USAGE, {semconv.GEN_AI_TOKEN_TYPE: "input"}
+        )
+        assert point.sum == usage["prompt_tokens"]
+
+
+def test_embeddings_not_given_values(tel: TelemetryCapture) -> None:
+    cassette = recorded("test_embeddings_with_not_given_values.yaml")
+    cassette.client().embeddings.create(
+        **cassette.request_json(), dimensions=openai.NOT_GIVEN, user=openai.NOT_GIVEN
+    )
+    attrs = only_span(tel).attributes
+    response = cassette.response_json()
+    assert attrs[semconv.GEN_AI_USAGE_INPUT_TOKENS] == response["usage"]["prompt_tokens"]
+    embedding = response["data"][0]["embedding"]
+    if isinstance(embedding, list):
+        assert attrs[semconv.GEN_AI_EMBEDDINGS_DIMENSION_COUNT] == len(embedding)
+    else:  # base64 asked for: the vector length is not known without decoding
+        assert semconv.GEN_AI_EMBEDDINGS_DIMENSION_COUNT not in attrs
+    assert semconv.GEN_AI_REQUEST_ENCODING_FORMATS in attrs or "encoding_format" not in (
+        cassette.request_json()
+    )
