@@ -28,6 +28,7 @@ from otel_agentkit.decorators import (
     workflow_span,
 )
 from otel_agentkit.errors import AgentkitError, ConfigurationError
+from otel_agentkit.instrumentation import instrument, uninstrument
 from otel_agentkit.logs import configure_logging
 from otel_agentkit.metrics import (
     record_notification,
@@ -51,6 +52,7 @@ __all__ = [
     "content",
     "get_telemetry",
     "guardrail_span",
+    "instrument",
     "metrics",
     "record_notification",
     "record_rate_limit_exceeded",
@@ -66,5 +68,6 @@ __all__ = [
     "traced_retrieval",
     "traced_tool",
     "traced_workflow",
+    "uninstrument",
     "workflow_span",
 ]

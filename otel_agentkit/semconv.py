@@ -176,6 +176,11 @@ AGENTKIT_RATE_LIMIT_ENDPOINT: Final = "agentkit.rate_limit.endpoint"
 AGENTKIT_HEALTH_CHECK: Final = "agentkit.health.check"
 AGENTKIT_HEALTH_STATUS_ATTR: Final = "agentkit.health.status"
 AGENTKIT_HTTP_STATUS_CLASS: Final = "agentkit.http.status_class"
+#: Ids of the tool calls a model response asked for (parallel to the names below).
+#: Recorded without content capture: ids and names are not message content.
+AGENTKIT_RESPONSE_TOOL_CALL_IDS: Final = "agentkit.response.tool_call.ids"
+#: Names of the tools a model response asked to call.
+AGENTKIT_RESPONSE_TOOL_CALL_NAMES: Final = "agentkit.response.tool_call.names"
 
 #: Span name prefix for one health check run: ``health_check {check name}``.
 AGENTKIT_HEALTH_CHECK_SPAN: Final = "health_check"

@@ -1,0 +1,336 @@
+"""OpenAI instrumentation overhead: one chat call, and a 200-chunk stream.
+
+Both go through the real openai client over an ``httpx.MockTransport`` that
+answers at once, so what is measured is the client plus the instrumentation
+(not a network). Each configuration runs in its own fresh process:
+
+* ``none``: uninstrumented (the baseline);
+* ``agentkit``: :class:`otel_agentkit.instrumentation.openai.OpenAIInstrumentor`;
+* ``official``: ``opentelemetry-instrumentation-openai-v2``, run in a separate
+  virtual environment this script creates with ``uv`` (reused between runs),
+  where all three configurations are measured side by side.
+
+Tracing and metrics go to real SDK providers (spans dropped at end by a
+processor that does nothing, metrics into an in-memory reader), the same for
+every configuration. Overheads are reported per call and per chunk, and as a
+ratio to the baseline measured in the same run.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+STREAM_CHUNKS = 200
+SIDE_ENV = Path(tempfile.gettempdir()) / "otel-agentkit-bench-openai-v2"
+SIDE_REQUIREMENTS = [
+    "openai",
+    "httpx",
+    "opentelemetry-instrumentation-openai-v2",
+    # openai-v2 2.4b0 imports opentelemetry.util.genai.instruments, gone in util-genai 1.2.
+    "opentelemetry-util-genai<1.2",
+]
+
+_COMPLETION = {
+    "id": "chatcmpl-bench",
+    "object": "chat.completion",
+    "created": 1,
+    "model": "bench-model-1",
+    "choices": [
+        {
+            "index": 0,
+            "message": {"role": "assistant", "content": "Hello there.", "refusal": None},
+            "finish_reason": "stop",
+            "logprobs": None,
+        }
+    ],
+    "usage": {"prompt_tokens": 12, "completion_tokens": 3, "total_tokens": 15},
+}
+
+
+def _stream_body() -> bytes:
+    chunks = []
+    for i in range(STREAM_CHUNKS):
+        chunks.append(
+            {
+                "id": "chatcmpl-bench",
+                "object": "chat.completion.chunk",
+                "created": 1,
+                "model": "bench-model-1",
+                "choices": [
+                    {
+                        "index": 0,
+                        "delta": {"content": f"w{i} "},
+                        "finish_reason": "stop" if i == STREAM_CHUNKS - 1 else None,
+                    }
+                ],
+            }
+        )
+    chunks.append(
+        {
+            "id": "chatcmpl-bench",
+            "object": "chat.completion.chunk",
+            "created": 1,
+            "model": "bench-model-1",
+            "choices": [],
+            "usage": {"prompt_tokens": 12, "completion_tokens": 200, "total_tokens": 212},
+        }
+    )
+    text = "".join(f"data: {json.dumps(c)}\n\n" for c in chunks) + "data: [DONE]\n\n"
+    return text.encode()
+
+
+def worker(modes: list[str], rounds: int = 9) -> dict[str, dict[str, float]]:
+    """Measure the configurations in this process, interleaved round by round.
+
+    Each round instruments one configuration, times it, and uninstruments it
+    again, for every configuration in turn; the best round of each is kept. On
+    a shared machine, interleaving keeps slow phases from landing on one side.
+    Returns seconds per chat call and per whole stream.
+    """
+    import time
+
+    sys.path.insert(0, str(ROOT))
+    import httpx
+    import openai
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+    from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+
+    tracer_provider = TracerProvider()
+    tracer_provider.add_span_processor(SpanProcessor())  # spans are built, then dropped
+    reader = InMemoryMetricReader()
+    meter_provider = MeterProvider(metric_readers=[reader])
+    providers: dict[str, Any] = {
+        "tracer_provider": tracer_provider,
+        "meter_provider": meter_provider,
+    }
+    instrumentors: dict[str, Any] = {}
+    if "agentkit" in modes:
+        from otel_agentkit.instrumentation.openai import OpenAIInstrumentor
+
+        instrumentors["agentkit"] = OpenAIInstrumentor()
+    if "official" in modes:
+        from opentelemetry.instrumentation.openai_v2 import OpenAIInstrumentor as Official
+
+        instrumentors["official"] = Official()
+
+    completion = json.dumps(_COMPLETION).encode()
+    stream = _stream_body()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if b'"stream":true' in request.content or b'"stream": true' in request.content:
+            return httpx.Response(
+                200, headers={"content-type": "text/event-stream"}, content=stream
+            )
+        return httpx.Response(200, headers={"content-type": "application/json"}, content=completion)
+
+    client = openai.OpenAI(
+        api_key="sk-bench",
+        base_url="http://127.0.0.1:8000/v1",
+        http_client=httpx.Client(transport=httpx.MockTransport(handler)),
+        max_retries=0,
+    )
+    messages = [{"role": "user", "content": "Say hello."}]
+
+    def chat() -> None:
+        client.chat.completions.create(model="bench-model", messages=messages)
+
+    def streamed() -> None:
+        for _ in client.chat.completions.create(
+            model="bench-model",
+            messages=messages,
+            stream=True,
+            stream_options={"include_usage": True},
+        ):
+            pass
+
+    def timed(fn: Any, number: int) -> float:
+        start = time.perf_counter()
+        for _ in range(number):
+            fn()
+        return (time.perf_counter() - start) / number
+
+    best = {mode: {"chat": float("inf"), "stream": float("inf")} for mode in modes}
+    for _ in range(50):  # warm up imports, pools, caches
+        chat()
+        streamed()
+    gc.disable()
+    try:
+        for _ in range(rounds):
+            for mode in modes:
+                if mode in instrumentors:
+                    instrumentors[mode].instrument(**providers)
+                chat()
+                streamed()
+                best[mode]["chat"] = min(best[mode]["chat"], timed(chat, 300))
+                best[mode]["stream"] = min(best[mode]["stream"], timed(streamed, 12))
+                if mode in instrumentors:
+                    instrumentors[mode].uninstrument()
+                gc.collect()
+    finally:
+        gc.enable()
+    return best
+
+
+def isolated_chunk_cost() -> tuple[float, float]:
+    """Seconds per chunk of iterating 200 parsed chunks plainly, and through our proxy.
+
+    No client, no SSE parsing: just the proxy and its per-chunk accumulation
+    (plus, amortised over the 200 chunks, the span and metrics of one stream).
+    """
+    from openai.types.chat import ChatCompletionChunk
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+    from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+
+    from benchmarks._timing import per_call
+    from otel_agentkit._content import ContentCapture
+    from otel_agentkit.instrumentation._base import TelemetryHandle
+    from otel_agentkit.instrumentation._streams import SyncStreamProxy
+    from otel_agentkit.instrumentation.openai._calls import Call, ChatStreamRecorder
+
+    tracer_provider = TracerProvider()
+    tracer_provider.add_span_processor(SpanProcessor())
+    meter_provider = MeterProvider(metric_readers=[InMemoryMetricReader()])
+    handle = TelemetryHandle(tracer_provider=tracer_provider, meter_provider=meter_provider)
+    payload = json.loads(_stream_body().decode().split("\n\n")[0][len("data: ") :])
+    chunks = [ChatCompletionChunk.model_validate(payload) for _ in range(STREAM_CHUNKS)]
+    attributes = {"gen_ai.operation.name": "chat", "gen_ai.request.model": "bench-model"}
+
+    def plain() -> None:
+        for _ in iter(chunks):
+            pass
+
+    def proxied() -> None:
+        call = Call(handle, "chat", "bench-model", dict(attributes), ContentCapture.NO_CONTENT)
+        for _ in SyncStreamProxy(iter(chunks), ChatStreamRecorder(call, {})):
+            pass
+
+    base = per_call(plain, number=300, repeat=7)
+    ours = per_call(proxied, number=300, repeat=7)
+    return base / STREAM_CHUNKS, ours / STREAM_CHUNKS
+
+
+def _run_worker(python: str, modes: list[str]) -> dict[str, dict[str, float]]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    done = subprocess.run(
+        [python, str(Path(__file__).resolve()), "--worker", ",".join(modes)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"{modes} worker failed:\n{done.stderr[-2000:]}")
+    result: dict[str, dict[str, float]] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def _side_env() -> str | None:
+    """Python of the side-by-side environment (openai-v2 installed), or None with a reason."""
+    uv = shutil.which("uv") or shutil.which("uv", path=str(Path(sys.executable).parent))
+    python = SIDE_ENV / "bin" / "python"
+    if python.exists():
+        return str(python)
+    if uv is None:
+        print("(side-by-side with openai-v2 skipped: uv not found to build its environment)")
+        return None
+    try:
+        subprocess.run([uv, "venv", "-q", "-p", sys.executable, str(SIDE_ENV)], check=True)
+        subprocess.run(
+            [
+                uv,
+                "pip",
+                "install",
+                "-q",
+                "--python",
+                str(python),
+                "-e",
+                str(ROOT),
+                *SIDE_REQUIREMENTS,
+            ],
+            check=True,
+        )
+    except (subprocess.CalledProcessError, OSError) as exc:
+        print(f"(side-by-side with openai-v2 skipped: building its environment failed: {exc})")
+        shutil.rmtree(SIDE_ENV, ignore_errors=True)
+        return None
+    return str(python)
+
+
+def _rows(results: dict[str, dict[str, float]]) -> list[list[str]]:
+    base = results["none"]
+    rows = []
+    for mode, r in results.items():
+        chat_over = r["chat"] - base["chat"]
+        stream_over = r["stream"] - base["stream"]
+        rows.append(
+            [
+                mode,
+                f"{r['chat'] * 1e6:.1f}",
+                "—"
+                if mode == "none"
+                else f"{chat_over * 1e6:+.1f} ({r['chat'] / base['chat']:.3f}x)",
+                f"{r['stream'] * 1e6:.0f}",
+                "—"
+                if mode == "none"
+                else f"{stream_over / STREAM_CHUNKS * 1e9:+.0f} ns "
+                f"({r['stream'] / base['stream']:.3f}x)",
+            ]
+        )
+    return rows
+
+
+def main() -> None:
+    """Print per-call and per-chunk overhead tables (ratios against the same-run baseline)."""
+    from benchmarks._timing import table
+
+    header = [
+        "instrumentation",
+        "chat call (µs)",
+        "overhead per call",
+        f"{STREAM_CHUNKS}-chunk stream (µs)",
+        "overhead per chunk",
+    ]
+    here = _run_worker(sys.executable, ["none", "agentkit"])
+    print(table("OpenAI: this environment", header, _rows(here)))
+    plain, proxied = isolated_chunk_cost()
+    print(
+        f"Stream proxy alone (200 parsed chunks, span and metrics amortised): "
+        f"{(proxied - plain) * 1e9:.0f} ns per chunk.\n"
+    )
+    side = _side_env()
+    if side is not None:
+        both = _run_worker(side, ["none", "agentkit", "official"])
+        print(
+            table(
+                "OpenAI: side by side with opentelemetry-instrumentation-openai-v2",
+                header,
+                _rows(both),
+            )
+        )
+        base = both["none"]
+        for kind in ("chat", "stream"):
+            ours = both["agentkit"][kind] - base[kind]
+            theirs = both["official"][kind] - base[kind]
+            if theirs > 0:
+                print(f"- {kind}: agentkit overhead is {ours / theirs:.2f} of openai-v2's")
+        print()
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--worker":
+        print(json.dumps(worker(sys.argv[2].split(","))))
+    else:
+        sys.path.insert(0, str(ROOT))
+        main()

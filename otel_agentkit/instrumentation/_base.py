@@ -1,0 +1,154 @@
+"""What every otel-agentkit instrumentor shares.
+
+* :class:`TelemetryHandle` looks up tracer, GenAI metric instruments and the
+  event logger lazily: from the providers given to ``instrument()``, or from
+  the global providers at call time, cached on the provider's identity, so a
+  process (or a test suite) that swaps the global providers is followed.
+* :class:`GenAIInstruments`: the four GenAI client histograms, created once
+  per meter with the semantic conventions' bucket boundaries as advice.
+* :func:`metric_attributes` keeps metric points to the allow-list.
+* :func:`error_type` names a failure the way ``error.type`` wants it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from opentelemetry import _logs, metrics, trace
+from opentelemetry.metrics import Histogram, Meter, MeterProvider
+from opentelemetry.trace import Tracer, TracerProvider
+
+from otel_agentkit import semconv
+from otel_agentkit._version import __version__
+
+_log = logging.getLogger("otel_agentkit")
+
+#: Attribute values allowed on a metric point (the rest are dropped).
+_ALLOWED = semconv.METRIC_ATTRIBUTE_ALLOWLIST
+
+
+class GenAIInstruments:
+    """The GenAI client histograms, created once per meter."""
+
+    __slots__ = ("duration", "time_per_output_chunk", "time_to_first_chunk", "token_usage")
+
+    def __init__(self, meter: Meter) -> None:
+        self.duration: Histogram = meter.create_histogram(
+            semconv.GEN_AI_CLIENT_OPERATION_DURATION,
+            unit=semconv.UNIT_SECONDS,
+            description="GenAI operation duration",
+            explicit_bucket_boundaries_advisory=list(semconv.GEN_AI_DURATION_BUCKETS),
+        )
+        self.token_usage: Histogram = meter.create_histogram(
+            semconv.GEN_AI_CLIENT_TOKEN_USAGE,
+            unit=semconv.UNIT_TOKENS,
+            description="Number of input and output tokens used",
+            explicit_bucket_boundaries_advisory=list(semconv.GEN_AI_TOKEN_BUCKETS),
+        )
+        self.time_to_first_chunk: Histogram = meter.create_histogram(
+            semconv.GEN_AI_CLIENT_OPERATION_TIME_TO_FIRST_CHUNK,
+            unit=semconv.UNIT_SECONDS,
+            description="Time from the request until the first chunk of a streamed response",
+            explicit_bucket_boundaries_advisory=list(semconv.GEN_AI_FIRST_CHUNK_BUCKETS),
+        )
+        self.time_per_output_chunk: Histogram = meter.create_histogram(
+            semconv.GEN_AI_CLIENT_OPERATION_TIME_PER_OUTPUT_CHUNK,
+            unit=semconv.UNIT_SECONDS,
+            description="Mean time between output chunks after the first, per streamed response",
+            explicit_bucket_boundaries_advisory=list(semconv.GEN_AI_PER_CHUNK_BUCKETS),
+        )
+
+
+_NOOP_TRACER_PROVIDERS = (trace.ProxyTracerProvider, trace.NoOpTracerProvider)
+
+
+def _noop_meter_providers() -> tuple[type[Any], ...]:
+    from opentelemetry.metrics._internal import _ProxyMeterProvider
+
+    return (_ProxyMeterProvider, metrics.NoOpMeterProvider)
+
+
+class TelemetryHandle:
+    """Tracer, instruments and event logger for one instrumentor.
+
+    Explicit providers (from ``instrument(tracer_provider=..., ...)``) are used
+    as given; otherwise the current global provider is looked up at each call
+    and what was built from it is cached until the global changes (one ``is``
+    check per call).
+    """
+
+    def __init__(
+        self,
+        *,
+        tracer_provider: TracerProvider | None = None,
+        meter_provider: MeterProvider | None = None,
+        logger_provider: _logs.LoggerProvider | None = None,
+        schema_url: str | None = None,
+    ) -> None:
+        self._fixed_tracer_provider = tracer_provider
+        self._fixed_meter_provider = meter_provider
+        self._fixed_logger_provider = logger_provider
+        self._schema_url = schema_url
+        self._tracer_key: object = None
+        self._tracer: Tracer | None = None
+        self._meter_key: object = None
+        self._instruments: GenAIInstruments | None = None
+        self._logger_key: object = None
+        self._logger: _logs.Logger | None = None
+
+    def inactive(self) -> bool:
+        """True when neither a tracer nor a meter provider is installed (API no-ops only).
+
+        Instrumentors then skip all attribute work: nothing would record it.
+        """
+        tracer_provider = self._fixed_tracer_provider or trace.get_tracer_provider()
+        meter_provider = self._fixed_meter_provider or metrics.get_meter_provider()
+        return isinstance(tracer_provider, _NOOP_TRACER_PROVIDERS) and isinstance(
+            meter_provider, _noop_meter_providers()
+        )
+
+    def tracer(self) -> Tracer:
+        """The tracer for the current (or the fixed) tracer provider."""
+        provider = self._fixed_tracer_provider or trace.get_tracer_provider()
+        if provider is not self._tracer_key or self._tracer is None:
+            self._tracer = provider.get_tracer(
+                semconv.SCOPE_NAME, __version__, schema_url=self._schema_url
+            )
+            self._tracer_key = provider
+        return self._tracer
+
+    def instruments(self) -> GenAIInstruments:
+        """The GenAI histograms for the current (or the fixed) meter provider."""
+        provider = self._fixed_meter_provider or metrics.get_meter_provider()
+        if provider is not self._meter_key or self._instruments is None:
+            meter = provider.get_meter(semconv.SCOPE_NAME, __version__, schema_url=self._schema_url)
+            self._instruments = GenAIInstruments(meter)
+            self._meter_key = provider
+        return self._instruments
+
+    def event_logger(self) -> _logs.Logger:
+        """The logger that emits GenAI events for the current (or the fixed) provider."""
+        provider = self._fixed_logger_provider or _logs.get_logger_provider()
+        if provider is not self._logger_key or self._logger is None:
+            self._logger = provider.get_logger(
+                semconv.SCOPE_NAME, __version__, schema_url=self._schema_url
+            )
+            self._logger_key = provider
+        return self._logger
+
+
+def metric_attributes(attributes: Mapping[str, Any]) -> dict[str, Any]:
+    """Only the allow-listed keys, without ``None`` values."""
+    return {k: v for k, v in attributes.items() if k in _ALLOWED and v is not None}
+
+
+def error_type(exc: BaseException) -> str:
+    """``error.type`` for an exception: its class name (``NotFoundError``, ``TimeoutError``)."""
+    return type(exc).__name__
+
+
+def log_internal_error(where: str) -> None:
+    """Report an error inside our own wrapper: debug level, with the stack, never raised."""
+    _log.debug("otel-agentkit: internal error in %s (ignored)", where, exc_info=True)

@@ -1,0 +1,409 @@
+"""OpenAI auto-instrumentation (and every OpenAI-compatible server).
+
+::
+
+    from otel_agentkit.instrumentation.openai import OpenAIInstrumentor
+
+    OpenAIInstrumentor().instrument()
+
+or, with no code change, ``opentelemetry-instrument python app.py`` (entry
+point ``agentkit_openai``; ``OTEL_PYTHON_DISABLED_INSTRUMENTATIONS=agentkit_openai``
+turns it off).
+
+Wraps, sync and async: ``chat.completions.create`` / ``.parse`` (and so
+``with_raw_response``, ``with_streaming_response`` and ``.stream()``, which go
+through them), ``responses.create`` and ``embeddings.create``. Each call gets
+one CLIENT span ``{operation} {model}`` with the GenAI semantic-convention
+attributes, and the GenAI client metrics, recorded in the span's context.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Callable, Collection, Mapping
+from contextvars import ContextVar
+from typing import Any
+
+from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-defined]
+    BaseInstrumentor,
+)
+from opentelemetry.instrumentation.utils import is_instrumentation_enabled, unwrap
+from opentelemetry.trace import get_current_span
+
+from otel_agentkit import semconv
+from otel_agentkit._content import ContentCapture, capture_mode, parse_capture_mode
+from otel_agentkit.instrumentation._base import TelemetryHandle, log_internal_error
+from otel_agentkit.instrumentation._streams import (
+    AsyncStreamProxy,
+    StreamRecorder,
+    SyncStreamProxy,
+)
+from otel_agentkit.instrumentation.openai import _calls
+from otel_agentkit.instrumentation.openai._calls import (
+    CLIENT_PROVIDER_ATTR,
+    RAW_RESPONSE_HEADER,
+    Call,
+    ChatStreamRecorder,
+    ResponsesStreamRecorder,
+)
+
+__all__ = ["OpenAIInstrumentor", "set_provider_name"]
+
+_log = logging.getLogger("otel_agentkit")
+
+#: Versions of openai we support (checked again in ``_instrument``, because the
+#: ``opentelemetry-instrument`` launcher skips the dependency check).
+_instruments = ("openai >= 1.40, < 4",)
+
+#: Module of the official instrumentation (opentelemetry-instrumentation-openai-v2).
+_OFFICIAL_SCOPE_PREFIX = "opentelemetry.instrumentation.openai_v2"
+#: Scopes its spans carry: its own, or (openai-v2 2.x) the shared GenAI handler's.
+_OFFICIAL_SPAN_SCOPES = (_OFFICIAL_SCOPE_PREFIX, "opentelemetry.util.genai")
+
+_StartFn = Callable[[Mapping[str, Any]], dict[str, Any]]
+_FinishFn = Callable[[Any, Call, Mapping[str, Any]], None]
+_RecorderFn = Callable[[Call, Mapping[str, Any]], StreamRecorder]
+
+
+class _Operation:
+    """How one wrapped method reads its request and response."""
+
+    __slots__ = ("finish", "name", "recorder", "request_attributes")
+
+    def __init__(
+        self,
+        name: str,
+        request_attributes: _StartFn,
+        finish: _FinishFn,
+        recorder: _RecorderFn | None,
+    ) -> None:
+        self.name = name
+        self.request_attributes = request_attributes
+        self.finish = finish
+        self.recorder = recorder
+
+
+_CHAT = _Operation(
+    semconv.OP_CHAT, _calls.chat_request_attributes, _calls.finish_chat, ChatStreamRecorder
+)
+_RESPONSES = _Operation(
+    semconv.OP_CHAT,
+    _calls.responses_request_attributes,
+    _calls.finish_responses,
+    ResponsesStreamRecorder,
+)
+_EMBEDDINGS = _Operation(
+    semconv.OP_EMBEDDINGS, _calls.embeddings_request_attributes, _calls.finish_embeddings, None
+)
+
+#: (module, class, method, operation, is_async)
+_TARGETS: tuple[tuple[str, str, str, _Operation, bool], ...] = (
+    ("openai.resources.chat.completions", "Completions", "create", _CHAT, False),
+    ("openai.resources.chat.completions", "AsyncCompletions", "create", _CHAT, True),
+    ("openai.resources.chat.completions", "Completions", "parse", _CHAT, False),
+    ("openai.resources.chat.completions", "AsyncCompletions", "parse", _CHAT, True),
+    ("openai.resources.responses", "Responses", "create", _RESPONSES, False),
+    ("openai.resources.responses", "AsyncResponses", "create", _RESPONSES, True),
+    ("openai.resources.embeddings", "Embeddings", "create", _EMBEDDINGS, False),
+    ("openai.resources.embeddings", "AsyncEmbeddings", "create", _EMBEDDINGS, True),
+)
+
+
+def set_provider_name(client: Any, provider_name: str) -> Any:
+    """Name the ``gen_ai.provider.name`` for every call made through ``client``.
+
+    For OpenAI-compatible servers the base URL cannot identify (a vLLM or
+    LiteLLM deployment, NVIDIA NIM on your own host)::
+
+        client = set_provider_name(openai.OpenAI(base_url="http://vllm:8000/v1"), "vllm")
+
+    Returns the client.
+    """
+    setattr(client, CLIENT_PROVIDER_ATTR, provider_name)
+    return client
+
+
+def _raw_mode(kwargs: Mapping[str, Any]) -> str | None:
+    headers = kwargs.get("extra_headers")
+    if not headers:
+        return None
+    try:
+        value = headers.get(RAW_RESPONSE_HEADER)
+    except Exception:
+        return None
+    return str(value) if value else None
+
+
+def _official_span_active() -> bool:
+    """Whether the current span was started by the official openai-v2 instrumentation."""
+    scope = getattr(get_current_span(), "instrumentation_scope", None)
+    name = getattr(scope, "name", "") or ""
+    return name.startswith(_OFFICIAL_SPAN_SCOPES)
+
+
+def _is_official_wrapper(func: Any) -> bool:
+    wrapper = getattr(func, "_self_wrapper", None)
+    module = getattr(wrapper, "__module__", "") or ""
+    return module.startswith(_OFFICIAL_SCOPE_PREFIX)
+
+
+#: Set while one of our wrappers runs: a wrapped method calling another
+#: (``parse`` -> ``create`` in some versions) gets one span, not two.
+_IN_CALL: ContextVar[bool] = ContextVar("otel_agentkit_openai_in_call", default=False)
+
+
+class _Settings:
+    __slots__ = ("capture", "handle", "provider_name", "server_cache")
+
+    def __init__(
+        self, handle: TelemetryHandle, capture: ContentCapture | None, provider_name: str | None
+    ) -> None:
+        self.handle = handle
+        self.capture = capture
+        self.provider_name = provider_name
+        self.server_cache: tuple[Any, type[Any], str | None, int | None, str] | None = None
+
+
+def _start(settings: _Settings, op: _Operation, instance: Any, kwargs: Mapping[str, Any]) -> Call:
+    client = getattr(instance, "_client", None)
+    # server.address/port and the provider derived from them change only with the
+    # client's base URL: remember the last one (most programs use one client).
+    url = _calls.base_url_of(client)
+    cached = settings.server_cache
+    if cached is not None and cached[0] is url and cached[1] is type(client):
+        host, port, provider = cached[2], cached[3], cached[4]
+    else:
+        host, port = _calls.server_of(client)
+        provider = _calls.provider_for(type(client), host, port, None)
+        settings.server_cache = (url, type(client), host, port, provider)
+    per_client = getattr(client, CLIENT_PROVIDER_ATTR, None)
+    if per_client:
+        provider = str(per_client)
+    elif settings.provider_name:
+        provider = settings.provider_name
+    model = kwargs.get("model")
+    request_model = model if isinstance(model, str) else None
+    attributes: dict[str, Any] = {
+        semconv.GEN_AI_OPERATION_NAME: op.name,
+        semconv.GEN_AI_PROVIDER_NAME: provider,
+    }
+    if request_model:
+        attributes[semconv.GEN_AI_REQUEST_MODEL] = request_model
+    if host:
+        attributes[semconv.SERVER_ADDRESS] = host
+    if port is not None:
+        attributes[semconv.SERVER_PORT] = port
+    attributes.update(op.request_attributes(kwargs))
+    # An explicit capture_content= wins; otherwise the env var / set_capture_mode(),
+    # read now (cached per raw value), so a change takes effect without re-instrumenting.
+    capture = settings.capture or capture_mode()
+    return Call(settings.handle, op.name, request_model, attributes, capture)
+
+
+def _handle_result(
+    result: Any, call: Call, op: _Operation, kwargs: Mapping[str, Any], is_async: bool
+) -> Any:
+    """Finish ``call`` from ``result``; return what the caller gets (maybe a stream proxy)."""
+    try:
+        raw = _raw_mode(kwargs)
+        if raw == "stream":
+            # with_streaming_response: the body is the caller's to read; reading it here
+            # would change what they get. The span covers the request up to the headers.
+            call.succeed({}, None, None, _request_content(call, op, kwargs))
+            return result
+        if raw is not None and hasattr(result, "parse"):
+            parsed = result.parse()  # LegacyAPIResponse caches it: the caller gets the same
+            if kwargs.get("stream") is True and op.recorder is not None:
+                proxy = _wrap_stream(parsed, call, op, kwargs, is_async)
+                cache = getattr(result, "_parsed_by_type", None)
+                if isinstance(cache, dict):
+                    for key, value in list(cache.items()):
+                        if value is parsed:
+                            cache[key] = proxy
+                return result
+            op.finish(parsed, call, kwargs)
+            return result
+        if kwargs.get("stream") is True and op.recorder is not None:
+            return _wrap_stream(result, call, op, kwargs, is_async)
+        op.finish(result, call, kwargs)
+    except Exception:
+        log_internal_error("openai result handling")
+    return result
+
+
+def _request_content(call: Call, op: _Operation, kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    if op is _CHAT:
+        return _calls.chat_content(call, kwargs)
+    if op is _RESPONSES:
+        return _calls.responses_content(call, kwargs)
+    return {}
+
+
+def _wrap_stream(
+    stream: Any, call: Call, op: _Operation, kwargs: Mapping[str, Any], is_async: bool
+) -> Any:
+    assert op.recorder is not None
+    recorder = op.recorder(call, kwargs)
+    if is_async:
+        return AsyncStreamProxy(stream, recorder)
+    return SyncStreamProxy(stream, recorder)
+
+
+def _sync_wrapper(settings: _Settings, op: _Operation) -> Callable[..., Any]:
+    def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+        if (
+            _IN_CALL.get()
+            or settings.handle.inactive()
+            or not is_instrumentation_enabled()
+            or _official_span_active()
+        ):
+            return wrapped(*args, **kwargs)
+        if _is_official_wrapper(wrapped):
+            wrapped = wrapped.__wrapped__  # one span per call: ours (see docs/openai.md)
+        try:
+            call = _start(settings, op, instance, kwargs)
+        except Exception:
+            log_internal_error("openai span start")
+            return wrapped(*args, **kwargs)
+        token = call.attach()
+        in_call = _IN_CALL.set(True)
+        try:
+            result = wrapped(*args, **kwargs)
+        except BaseException as exc:
+            call.fail(exc)
+            raise
+        finally:
+            _IN_CALL.reset(in_call)
+            call.detach(token)
+        return _handle_result(result, call, op, kwargs, False)
+
+    return wrapper
+
+
+def _async_wrapper(settings: _Settings, op: _Operation) -> Callable[..., Any]:
+    async def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+        if (
+            _IN_CALL.get()
+            or settings.handle.inactive()
+            or not is_instrumentation_enabled()
+            or _official_span_active()
+        ):
+            return await wrapped(*args, **kwargs)
+        if _is_official_wrapper(wrapped):
+            wrapped = wrapped.__wrapped__
+        try:
+            call = _start(settings, op, instance, kwargs)
+        except Exception:
+            log_internal_error("openai span start")
+            return await wrapped(*args, **kwargs)
+        token = call.attach()
+        in_call = _IN_CALL.set(True)
+        try:
+            result = await wrapped(*args, **kwargs)
+        except BaseException as exc:
+            call.fail(exc)
+            raise
+        finally:
+            _IN_CALL.reset(in_call)
+            call.detach(token)
+        return _handle_result(result, call, op, kwargs, True)
+
+    return wrapper
+
+
+def _openai_version() -> str | None:
+    try:
+        from importlib.metadata import version
+
+        return version("openai")
+    except Exception:
+        return None
+
+
+def _supported(version: str | None) -> bool:
+    if version is None:
+        return False
+    try:
+        from packaging.specifiers import SpecifierSet
+
+        return version in SpecifierSet(_instruments[0].split(" ", 1)[1].replace(" ", ""))
+    except Exception:
+        return False
+
+
+def _explicit_capture(value: Any) -> ContentCapture | None:
+    """``capture_content=`` as a mode (a bool means SPAN_ONLY/NO_CONTENT); None if not given."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return ContentCapture.SPAN_ONLY if value else ContentCapture.NO_CONTENT
+    return parse_capture_mode(value)
+
+
+class OpenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
+    """Instruments the openai client library (v1.40 up to, not including, v4).
+
+    Keyword arguments to :meth:`instrument`:
+
+    ``tracer_provider``, ``meter_provider``, ``logger_provider``
+        Providers to use; by default the global ones, looked up at call time.
+    ``capture_content``
+        ``NO_CONTENT``/``SPAN_ONLY``/``EVENT_ONLY``/``SPAN_AND_EVENT`` (or a bool);
+        by default ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`` (or
+        :func:`otel_agentkit._content.set_capture_mode`), read at each call.
+        Captured content goes through the shared redaction (secret patterns,
+        ``set_redaction`` hook) and truncation.
+    ``provider_name``
+        ``gen_ai.provider.name`` for every client (else derived from base_url).
+    """
+
+    def instrumentation_dependencies(self) -> Collection[str]:
+        """The openai versions this instrumentor supports."""
+        return _instruments
+
+    def _instrument(self, **kwargs: Any) -> None:
+        version = _openai_version()
+        if not _supported(version):
+            _log.warning(
+                "otel-agentkit: openai %s is not supported (%s); not instrumenting",
+                version or "(not installed)",
+                _instruments[0],
+            )
+            self._wrapped: list[tuple[Any, str]] = []
+            return
+        handle = TelemetryHandle(
+            tracer_provider=kwargs.get("tracer_provider"),
+            meter_provider=kwargs.get("meter_provider"),
+            logger_provider=kwargs.get("logger_provider"),
+        )
+        capture = _explicit_capture(kwargs.get("capture_content"))
+        settings = _Settings(handle, capture, kwargs.get("provider_name"))
+        self._wrapped = []
+        import wrapt
+
+        for module_name, class_name, method, op, is_async in _TARGETS:
+            try:
+                module = importlib.import_module(module_name)
+                owner = getattr(module, class_name)
+                if not hasattr(owner, method):
+                    continue
+                factory = _async_wrapper if is_async else _sync_wrapper
+                wrapt.wrap_function_wrapper(owner, method, factory(settings, op))
+                self._wrapped.append((owner, method))
+            except Exception:
+                _log.debug(
+                    "otel-agentkit: cannot wrap %s.%s.%s",
+                    module_name,
+                    class_name,
+                    method,
+                    exc_info=True,
+                )
+
+    def _uninstrument(self, **kwargs: Any) -> None:
+        for owner, method in getattr(self, "_wrapped", []):
+            try:
+                unwrap(owner, method)
+            except Exception:
+                log_internal_error("openai uninstrument")
+        self._wrapped = []

@@ -1,0 +1,856 @@
+"""Spans, metrics and content for one OpenAI call (chat, Responses, embeddings).
+
+Everything here runs inside the wrapper installed on the openai resource
+methods. Reading the request and the response is guarded: a surprise in a
+response shape is logged at debug level and the caller's result is returned
+unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+
+from otel_agentkit import _content, semconv
+from otel_agentkit._content import ContentCapture, to_json
+from otel_agentkit.instrumentation._base import (
+    TelemetryHandle,
+    error_type,
+    log_internal_error,
+    metric_attributes,
+)
+from otel_agentkit.instrumentation._streams import StreamRecorder
+
+#: Header the openai client sets on ``with_raw_response`` ("true") and
+#: ``with_streaming_response`` ("stream") calls.
+RAW_RESPONSE_HEADER = "X-Stainless-Raw-Response"
+
+#: Attribute a user may set on a client (through ``set_provider_name``) to name its provider.
+CLIENT_PROVIDER_ATTR = "_agentkit_provider_name"
+
+#: Host suffix -> gen_ai.provider.name, for OpenAI-compatible endpoints we can recognise.
+_PROVIDER_BY_HOST: tuple[tuple[str, str], ...] = (
+    (".openai.azure.com", semconv.PROVIDER_AZURE_OPENAI),
+    (".cognitiveservices.azure.com", semconv.PROVIDER_AZURE_OPENAI),
+    (".services.ai.azure.com", semconv.PROVIDER_AZURE_OPENAI),
+    ("api.groq.com", semconv.PROVIDER_GROQ),
+    ("api.mistral.ai", semconv.PROVIDER_MISTRAL_AI),
+    ("api.deepseek.com", semconv.PROVIDER_DEEPSEEK),
+    ("api.x.ai", semconv.PROVIDER_X_AI),
+    ("api.perplexity.ai", semconv.PROVIDER_PERPLEXITY),
+    ("generativelanguage.googleapis.com", semconv.PROVIDER_GCP_GEMINI),
+)
+_OLLAMA_DEFAULT_PORT = 11434
+
+
+def _given(value: Any) -> bool:
+    """Whether a request argument was really passed (not None, NOT_GIVEN or omit)."""
+    return value is not None and type(value).__name__ not in ("NotGiven", "Omit")
+
+
+def _get(obj: Any, name: str) -> Any:
+    """Attribute of a pydantic model or key of a dict (request params may be either)."""
+    if type(obj) is dict:  # fast path: request params are plain dicts
+        return obj.get(name)
+    if isinstance(obj, Mapping):
+        return obj.get(name)
+    return getattr(obj, name, None)
+
+
+def provider_for(
+    client_type: type[Any], host: str | None, port: int | None, override: str | None
+) -> str:
+    """gen_ai.provider.name: the override, else the client class or base_url, else openai.
+
+    (A per-client name set with ``set_provider_name`` is applied by the caller.)
+    """
+    if override:
+        return override
+    if client_type.__name__ in ("AzureOpenAI", "AsyncAzureOpenAI"):
+        return semconv.PROVIDER_AZURE_OPENAI
+    if host:
+        for suffix, provider in _PROVIDER_BY_HOST:
+            if host == suffix.lstrip(".") or host.endswith(suffix):
+                return provider
+    if port == _OLLAMA_DEFAULT_PORT:
+        return semconv.PROVIDER_OLLAMA
+    return semconv.PROVIDER_OPENAI
+
+
+def base_url_of(client: Any) -> Any:
+    """The client's base URL object (the stored one: openai 3.x's property re-parses it)."""
+    url = getattr(client, "_base_url", None)
+    return url if url is not None else getattr(client, "base_url", None)
+
+
+def server_of(client: Any) -> tuple[str | None, int | None]:
+    """server.address and server.port from the client's base_url (never its credentials)."""
+    url = base_url_of(client)
+    if url is None:
+        return None, None
+    host = getattr(url, "host", None) or None
+    port = getattr(url, "port", None)
+    if port is None:
+        scheme = getattr(url, "scheme", "")
+        port = 443 if scheme == "https" else 80 if scheme == "http" else None
+    return host, port
+
+
+# ---------------------------------------------------------------------------
+# Request attributes
+# ---------------------------------------------------------------------------
+
+
+def _output_type(response_format: Any) -> str | None:
+    if not _given(response_format):
+        return None
+    if isinstance(response_format, type):  # .parse(response_format=PydanticModel)
+        return semconv.OUTPUT_TYPE_JSON
+    kind = _get(response_format, "type")
+    if kind in ("json_object", "json_schema"):
+        return semconv.OUTPUT_TYPE_JSON
+    if kind == "text":
+        return semconv.OUTPUT_TYPE_TEXT
+    return None
+
+
+def chat_request_attributes(kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """gen_ai.request.* for chat.completions.create/parse."""
+    attrs: dict[str, Any] = {}
+    max_tokens = kwargs.get("max_completion_tokens")
+    if not _given(max_tokens):
+        max_tokens = kwargs.get("max_tokens")
+    if _given(max_tokens):
+        attrs[semconv.GEN_AI_REQUEST_MAX_TOKENS] = max_tokens
+    for key, attr in (
+        ("temperature", semconv.GEN_AI_REQUEST_TEMPERATURE),
+        ("top_p", semconv.GEN_AI_REQUEST_TOP_P),
+        ("seed", semconv.GEN_AI_REQUEST_SEED),
+        ("frequency_penalty", semconv.GEN_AI_REQUEST_FREQUENCY_PENALTY),
+        ("presence_penalty", semconv.GEN_AI_REQUEST_PRESENCE_PENALTY),
+    ):
+        value = kwargs.get(key)
+        if _given(value) and isinstance(value, int | float):
+            attrs[attr] = value
+    stop: Any = kwargs.get("stop")
+    if _given(stop):
+        attrs[semconv.GEN_AI_REQUEST_STOP_SEQUENCES] = (
+            [stop] if isinstance(stop, str) else [str(s) for s in stop]
+        )
+    n = kwargs.get("n")
+    if _given(n) and n != 1:
+        attrs[semconv.GEN_AI_REQUEST_CHOICE_COUNT] = n
+    if kwargs.get("stream") is True:
+        attrs[semconv.GEN_AI_REQUEST_STREAM] = True
+    output_type = _output_type(kwargs.get("response_format"))
+    if output_type:
+        attrs[semconv.GEN_AI_OUTPUT_TYPE] = output_type
+    return attrs
+
+
+def responses_request_attributes(kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """gen_ai.request.* for responses.create."""
+    attrs: dict[str, Any] = {}
+    max_tokens = kwargs.get("max_output_tokens")
+    if _given(max_tokens):
+        attrs[semconv.GEN_AI_REQUEST_MAX_TOKENS] = max_tokens
+    for key, attr in (
+        ("temperature", semconv.GEN_AI_REQUEST_TEMPERATURE),
+        ("top_p", semconv.GEN_AI_REQUEST_TOP_P),
+    ):
+        value = kwargs.get(key)
+        if _given(value) and isinstance(value, int | float):
+            attrs[attr] = value
+    if kwargs.get("stream") is True:
+        attrs[semconv.GEN_AI_REQUEST_STREAM] = True
+    text = kwargs.get("text")
+    if _given(text):
+        output_type = _output_type(_get(text, "format"))
+        if output_type:
+            attrs[semconv.GEN_AI_OUTPUT_TYPE] = output_type
+    return attrs
+
+
+def embeddings_request_attributes(kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """gen_ai.request.* for embeddings.create."""
+    attrs: dict[str, Any] = {}
+    encoding = kwargs.get("encoding_format")
+    if _given(encoding):
+        attrs[semconv.GEN_AI_REQUEST_ENCODING_FORMATS] = [str(encoding)]
+    dimensions = kwargs.get("dimensions")
+    if _given(dimensions):
+        attrs[semconv.GEN_AI_EMBEDDINGS_DIMENSION_COUNT] = dimensions
+    return attrs
+
+
+# ---------------------------------------------------------------------------
+# Content (only built when capture is on), in the conventions' parts format
+# ---------------------------------------------------------------------------
+
+
+def _maybe_json(text: Any) -> Any:
+    if isinstance(text, str):
+        try:
+            return json.loads(text)
+        except ValueError:
+            return text
+    return text
+
+
+def _content_parts(content: Any) -> list[dict[str, Any]]:
+    if content is None:
+        return []
+    if isinstance(content, str):
+        return [{"type": "text", "content": content}]
+    parts: list[dict[str, Any]] = []
+    if isinstance(content, Iterable):
+        for part in content:
+            kind = _get(part, "type")
+            text = _get(part, "text")
+            if text is not None:
+                parts.append({"type": "text", "content": text})
+            elif kind in ("image_url", "input_image"):
+                image = _get(part, "image_url")
+                uri = (
+                    _get(image, "url")
+                    if image is not None and not isinstance(image, str)
+                    else image
+                )
+                parts.append({"type": "uri", "modality": "image", "uri": uri})
+            else:
+                parts.append({"type": str(kind or "unknown")})
+    return parts
+
+
+def _tool_call_part(call: Any, capture: bool) -> dict[str, Any]:
+    function = _get(call, "function")
+    part: dict[str, Any] = {
+        "type": "tool_call",
+        "id": _get(call, "call_id") or _get(call, "id"),
+        "name": _get(function, "name") if function is not None else _get(call, "name"),
+    }
+    if capture:
+        args = _get(function, "arguments") if function is not None else _get(call, "arguments")
+        part["arguments"] = _maybe_json(args)
+    return part
+
+
+def chat_input_messages(messages: Any) -> list[dict[str, Any]]:
+    """Chat request messages as conventions' input messages."""
+    out: list[dict[str, Any]] = []
+    if not _given(messages):
+        return out
+    for message in messages:
+        role = _get(message, "role") or "user"
+        if role == "tool":
+            out.append(
+                {
+                    "role": "tool",
+                    "parts": [
+                        {
+                            "type": "tool_call_response",
+                            "id": _get(message, "tool_call_id"),
+                            "response": _get(message, "content"),
+                        }
+                    ],
+                }
+            )
+            continue
+        parts = _content_parts(_get(message, "content"))
+        for call in _get(message, "tool_calls") or ():
+            parts.append(_tool_call_part(call, True))
+        out.append({"role": role, "parts": parts})
+    return out
+
+
+def tool_definitions(tools: Any) -> list[dict[str, Any]]:
+    """Request ``tools`` as conventions' tool definitions."""
+    out: list[dict[str, Any]] = []
+    if not _given(tools):
+        return out
+    for tool in tools:
+        function = _get(tool, "function")
+        source = function if function is not None else tool
+        definition = {"type": _get(tool, "type") or "function", "name": _get(source, "name")}
+        for key in ("description", "parameters"):
+            value = _get(source, key)
+            if value is not None:
+                definition[key] = value
+        out.append(definition)
+    return out
+
+
+def responses_input_messages(value: Any) -> list[dict[str, Any]]:
+    """Responses API ``input`` (a string or a list of items) as input messages."""
+    if not _given(value):
+        return []
+    if isinstance(value, str):
+        return [{"role": "user", "parts": [{"type": "text", "content": value}]}]
+    out: list[dict[str, Any]] = []
+    for item in value:
+        kind = _get(item, "type")
+        if kind == "function_call_output":
+            out.append(
+                {
+                    "role": "tool",
+                    "parts": [
+                        {
+                            "type": "tool_call_response",
+                            "id": _get(item, "call_id"),
+                            "response": _get(item, "output"),
+                        }
+                    ],
+                }
+            )
+        elif kind == "function_call":
+            out.append({"role": "assistant", "parts": [_tool_call_part(item, True)]})
+        else:
+            role = _get(item, "role") or "user"
+            out.append({"role": role, "parts": _content_parts(_get(item, "content"))})
+    return out
+
+
+# ---------------------------------------------------------------------------
+# One call
+# ---------------------------------------------------------------------------
+
+
+class Call:
+    """The span and metric state of one OpenAI API call."""
+
+    __slots__ = (
+        "capture_enabled",
+        "content_on_event",
+        "content_on_span",
+        "handle",
+        "metric_attrs",
+        "operation",
+        "span",
+        "span_context",
+        "started_at",
+    )
+
+    def __init__(
+        self,
+        handle: TelemetryHandle,
+        operation: str,
+        request_model: str | None,
+        attributes: dict[str, Any],
+        capture: ContentCapture,
+    ) -> None:
+        self.handle = handle
+        self.operation = operation
+        self.capture_enabled = capture is not ContentCapture.NO_CONTENT
+        self.content_on_span = _content.should_capture_on_span(capture)
+        self.content_on_event = _content.should_capture_on_event(capture)
+        name = f"{operation} {request_model}" if request_model else operation
+        self.span: Span = handle.tracer().start_span(
+            name, kind=SpanKind.CLIENT, attributes=attributes
+        )
+        self.span_context = trace.set_span_in_context(self.span)
+        self.metric_attrs = metric_attributes(attributes)
+        self.started_at = time.perf_counter()
+
+    def attach(self) -> object:
+        """Make the span current (so HTTP client spans nest under it)."""
+        return otel_context.attach(self.span_context)
+
+    @staticmethod
+    def detach(token: object) -> None:
+        """Undo :meth:`attach`."""
+        otel_context.detach(token)  # type: ignore[arg-type]
+
+    # -- ending ---------------------------------------------------------------
+
+    def fail(self, exc: BaseException, ended_at: float | None = None) -> None:
+        """End the span and record the duration for a failed call."""
+        try:
+            kind = error_type(exc)
+            if self.span.is_recording():
+                self.span.set_attribute(semconv.ERROR_TYPE, kind)
+                # A server may echo what it was sent (an API key) in its error
+                # message: the description goes through the shared redaction.
+                message = _content.redact(str(exc)[:500]) if str(exc) else kind
+                self.span.set_status(Status(StatusCode.ERROR, message))
+            self.metric_attrs[semconv.ERROR_TYPE] = kind
+            self._record_duration(ended_at)
+        except Exception:
+            log_internal_error("openai error handling")
+        finally:
+            self.span.end()
+
+    def succeed(
+        self,
+        attributes: Mapping[str, Any],
+        input_tokens: int | None,
+        output_tokens: int | None,
+        content: Mapping[str, Any] | None,
+        ended_at: float | None = None,
+    ) -> None:
+        """Set response attributes, emit content, record metrics, end the span."""
+        try:
+            response_model = attributes.get(semconv.GEN_AI_RESPONSE_MODEL)
+            if response_model:
+                self.metric_attrs[semconv.GEN_AI_RESPONSE_MODEL] = response_model
+            if self.span.is_recording():
+                self.span.set_attributes(attributes)
+                if content and self.content_on_span:
+                    self.span.set_attributes(
+                        {k: to_json(v) for k, v in content.items() if v is not None}
+                    )
+            if content and self.content_on_event:
+                self._emit_event(attributes, content)
+            self._record_duration(ended_at)
+            usage = self.handle.instruments().token_usage
+            for count, token_type in (
+                (input_tokens, semconv.TOKEN_TYPE_INPUT),
+                (output_tokens, semconv.TOKEN_TYPE_OUTPUT),
+            ):
+                if isinstance(count, int):
+                    usage.record(
+                        count,
+                        {**self.metric_attrs, semconv.GEN_AI_TOKEN_TYPE: token_type},
+                        context=self.span_context,
+                    )
+        except Exception:
+            log_internal_error("openai response handling")
+        finally:
+            self.span.end()
+
+    def _record_duration(self, ended_at: float | None) -> None:
+        end = ended_at if ended_at is not None else time.perf_counter()
+        self.handle.instruments().duration.record(
+            end - self.started_at, self.metric_attrs, context=self.span_context
+        )
+
+    def _emit_event(self, attributes: Mapping[str, Any], content: Mapping[str, Any]) -> None:
+        event_attrs: dict[str, Any] = dict(getattr(self.span, "attributes", None) or {})
+        event_attrs.update(attributes)
+        event_attrs.update({k: to_json(v) for k, v in content.items() if v is not None})
+        self.handle.event_logger().emit(
+            event_name=semconv.GEN_AI_CLIENT_INFERENCE_OPERATION_DETAILS_EVENT,
+            attributes=event_attrs,
+            context=self.span_context,
+        )
+
+
+# ---------------------------------------------------------------------------
+# Responses -> attributes
+# ---------------------------------------------------------------------------
+
+ResponseReader = Callable[[Any, Call, Mapping[str, Any]], None]
+
+
+_CHAT_DETAILS = (
+    ("prompt_tokens_details", "cached_tokens", semconv.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS),
+    ("completion_tokens_details", "reasoning_tokens", semconv.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS),
+)
+_RESPONSES_DETAILS = (
+    ("input_tokens_details", "cached_tokens", semconv.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS),
+    ("output_tokens_details", "reasoning_tokens", semconv.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS),
+)
+
+
+def _usage_details(
+    usage: Any, attrs: dict[str, Any], fields: tuple[tuple[str, str, str], ...] = _CHAT_DETAILS
+) -> None:
+    """Cache-read and reasoning token counts, when the usage block has them."""
+    for details_name, item, attr in fields:
+        details = _get(usage, details_name)
+        value = _get(details, item) if details is not None else None
+        if isinstance(value, int):
+            attrs[attr] = value
+
+
+def _tool_call_attrs(calls: list[tuple[str | None, str | None]], attrs: dict[str, Any]) -> None:
+    if calls:
+        attrs[semconv.AGENTKIT_RESPONSE_TOOL_CALL_IDS] = [c[0] or "" for c in calls]
+        attrs[semconv.AGENTKIT_RESPONSE_TOOL_CALL_NAMES] = [c[1] or "" for c in calls]
+
+
+def chat_content(call: Call, kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """Request-side content for a chat call (empty when capture is off)."""
+    if not call.capture_enabled:
+        return {}
+    content: dict[str, Any] = {
+        semconv.GEN_AI_INPUT_MESSAGES: chat_input_messages(kwargs.get("messages"))
+    }
+    tools = tool_definitions(kwargs.get("tools"))
+    if tools:
+        content[semconv.GEN_AI_TOOL_DEFINITIONS] = tools
+    return content
+
+
+def finish_chat(response: Any, call: Call, kwargs: Mapping[str, Any]) -> None:
+    """End a chat span from a ChatCompletion (or ParsedChatCompletion)."""
+    attrs: dict[str, Any] = {}
+    content = chat_content(call, kwargs)
+    input_tokens = output_tokens = None
+    try:
+        if _get(response, "id"):
+            attrs[semconv.GEN_AI_RESPONSE_ID] = response.id
+        if _get(response, "model"):
+            attrs[semconv.GEN_AI_RESPONSE_MODEL] = response.model
+        choices = _get(response, "choices") or []
+        finish_reasons = [c.finish_reason or "" for c in choices]
+        if finish_reasons:
+            attrs[semconv.GEN_AI_RESPONSE_FINISH_REASONS] = finish_reasons
+        calls: list[tuple[str | None, str | None]] = []
+        outputs = []
+        for choice in choices:
+            message = choice.message
+            tool_calls = _get(message, "tool_calls") or []
+            for tc in tool_calls:
+                function = _get(tc, "function")
+                calls.append((_get(tc, "id"), _get(function, "name")))
+            if call.capture_enabled:
+                parts = _content_parts(_get(message, "content"))
+                parts.extend(_tool_call_part(tc, True) for tc in tool_calls)
+                outputs.append(
+                    {
+                        "role": _get(message, "role") or "assistant",
+                        "parts": parts,
+                        "finish_reason": choice.finish_reason or "",
+                    }
+                )
+        _tool_call_attrs(calls, attrs)
+        if call.capture_enabled:
+            content[semconv.GEN_AI_OUTPUT_MESSAGES] = outputs
+        usage = _get(response, "usage")
+        if usage is not None:
+            input_tokens = _get(usage, "prompt_tokens")
+            output_tokens = _get(usage, "completion_tokens")
+            if isinstance(input_tokens, int):
+                attrs[semconv.GEN_AI_USAGE_INPUT_TOKENS] = input_tokens
+            if isinstance(output_tokens, int):
+                attrs[semconv.GEN_AI_USAGE_OUTPUT_TOKENS] = output_tokens
+            _usage_details(usage, attrs)
+    except Exception:
+        log_internal_error("reading a chat completion")
+    call.succeed(attrs, input_tokens, output_tokens, content)
+
+
+def finish_embeddings(response: Any, call: Call, kwargs: Mapping[str, Any]) -> None:
+    """End an embeddings span from a CreateEmbeddingResponse."""
+    attrs: dict[str, Any] = {}
+    input_tokens = None
+    try:
+        if _get(response, "model"):
+            attrs[semconv.GEN_AI_RESPONSE_MODEL] = response.model
+        data = _get(response, "data") or []
+        if data and semconv.GEN_AI_EMBEDDINGS_DIMENSION_COUNT not in call.metric_attrs:
+            vector = _get(data[0], "embedding")
+            if isinstance(vector, list):  # base64 encoding gives a str: no count then
+                attrs[semconv.GEN_AI_EMBEDDINGS_DIMENSION_COUNT] = len(vector)
+        usage = _get(response, "usage")
+        input_tokens = _get(usage, "prompt_tokens") if usage is not None else None
+        if isinstance(input_tokens, int):
+            attrs[semconv.GEN_AI_USAGE_INPUT_TOKENS] = input_tokens
+    except Exception:
+        log_internal_error("reading an embeddings response")
+    call.succeed(attrs, input_tokens, None, None)
+
+
+_INCOMPLETE_REASONS = {"max_output_tokens": "length", "content_filter": "content_filter"}
+
+
+def _responses_finish_reason(response: Any, has_tool_calls: bool) -> str | None:
+    status = _get(response, "status")
+    if status == "completed":
+        return "tool_calls" if has_tool_calls else "stop"
+    if status == "incomplete":
+        details = _get(response, "incomplete_details")
+        reason = _get(details, "reason") if details is not None else None
+        return _INCOMPLETE_REASONS.get(str(reason), str(reason or "incomplete"))
+    if status in ("failed", "cancelled"):
+        return str(status)
+    return None
+
+
+def responses_content(call: Call, kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """Request-side content for a Responses API call (empty when capture is off)."""
+    if not call.capture_enabled:
+        return {}
+    content: dict[str, Any] = {
+        semconv.GEN_AI_INPUT_MESSAGES: responses_input_messages(kwargs.get("input"))
+    }
+    instructions = kwargs.get("instructions")
+    if _given(instructions) and instructions:
+        content[semconv.GEN_AI_SYSTEM_INSTRUCTIONS] = [{"type": "text", "content": instructions}]
+    tools = tool_definitions(kwargs.get("tools"))
+    if tools:
+        content[semconv.GEN_AI_TOOL_DEFINITIONS] = tools
+    return content
+
+
+def responses_attributes(
+    response: Any, call: Call, content: dict[str, Any]
+) -> tuple[dict[str, Any], int | None, int | None]:
+    """Attributes (and output content) of a Responses API ``Response`` object."""
+    attrs: dict[str, Any] = {}
+    if _get(response, "id"):
+        attrs[semconv.GEN_AI_RESPONSE_ID] = response.id
+    if _get(response, "model"):
+        attrs[semconv.GEN_AI_RESPONSE_MODEL] = response.model
+    calls: list[tuple[str | None, str | None]] = []
+    parts: list[dict[str, Any]] = []
+    for item in _get(response, "output") or []:
+        kind = _get(item, "type")
+        if kind == "function_call":
+            calls.append((_get(item, "call_id"), _get(item, "name")))
+            if call.capture_enabled:
+                parts.append(_tool_call_part(item, True))
+        elif kind == "message" and call.capture_enabled:
+            parts.extend(_content_parts(_get(item, "content")))
+    _tool_call_attrs(calls, attrs)
+    reason = _responses_finish_reason(response, bool(calls))
+    if reason:
+        attrs[semconv.GEN_AI_RESPONSE_FINISH_REASONS] = [reason]
+    if call.capture_enabled:
+        content[semconv.GEN_AI_OUTPUT_MESSAGES] = [
+            {"role": "assistant", "parts": parts, "finish_reason": reason or ""}
+        ]
+    input_tokens = output_tokens = None
+    usage = _get(response, "usage")
+    if usage is not None:
+        input_tokens = _get(usage, "input_tokens")
+        output_tokens = _get(usage, "output_tokens")
+        if isinstance(input_tokens, int):
+            attrs[semconv.GEN_AI_USAGE_INPUT_TOKENS] = input_tokens
+        if isinstance(output_tokens, int):
+            attrs[semconv.GEN_AI_USAGE_OUTPUT_TOKENS] = output_tokens
+        _usage_details(usage, attrs, _RESPONSES_DETAILS)
+    return attrs, input_tokens, output_tokens
+
+
+def finish_responses(response: Any, call: Call, kwargs: Mapping[str, Any]) -> None:
+    """End a Responses API span from a ``Response``."""
+    content = responses_content(call, kwargs)
+    attrs: dict[str, Any] = {}
+    input_tokens = output_tokens = None
+    try:
+        attrs, input_tokens, output_tokens = responses_attributes(response, call, content)
+    except Exception:
+        log_internal_error("reading a Responses API response")
+    call.succeed(attrs, input_tokens, output_tokens, content)
+
+
+# ---------------------------------------------------------------------------
+# Streams
+# ---------------------------------------------------------------------------
+
+
+class _ToolCallAcc:
+    __slots__ = ("arguments", "id", "name")
+
+    def __init__(self) -> None:
+        self.id: str | None = None
+        self.name: str | None = None
+        self.arguments: list[str] = []
+
+
+class _StreamRecorderBase(StreamRecorder):
+    __slots__ = ("call", "kwargs")
+
+    def __init__(self, call: Call, kwargs: Mapping[str, Any]) -> None:
+        super().__init__(call.started_at)
+        self.call = call
+        self.kwargs = kwargs
+
+    def _partial_attributes(self) -> None:
+        """On a failed stream, keep the response id and model seen before the failure."""
+        span = self.call.span
+        response_id = getattr(self, "response_id", None)
+        response_model = getattr(self, "response_model", None)
+        if span.is_recording():
+            if response_id:
+                span.set_attribute(semconv.GEN_AI_RESPONSE_ID, response_id)
+            if response_model:
+                span.set_attribute(semconv.GEN_AI_RESPONSE_MODEL, response_model)
+
+    def _record_chunk_timing(self, ended_at: float, response_model: str | None) -> None:
+        if response_model:
+            self.call.metric_attrs[semconv.GEN_AI_RESPONSE_MODEL] = response_model
+        first = self.first_chunk_at
+        if first is None:
+            return
+        instruments = self.call.handle.instruments()
+        metric_attrs = self.call.metric_attrs
+        ctx = self.call.span_context
+        instruments.time_to_first_chunk.record(first - self.started_at, metric_attrs, context=ctx)
+        if self.chunks > 1:
+            instruments.time_per_output_chunk.record(
+                (ended_at - first) / (self.chunks - 1), metric_attrs, context=ctx
+            )
+        span = self.call.span
+        if span.is_recording():
+            span.set_attribute(semconv.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK, first - self.started_at)
+
+
+class ChatStreamRecorder(_StreamRecorderBase):
+    """Accumulates a chat.completions stream: ids, model, finish reasons, usage, tool calls."""
+
+    __slots__ = ("finish_reasons", "response_id", "response_model", "texts", "tool_calls", "usage")
+
+    def __init__(self, call: Call, kwargs: Mapping[str, Any]) -> None:
+        super().__init__(call, kwargs)
+        self.response_id: str | None = None
+        self.response_model: str | None = None
+        self.finish_reasons: dict[int, str] = {}
+        self.tool_calls: dict[tuple[int, int], _ToolCallAcc] = {}
+        self.texts: dict[int, list[str]] = {}
+        self.usage: Any = None
+
+    def process(self, chunk: Any) -> None:
+        if self.response_id is None:
+            self.response_id = getattr(chunk, "id", None)
+            self.response_model = getattr(chunk, "model", None)
+        usage = getattr(chunk, "usage", None)
+        if usage is not None:
+            self.usage = usage
+        capture = self.call.capture_enabled
+        for choice in getattr(chunk, "choices", None) or ():
+            index = choice.index
+            if choice.finish_reason:
+                self.finish_reasons[index] = choice.finish_reason
+            delta = choice.delta
+            if delta is None:
+                continue
+            tool_calls = delta.tool_calls
+            if tool_calls:
+                for tc in tool_calls:
+                    acc = self.tool_calls.get((index, tc.index))
+                    if acc is None:
+                        acc = self.tool_calls[(index, tc.index)] = _ToolCallAcc()
+                    if tc.id:
+                        acc.id = tc.id
+                    function = tc.function
+                    if function is not None:
+                        if function.name:
+                            acc.name = function.name
+                        if capture and function.arguments:
+                            acc.arguments.append(function.arguments)
+            if capture and delta.content:
+                self.texts.setdefault(index, []).append(delta.content)
+
+    def complete(self, error: BaseException | None, ended_at: float) -> None:
+        call = self.call
+        try:
+            self._record_chunk_timing(ended_at, self.response_model)
+        except Exception:
+            log_internal_error("stream timing")
+        if error is not None:
+            self._partial_attributes()
+            call.fail(error, ended_at)
+            return
+        attrs: dict[str, Any] = {}
+        if self.response_id:
+            attrs[semconv.GEN_AI_RESPONSE_ID] = self.response_id
+        if self.response_model:
+            attrs[semconv.GEN_AI_RESPONSE_MODEL] = self.response_model
+        if self.finish_reasons:
+            attrs[semconv.GEN_AI_RESPONSE_FINISH_REASONS] = [
+                self.finish_reasons[i] for i in sorted(self.finish_reasons)
+            ]
+        calls = [(acc.id, acc.name) for _, acc in sorted(self.tool_calls.items())]
+        _tool_call_attrs(calls, attrs)
+        input_tokens = output_tokens = None
+        if self.usage is not None:
+            input_tokens = _get(self.usage, "prompt_tokens")
+            output_tokens = _get(self.usage, "completion_tokens")
+            if isinstance(input_tokens, int):
+                attrs[semconv.GEN_AI_USAGE_INPUT_TOKENS] = input_tokens
+            if isinstance(output_tokens, int):
+                attrs[semconv.GEN_AI_USAGE_OUTPUT_TOKENS] = output_tokens
+            _usage_details(self.usage, attrs)
+        content = chat_content(call, self.kwargs)
+        if call.capture_enabled:
+            indexes = sorted(
+                set(self.texts) | set(self.finish_reasons) | {i for i, _ in self.tool_calls}
+            )
+            outputs = []
+            for i in indexes:
+                parts: list[dict[str, Any]] = []
+                if i in self.texts:
+                    parts.append({"type": "text", "content": "".join(self.texts[i])})
+                for (ci, _), acc in sorted(self.tool_calls.items()):
+                    if ci == i:
+                        parts.append(
+                            {
+                                "type": "tool_call",
+                                "id": acc.id,
+                                "name": acc.name,
+                                "arguments": _maybe_json("".join(acc.arguments)),
+                            }
+                        )
+                outputs.append(
+                    {
+                        "role": "assistant",
+                        "parts": parts,
+                        "finish_reason": self.finish_reasons.get(i, ""),
+                    }
+                )
+            content[semconv.GEN_AI_OUTPUT_MESSAGES] = outputs
+        call.succeed(attrs, input_tokens, output_tokens, content, ended_at)
+
+
+_FINAL_RESPONSE_EVENTS = frozenset({"response.completed", "response.incomplete", "response.failed"})
+
+
+class ResponsesStreamRecorder(_StreamRecorderBase):
+    """Accumulates a Responses API event stream: the final ``Response`` carries it all."""
+
+    __slots__ = ("final", "response_id", "response_model", "stream_error")
+
+    def __init__(self, call: Call, kwargs: Mapping[str, Any]) -> None:
+        super().__init__(call, kwargs)
+        self.final: Any = None
+        self.response_id: str | None = None
+        self.response_model: str | None = None
+        self.stream_error: str | None = None
+
+    def process(self, chunk: Any) -> None:
+        kind = getattr(chunk, "type", None)
+        if kind in _FINAL_RESPONSE_EVENTS:
+            self.final = chunk.response
+        elif kind == "response.created":
+            response = chunk.response
+            self.response_id = getattr(response, "id", None)
+            self.response_model = getattr(response, "model", None)
+        elif kind == "error":
+            self.stream_error = str(getattr(chunk, "code", None) or "error")
+
+    def complete(self, error: BaseException | None, ended_at: float) -> None:
+        call = self.call
+        try:
+            final_model = getattr(self.final, "model", None) if self.final is not None else None
+            self._record_chunk_timing(ended_at, final_model or self.response_model)
+        except Exception:
+            log_internal_error("stream timing")
+        if error is not None:
+            self._partial_attributes()
+            call.fail(error, ended_at)
+            return
+        content = responses_content(call, self.kwargs)
+        attrs: dict[str, Any] = {}
+        input_tokens = output_tokens = None
+        try:
+            if self.final is not None:
+                attrs, input_tokens, output_tokens = responses_attributes(self.final, call, content)
+            else:
+                if self.response_id:
+                    attrs[semconv.GEN_AI_RESPONSE_ID] = self.response_id
+                if self.response_model:
+                    attrs[semconv.GEN_AI_RESPONSE_MODEL] = self.response_model
+            if self.stream_error:
+                attrs[semconv.ERROR_TYPE] = self.stream_error
+                call.metric_attrs[semconv.ERROR_TYPE] = self.stream_error
+        except Exception:
+            log_internal_error("reading a Responses API stream")
+        call.succeed(attrs, input_tokens, output_tokens, content, ended_at)
