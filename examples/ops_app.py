@@ -141,16 +141,97 @@ def _web_driver() -> Driver:
     return drive
 
 
+def _fake_model_server() -> str:
+    """A local OpenAI-compatible server (like vLLM or NIM would be); returns its /v1 URL.
+
+    Answers ``POST /v1/chat/completions`` with a completion, or server-sent
+    events when ``stream`` is set, and 404 for the model ``missing``.
+    """
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+        def _send(self, status: int, body: bytes, content_type: str) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_POST(self) -> None:
+            request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            model = request["model"]
+            if model == "missing":
+                error = {"error": {"message": "model not found", "type": "invalid_request_error"}}
+                self._send(404, json.dumps(error).encode(), "application/json")
+                return
+            base = {"id": f"chatcmpl-{uuid.uuid4().hex[:12]}", "created": 0, "model": model}
+            usage = {"prompt_tokens": 24, "completion_tokens": 6, "total_tokens": 30}
+            if not request.get("stream"):
+                message = {"role": "assistant", "content": "Sunny, 24 degrees."}
+                choice = {"index": 0, "message": message, "finish_reason": "stop"}
+                body = {**base, "object": "chat.completion", "choices": [choice], "usage": usage}
+                self._send(200, json.dumps(body).encode(), "application/json")
+                return
+            events = []
+            for index, piece in enumerate(["Sunny", ", 24", " degrees."]):
+                delta = (
+                    {"role": "assistant", "content": piece} if index == 0 else {"content": piece}
+                )
+                choice = {"index": 0, "delta": delta, "finish_reason": None}
+                events.append({**base, "object": "chat.completion.chunk", "choices": [choice]})
+            last = {"index": 0, "delta": {}, "finish_reason": "stop"}
+            events.append({**base, "object": "chat.completion.chunk", "choices": [last]})
+            events.append(
+                {**base, "object": "chat.completion.chunk", "choices": [], "usage": usage}
+            )
+            body = "".join(f"data: {json.dumps(e)}\n\n" for e in events) + "data: [DONE]\n\n"
+            self._send(200, body.encode(), "text/event-stream")
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_address[1]}/v1"
+
+
+def _llm_driver() -> Driver:
+    """LLM calls (issue 4): the real openai client, instrumented, against a local server."""
+    import openai
+
+    otel_agentkit.instrument("openai")
+    client = openai.OpenAI(base_url=_fake_model_server(), api_key="ops-demo-key", max_retries=0)
+    messages = [{"role": "user", "content": "Weather in Lisbon?"}]
+
+    def drive(number: int) -> None:
+        model = "missing" if number % 13 == 0 else "ops-model"
+        try:
+            if number % 3 == 0:
+                stream = client.chat.completions.create(
+                    model=model,
+                    messages=messages,
+                    stream=True,
+                    stream_options={"include_usage": True},
+                )
+                for _ in stream:
+                    pass
+            else:
+                client.chat.completions.create(model=model, messages=messages)
+        except openai.NotFoundError:  # part of the traffic: the LLM error-rate panel
+            pass
+
+    return drive
+
+
 def drivers() -> list[Driver]:
     """Every feature, each driven through its public API.
 
     The ops end-to-end test lists the metric families of features not driven
-    here yet in its ``NOT_YET_EMITTED`` set. Still to add as they land: the
-    OpenAI instrumentation (issue 4) with an ``openai`` client
-    on an ``httpx.MockTransport`` serving a canned chat and stream; a chromadb
-    in-memory collection queried with explicit embeddings.
+    here yet in its ``NOT_YET_EMITTED`` set. Still to add as they land: a
+    chromadb in-memory collection queried with explicit embeddings (vector-store
+    instrumentation) and LLM cost estimation.
     """
-    return [_decorator_driver(), _health_driver(), _web_driver()]
+    return [_decorator_driver(), _health_driver(), _web_driver(), _llm_driver()]
 
 
 def handle_request(number: int, active: list[Driver]) -> None:
