@@ -104,7 +104,7 @@ def _describe(instance: Any, operation: str, args: Args, request: Request) -> No
             request.top_k = limit
     for key in _CONTENT_ARGS.get(operation, ()):
         value = args.get(key)
-        if value is not None and not _is_vector(value):
+        if value is not None and not (key == "query" and _is_vector(value)):
             request.content[key] = value
 
 
