@@ -14,7 +14,6 @@ from typing import Any
 import chromadb
 import pytest
 from chromadb.api.models.Collection import Collection
-from chromadb.config import Settings
 from opentelemetry.trace import SpanKind, StatusCode
 
 from otel_agentkit import instrumentation, semconv
@@ -28,7 +27,9 @@ DOCUMENTS = ["the secret plan", "a shopping list", "the secret recipe"]
 
 @pytest.fixture(scope="module")
 def client() -> Any:
-    return chromadb.EphemeralClient(settings=Settings(anonymized_telemetry=False))
+    # Default settings: Chroma allows one ephemeral instance per process, and other
+    # tests (health checks) create theirs with the defaults.
+    return chromadb.EphemeralClient()
 
 
 @pytest.fixture
