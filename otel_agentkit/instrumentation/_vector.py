@@ -58,36 +58,48 @@ class Request:
         self.content: dict[str, Any] = {}
 
 
+class Params:
+    """A wrapped method's parameters (without ``self``), read once at wrap time."""
+
+    __slots__ = ("defaults", "positions")
+
+    def __init__(self, function: Any) -> None:
+        self.positions: dict[str, int] = {}
+        self.defaults: dict[str, Any] = {}
+        try:
+            parameters = list(inspect.signature(function).parameters.values())[1:]
+        except (TypeError, ValueError):
+            return
+        positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        for index, param in enumerate(parameters):
+            if param.kind in positional:
+                self.positions[param.name] = index
+            if param.default is not inspect.Parameter.empty:
+                self.defaults[param.name] = param.default
+
+
 class Args:
-    """A call's arguments by parameter name (positional ones too), with defaults."""
+    """A call's arguments by parameter name (positional ones too), with defaults.
 
-    __slots__ = ("_bound", "_signature")
+    Looked up by name on demand (no ``Signature.bind``: it costs more than the
+    rest of the wrapper).
+    """
 
-    def __init__(
-        self, signature: inspect.Signature | None, args: tuple[Any, ...], kwargs: Mapping[str, Any]
-    ) -> None:
-        self._signature = signature
-        bound: Mapping[str, Any] = kwargs
-        if signature is not None and args:
-            try:
-                bound = signature.bind_partial(*args, **kwargs).arguments
-            except TypeError:  # the call itself will fail the same way
-                bound = kwargs
-        self._bound = bound
+    __slots__ = ("_args", "_kwargs", "_params")
+
+    def __init__(self, params: Params, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> None:
+        self._params = params
+        self._args = args
+        self._kwargs = kwargs
 
     def get(self, name: str) -> Any:
         """The value passed for ``name``, else the parameter's default, else None."""
-        if name in self._bound:
-            return self._bound[name]
-        if self._signature is not None:
-            param = self._signature.parameters.get(name)
-            if param is not None and param.default is not inspect.Parameter.empty:
-                return param.default
-        return None
-
-    def given(self, name: str) -> bool:
-        """Whether the caller passed ``name``."""
-        return name in self._bound
+        if name in self._kwargs:
+            return self._kwargs[name]
+        index = self._params.positions.get(name)
+        if index is not None and index < len(self._args):
+            return self._args[index]
+        return self._params.defaults.get(name)
 
 
 #: (instance, operation, args, request) -> None: fills ``request``.
@@ -234,9 +246,6 @@ class _Call:
             self.span.end()
 
 
-_Signature = inspect.Signature | None
-
-
 def _skip(settings: Settings) -> bool:
     return _IN_CALL.get() or settings.handle.inactive() or not is_instrumentation_enabled()
 
@@ -245,13 +254,13 @@ def _start(
     settings: Settings,
     store: Store,
     operation: str,
-    signature: _Signature,
+    params: Params,
     instance: Any,
     args: tuple[Any, ...],
     kwargs: Mapping[str, Any],
 ) -> _Call | None:
     try:
-        call = _Call(settings, store, operation, instance, Args(signature, args, kwargs))
+        call = _Call(settings, store, operation, instance, Args(params, args, kwargs))
         call.attach()
     except Exception:
         log_internal_error(f"{store.name} span start")
@@ -260,12 +269,12 @@ def _start(
 
 
 def _sync_wrapper(
-    settings: Settings, store: Store, operation: str, signature: _Signature
+    settings: Settings, store: Store, operation: str, params: Params
 ) -> Callable[..., Any]:
     def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
         if _skip(settings):
             return wrapped(*args, **kwargs)
-        call = _start(settings, store, operation, signature, instance, args, kwargs)
+        call = _start(settings, store, operation, params, instance, args, kwargs)
         if call is None:
             return wrapped(*args, **kwargs)
         in_call = _IN_CALL.set(True)
@@ -285,12 +294,12 @@ def _sync_wrapper(
 
 
 def _async_wrapper(
-    settings: Settings, store: Store, operation: str, signature: _Signature
+    settings: Settings, store: Store, operation: str, params: Params
 ) -> Callable[..., Any]:
     async def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
         if _skip(settings):
             return await wrapped(*args, **kwargs)
-        call = _start(settings, store, operation, signature, instance, args, kwargs)
+        call = _start(settings, store, operation, params, instance, args, kwargs)
         if call is None:
             return await wrapped(*args, **kwargs)
         in_call = _IN_CALL.set(True)
@@ -307,16 +316,6 @@ def _async_wrapper(
         return result
 
     return wrapper
-
-
-def _signature_of(function: Any) -> _Signature:
-    """The method's signature without ``self`` (None when it cannot be read)."""
-    try:
-        signature = inspect.signature(function)
-    except (TypeError, ValueError):
-        return None
-    params = list(signature.parameters.values())
-    return signature.replace(parameters=params[1:]) if params else signature
 
 
 def wrap_targets(
@@ -336,7 +335,7 @@ def wrap_targets(
             wrapt.wrap_function_wrapper(
                 owner,
                 target.method,
-                factory(settings, store, target.operation, _signature_of(function)),
+                factory(settings, store, target.operation, Params(function)),
             )
             wrapped.append((owner, target.method))
         except Exception:
