@@ -167,7 +167,8 @@ def test_content_with_capture_on(
 
 def test_server_address_of_a_remote_client(agentkit_telemetry: TelemetryCapture) -> None:
     """A remote client names its server; nothing listens on the port, so the call fails."""
-    remote = QdrantClient(url="http://127.0.0.1:9", timeout=1, check_compatibility=False)
+    port = _closed_port()
+    remote = QdrantClient(url=f"http://127.0.0.1:{port}", timeout=1, check_compatibility=False)
     QdrantInstrumentor().instrument()
     try:
         with pytest.raises(Exception):  # noqa: B017, PT011 - whatever the transport raises
@@ -177,7 +178,7 @@ def test_server_address_of_a_remote_client(agentkit_telemetry: TelemetryCapture)
         remote.close()
     attrs = agentkit_telemetry.span(f"count {COLLECTION}").attributes or {}
     assert attrs[semconv.SERVER_ADDRESS] == "127.0.0.1"
-    assert attrs[semconv.SERVER_PORT] == 9
+    assert attrs[semconv.SERVER_PORT] == port
     assert semconv.ERROR_TYPE in attrs
 
 
@@ -243,3 +244,66 @@ def test_our_errors_never_reach_the_host(
     assert [p.id for p in response.points] == [1, 3]
     (span,) = instrumented.spans()
     assert span.end_time is not None
+
+
+def test_grpc_client_names_the_grpc_port(agentkit_telemetry: TelemetryCapture) -> None:
+    """prefer_grpc: the port reported is the gRPC one; nothing listens, so the call fails."""
+    port = _closed_port()
+    remote = QdrantClient(
+        host="127.0.0.1",
+        port=_closed_port(),
+        grpc_port=port,
+        prefer_grpc=True,
+        timeout=2,
+        check_compatibility=False,
+    )
+    QdrantInstrumentor().instrument()
+    try:
+        with pytest.raises(Exception):  # noqa: B017, PT011 - whatever the transport raises
+            remote.count(COLLECTION)
+    finally:
+        QdrantInstrumentor().uninstrument()
+        remote.close()
+    attrs = agentkit_telemetry.span(f"count {COLLECTION}").attributes or {}
+    assert attrs[semconv.SERVER_ADDRESS] == "127.0.0.1"
+    assert attrs[semconv.SERVER_PORT] == port
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_non_vector_query_is_content(
+    agentkit_telemetry: TelemetryCapture, client: QdrantClient
+) -> None:
+    """A query by point id (nearest to point 1) is recorded with capture on; a vector is not."""
+    QdrantInstrumentor().instrument(capture_content="SPAN_AND_EVENT")
+    try:
+        response = client.query_points(COLLECTION, query=1, limit=1)
+    finally:
+        QdrantInstrumentor().uninstrument()
+    assert [p.id for p in response.points] == [3]
+    attrs = agentkit_telemetry.span(f"query_points {COLLECTION}").attributes or {}
+    assert attrs[semconv.DB_QUERY_TEXT] == '{"query":1}'
+
+
+def test_unsupported_version_is_not_wrapped(
+    agentkit_telemetry: TelemetryCapture,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from otel_agentkit.instrumentation import _vector
+
+    original = QdrantClient.__dict__["count"]
+    monkeypatch.setattr(_vector, "installed_version", lambda name: "1.2.0")
+    with caplog.at_level("WARNING", logger="otel_agentkit"):
+        QdrantInstrumentor().instrument()
+    try:
+        assert QdrantClient.__dict__["count"] is original
+        assert "qdrant-client 1.2.0 is not supported" in caplog.text
+    finally:
+        QdrantInstrumentor().uninstrument()
