@@ -262,3 +262,38 @@ def test_no_providers_no_work(collection: Any, monkeypatch: pytest.MonkeyPatch) 
         assert collection.query(query_embeddings=[[1.0, 0.0, 0.0]], n_results=1)["ids"] == [["a"]]
     finally:
         ChromaInstrumentor().uninstrument()
+
+
+class _Embedder(chromadb.EmbeddingFunction):  # type: ignore[type-arg,misc]
+    """A local embedding function (no model download) that opens its own span."""
+
+    def __init__(self) -> None:
+        pass
+
+    def __call__(self, input: Any) -> Any:
+        from opentelemetry import trace
+
+        with trace.get_tracer("test").start_as_current_span("embed"):
+            return [[float(len(text)), 1.0, 0.0] for text in input]
+
+    @staticmethod
+    def name() -> str:
+        return "test-embedder"
+
+
+@pytest.mark.filterwarnings("ignore:The class _Embedder does not implement get_config")
+def test_work_inside_the_call_nests_under_its_span(
+    agentkit_telemetry: TelemetryCapture, client: Any
+) -> None:
+    """Spans opened by the store's own callbacks (an embedding function) are its children."""
+    col = client.create_collection(f"embed-{uuid.uuid4().hex[:8]}", embedding_function=_Embedder())
+    col.add(ids=["a", "b"], documents=["short", "a longer text"])
+    ChromaInstrumentor().instrument()
+    try:
+        col.query(query_texts=["tiny"], n_results=1)
+    finally:
+        ChromaInstrumentor().uninstrument()
+        client.delete_collection(col.name)
+    query = agentkit_telemetry.span(f"query {col.name}")
+    embeds = [s for s in agentkit_telemetry.spans_named("embed") if s.parent is not None]
+    assert [s.parent.span_id for s in embeds if s.parent] == [query.context.span_id]
