@@ -307,3 +307,45 @@ def test_unsupported_version_is_not_wrapped(
         assert "qdrant-client 1.2.0 is not supported" in caplog.text
     finally:
         QdrantInstrumentor().uninstrument()
+
+
+@pytest.mark.filterwarnings("ignore:The class .* does not implement get_config")
+def test_a_chroma_embedding_function_querying_qdrant_gets_both_spans(
+    agentkit_telemetry: TelemetryCapture, client: QdrantClient
+) -> None:
+    """Each store guards against its own nested calls only."""
+    import uuid
+
+    import chromadb
+
+    from otel_agentkit.instrumentation.chromadb import ChromaInstrumentor
+
+    class QdrantBackedEmbedder(chromadb.EmbeddingFunction):  # type: ignore[type-arg,misc]
+        def __init__(self) -> None:
+            pass
+
+        def __call__(self, input: Any) -> Any:
+            client.count(COLLECTION)
+            return [[1.0, 0.0, 0.0] for _ in input]
+
+        @staticmethod
+        def name() -> str:
+            return "qdrant-backed"
+
+    chroma = chromadb.EphemeralClient()
+    col = chroma.create_collection(
+        f"nest-{uuid.uuid4().hex[:8]}", embedding_function=QdrantBackedEmbedder()
+    )
+    col.add(ids=["a"], embeddings=[[1.0, 0.0, 0.0]])
+    ChromaInstrumentor().instrument()
+    QdrantInstrumentor().instrument()
+    try:
+        col.query(query_texts=["hello"], n_results=1)
+    finally:
+        QdrantInstrumentor().uninstrument()
+        ChromaInstrumentor().uninstrument()
+        chroma.delete_collection(col.name)
+    query = agentkit_telemetry.span(f"query {col.name}")
+    count = agentkit_telemetry.span(f"count {COLLECTION}")
+    assert count.parent is not None
+    assert count.parent.span_id == query.context.span_id

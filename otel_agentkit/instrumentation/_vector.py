@@ -38,10 +38,6 @@ from otel_agentkit.instrumentation._base import (
 
 _log = logging.getLogger("otel_agentkit")
 
-#: Set while one of our wrappers runs: a wrapped method that calls another
-#: wrapped method (in any store) gets one span, not two.
-_IN_CALL: ContextVar[bool] = ContextVar("otel_agentkit_vector_in_call", default=False)
-
 
 class Request:
     """What a call's arguments say, read by a :class:`Store` before the call."""
@@ -111,13 +107,17 @@ Rows = Callable[[str, Any], "int | None"]
 class Store:
     """One vector-store library: its ``db.system.name`` and how to read its calls."""
 
-    __slots__ = ("describe", "name", "rows", "system")
+    __slots__ = ("describe", "in_call", "name", "rows", "system")
 
     def __init__(self, name: str, system: str, describe: Describe, rows: Rows) -> None:
         self.name = name
         self.system = system
         self.describe = describe
         self.rows = rows
+        #: Set while one of this store's wrappers runs: a wrapped method calling
+        #: another of the same library gets one span, not two. Per store, so a
+        #: Chroma embedding function that queries Qdrant still gets its span.
+        self.in_call: ContextVar[bool] = ContextVar(f"otel_agentkit_{name}_in_call", default=False)
 
 
 class Target(NamedTuple):
@@ -246,8 +246,8 @@ class _Call:
             self.span.end()
 
 
-def _skip(settings: Settings) -> bool:
-    return _IN_CALL.get() or settings.handle.inactive() or not is_instrumentation_enabled()
+def _skip(settings: Settings, store: Store) -> bool:
+    return store.in_call.get() or settings.handle.inactive() or not is_instrumentation_enabled()
 
 
 def _start(
@@ -272,20 +272,20 @@ def _sync_wrapper(
     settings: Settings, store: Store, operation: str, params: Params
 ) -> Callable[..., Any]:
     def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-        if _skip(settings):
+        if _skip(settings, store):
             return wrapped(*args, **kwargs)
         call = _start(settings, store, operation, params, instance, args, kwargs)
         if call is None:
             return wrapped(*args, **kwargs)
-        in_call = _IN_CALL.set(True)
+        in_call = store.in_call.set(True)
         try:
             result = wrapped(*args, **kwargs)
         except BaseException as exc:
-            _IN_CALL.reset(in_call)
+            store.in_call.reset(in_call)
             call.detach()
             call.fail(exc)
             raise
-        _IN_CALL.reset(in_call)
+        store.in_call.reset(in_call)
         call.detach()
         call.succeed(operation, result)
         return result
@@ -297,20 +297,20 @@ def _async_wrapper(
     settings: Settings, store: Store, operation: str, params: Params
 ) -> Callable[..., Any]:
     async def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-        if _skip(settings):
+        if _skip(settings, store):
             return await wrapped(*args, **kwargs)
         call = _start(settings, store, operation, params, instance, args, kwargs)
         if call is None:
             return await wrapped(*args, **kwargs)
-        in_call = _IN_CALL.set(True)
+        in_call = store.in_call.set(True)
         try:
             result = await wrapped(*args, **kwargs)
         except BaseException as exc:
-            _IN_CALL.reset(in_call)
+            store.in_call.reset(in_call)
             call.detach()
             call.fail(exc)
             raise
-        _IN_CALL.reset(in_call)
+        store.in_call.reset(in_call)
         call.detach()
         call.succeed(operation, result)
         return result
