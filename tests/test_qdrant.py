@@ -244,6 +244,8 @@ def test_our_errors_never_reach_the_host(
     assert [p.id for p in response.points] == [1, 3]
     (span,) = instrumented.spans()
     assert span.end_time is not None
+    (point,) = instrumented.metric_points(semconv.DB_CLIENT_OPERATION_DURATION)
+    assert point.count == 1  # the duration is recorded whatever part failed
 
 
 def test_grpc_client_names_the_grpc_port(agentkit_telemetry: TelemetryCapture) -> None:

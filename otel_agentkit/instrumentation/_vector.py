@@ -224,9 +224,12 @@ class _Call:
                 rows = self.store.rows(operation, result)
                 if rows is not None:
                     self.span.set_attribute(semconv.DB_RESPONSE_RETURNED_ROWS, rows)
+        except Exception:  # an unexpected result shape: the duration is still recorded
+            log_internal_error(f"{self.store.name} result handling")
+        try:
             self._record()
         except Exception:
-            log_internal_error(f"{self.store.name} result handling")
+            log_internal_error(f"{self.store.name} duration")
         finally:
             self.span.end()
 
