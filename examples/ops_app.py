@@ -103,6 +103,37 @@ def _health_driver() -> Driver:
     return drive
 
 
+def _vector_driver() -> Driver:
+    """Vector-store queries: a real in-memory Chroma collection, instrumented.
+
+    The collection is given explicit embeddings (Chroma's default embedding
+    function would download a model). Every request runs one similarity query;
+    every 17th queries a collection deleted at startup (the error series).
+    """
+    import chromadb
+    from chromadb.config import Settings
+
+    client = chromadb.EphemeralClient(settings=Settings(anonymized_telemetry=False))
+    docs = client.get_or_create_collection("ops-docs", embedding_function=None)
+    docs.upsert(
+        ids=["lisbon", "porto", "faro"],
+        embeddings=[[1.0, 0.0], [0.0, 1.0], [0.7, 0.7]],
+        documents=["Lisbon weather", "Porto weather", "Faro weather"],
+    )
+    gone = client.get_or_create_collection("ops-gone", embedding_function=None)
+    client.delete_collection("ops-gone")
+    otel_agentkit.instrument("chromadb")
+
+    def drive(number: int) -> None:
+        if number % 17 == 0:
+            with contextlib.suppress(chromadb.errors.NotFoundError):
+                gone.query(query_embeddings=[[1.0, 0.0]], n_results=1)
+            return
+        docs.query(query_embeddings=[[1.0, number % 5 / 5]], n_results=2)
+
+    return drive
+
+
 def _web_driver() -> Driver:
     """HTTP traffic (issue 6): a Flask app with ``instrument_app`` on a real local server.
 
@@ -231,7 +262,7 @@ def drivers() -> list[Driver]:
     chromadb in-memory collection queried with explicit embeddings (vector-store
     instrumentation) and LLM cost estimation.
     """
-    return [_decorator_driver(), _health_driver(), _web_driver(), _llm_driver()]
+    return [_decorator_driver(), _health_driver(), _web_driver(), _llm_driver(), _vector_driver()]
 
 
 def handle_request(number: int, active: list[Driver]) -> None:

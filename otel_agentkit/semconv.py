@@ -148,6 +148,8 @@ DB_COLLECTION_NAME: Final = "db.collection.name"
 DB_NAMESPACE: Final = "db.namespace"
 DB_RESPONSE_RETURNED_ROWS: Final = "db.response.returned_rows"
 DB_RESPONSE_STATUS_CODE: Final = "db.response.status_code"
+#: The query as sent; for vector stores only with content capture on (texts, filters).
+DB_QUERY_TEXT: Final = "db.query.text"
 DB_SYSTEM_CHROMADB: Final = "chroma"
 DB_SYSTEM_QDRANT: Final = "qdrant"
 

@@ -6,6 +6,8 @@
   process (or a test suite) that swaps the global providers is followed.
 * :class:`GenAIInstruments`: the four GenAI client histograms, created once
   per meter with the semantic conventions' bucket boundaries as advice.
+* :class:`DBInstruments`: ``db.client.operation.duration``, for the
+  vector-store instrumentors.
 * :func:`metric_attributes` keeps metric points to the allow-list.
 * :func:`error_type` names a failure the way ``error.type`` wants it.
 """
@@ -61,6 +63,20 @@ class GenAIInstruments:
         )
 
 
+class DBInstruments:
+    """The database client histogram (vector stores), created once per meter."""
+
+    __slots__ = ("duration",)
+
+    def __init__(self, meter: Meter) -> None:
+        self.duration: Histogram = meter.create_histogram(
+            semconv.DB_CLIENT_OPERATION_DURATION,
+            unit=semconv.UNIT_SECONDS,
+            description="Duration of database client operations",
+            explicit_bucket_boundaries_advisory=list(semconv.DB_DURATION_BUCKETS),
+        )
+
+
 _NOOP_TRACER_PROVIDERS = (trace.ProxyTracerProvider, trace.NoOpTracerProvider)
 
 
@@ -95,6 +111,8 @@ class TelemetryHandle:
         self._tracer: Tracer | None = None
         self._meter_key: object = None
         self._instruments: GenAIInstruments | None = None
+        self._db_meter_key: object = None
+        self._db_instruments: DBInstruments | None = None
         self._logger_key: object = None
         self._logger: _logs.Logger | None = None
 
@@ -127,6 +145,15 @@ class TelemetryHandle:
             self._instruments = GenAIInstruments(meter)
             self._meter_key = provider
         return self._instruments
+
+    def db_instruments(self) -> DBInstruments:
+        """The DB client histogram for the current (or the fixed) meter provider."""
+        provider = self._fixed_meter_provider or metrics.get_meter_provider()
+        if provider is not self._db_meter_key or self._db_instruments is None:
+            meter = provider.get_meter(semconv.SCOPE_NAME, __version__, schema_url=self._schema_url)
+            self._db_instruments = DBInstruments(meter)
+            self._db_meter_key = provider
+        return self._db_instruments
 
     def event_logger(self) -> _logs.Logger:
         """The logger that emits GenAI events for the current (or the fixed) provider."""

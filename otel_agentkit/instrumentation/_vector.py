@@ -1,0 +1,391 @@
+"""What the vector-store instrumentors (Chroma, Qdrant) share.
+
+Vector-store clients are database clients: each wrapped call gets one CLIENT
+span ``{db.operation.name} {db.collection.name}`` with the DB client
+semantic-convention attributes, plus ``gen_ai.request.top_k`` for a similarity
+search's k, and one ``db.client.operation.duration`` point.
+
+A library module describes itself with a :class:`Store` (system name and how
+to read a call) and a list of :class:`Target` methods; :func:`wrap_targets`
+and :func:`unwrap_targets` do the rest. Our own failures are logged at debug
+and swallowed: the caller always gets the library's result or exception,
+untouched.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import logging
+import time
+from collections.abc import Callable, Mapping
+from contextvars import ContextVar
+from typing import Any, NamedTuple
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.instrumentation.utils import is_instrumentation_enabled, unwrap
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+
+from otel_agentkit import _content, semconv
+from otel_agentkit._content import ContentCapture, capture_mode, parse_capture_mode
+from otel_agentkit.instrumentation._base import (
+    TelemetryHandle,
+    error_type,
+    log_internal_error,
+    metric_attributes,
+)
+
+_log = logging.getLogger("otel_agentkit")
+
+
+class Request:
+    """What a call's arguments say, read by a :class:`Store` before the call."""
+
+    __slots__ = ("collection", "content", "host", "namespace", "port", "top_k")
+
+    def __init__(self) -> None:
+        self.collection: str | None = None
+        self.namespace: str | None = None
+        self.host: str | None = None
+        self.port: int | None = None
+        self.top_k: int | None = None
+        #: Query texts, filters, ids, documents: recorded only with content capture on.
+        self.content: dict[str, Any] = {}
+
+
+class Params:
+    """A wrapped method's parameters (without ``self``), read once at wrap time."""
+
+    __slots__ = ("defaults", "positions")
+
+    def __init__(self, function: Any) -> None:
+        self.positions: dict[str, int] = {}
+        self.defaults: dict[str, Any] = {}
+        try:
+            parameters = list(inspect.signature(function).parameters.values())[1:]
+        except (TypeError, ValueError):
+            return
+        positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        for index, param in enumerate(parameters):
+            if param.kind in positional:
+                self.positions[param.name] = index
+            if param.default is not inspect.Parameter.empty:
+                self.defaults[param.name] = param.default
+
+
+class Args:
+    """A call's arguments by parameter name (positional ones too), with defaults.
+
+    Looked up by name on demand (no ``Signature.bind``: it costs more than the
+    rest of the wrapper).
+    """
+
+    __slots__ = ("_args", "_kwargs", "_params")
+
+    def __init__(self, params: Params, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> None:
+        self._params = params
+        self._args = args
+        self._kwargs = kwargs
+
+    def get(self, name: str) -> Any:
+        """The value passed for ``name``, else the parameter's default, else None."""
+        if name in self._kwargs:
+            return self._kwargs[name]
+        index = self._params.positions.get(name)
+        if index is not None and index < len(self._args):
+            return self._args[index]
+        return self._params.defaults.get(name)
+
+
+#: (instance, operation, args, request) -> None: fills ``request``.
+Describe = Callable[[Any, str, Args, Request], None]
+#: (operation, result) -> rows returned, or None when the operation returns no rows.
+Rows = Callable[[str, Any], "int | None"]
+
+
+class Store:
+    """One vector-store library: its ``db.system.name`` and how to read its calls."""
+
+    __slots__ = ("describe", "in_call", "name", "rows", "system")
+
+    def __init__(self, name: str, system: str, describe: Describe, rows: Rows) -> None:
+        self.name = name
+        self.system = system
+        self.describe = describe
+        self.rows = rows
+        #: Set while one of this store's wrappers runs: a wrapped method calling
+        #: another of the same library gets one span, not two. Per store, so a
+        #: Chroma embedding function that queries Qdrant still gets its span.
+        self.in_call: ContextVar[bool] = ContextVar(f"otel_agentkit_{name}_in_call", default=False)
+
+
+class Target(NamedTuple):
+    """A method to wrap: ``module.cls.method``, reported as ``operation``."""
+
+    module: str
+    cls: str
+    method: str
+    operation: str
+    is_async: bool = False
+
+
+class Settings:
+    """What ``instrument()`` was given."""
+
+    __slots__ = ("capture", "handle")
+
+    def __init__(self, handle: TelemetryHandle, capture: ContentCapture | None) -> None:
+        self.handle = handle
+        self.capture = capture
+
+
+def settings_from(kwargs: Mapping[str, Any]) -> Settings:
+    """:class:`Settings` from ``instrument()`` keyword arguments."""
+    handle = TelemetryHandle(
+        tracer_provider=kwargs.get("tracer_provider"),
+        meter_provider=kwargs.get("meter_provider"),
+    )
+    value = kwargs.get("capture_content")
+    capture: ContentCapture | None
+    if value is None:
+        capture = None
+    elif isinstance(value, bool):
+        capture = ContentCapture.SPAN_ONLY if value else ContentCapture.NO_CONTENT
+    else:
+        capture = parse_capture_mode(value)
+    return Settings(handle, capture)
+
+
+class _Call:
+    """One wrapped call in flight: its span, context token and start time."""
+
+    __slots__ = ("_settings", "metric_attrs", "span", "start", "store", "token")
+
+    def __init__(
+        self, settings: Settings, store: Store, operation: str, instance: Any, args: Args
+    ) -> None:
+        request = Request()
+        try:
+            store.describe(instance, operation, args, request)
+        except Exception:  # describe what we can: the span still names the operation
+            log_internal_error(f"{store.name} request attributes")
+        attributes: dict[str, Any] = {
+            semconv.DB_SYSTEM_NAME: store.system,
+            semconv.DB_OPERATION_NAME: operation,
+        }
+        if request.collection:
+            attributes[semconv.DB_COLLECTION_NAME] = request.collection
+        if request.namespace:
+            attributes[semconv.DB_NAMESPACE] = request.namespace
+        if request.host:
+            attributes[semconv.SERVER_ADDRESS] = request.host
+        if request.port is not None:
+            attributes[semconv.SERVER_PORT] = request.port
+        if request.top_k is not None:
+            attributes[semconv.GEN_AI_REQUEST_TOP_K] = request.top_k
+        if request.content:
+            # An explicit capture_content= wins; else the env var, read at each call.
+            capture = settings.capture or capture_mode()
+            if _content.should_capture_on_span(capture):
+                attributes[semconv.DB_QUERY_TEXT] = _content.to_json(request.content)
+        name = f"{operation} {request.collection}" if request.collection else operation
+        self.store = store
+        self.metric_attrs = metric_attributes(attributes)
+        self.span: Span = settings.handle.tracer().start_span(
+            name, kind=SpanKind.CLIENT, attributes=attributes
+        )
+        self.token: object = None
+        self.start = time.perf_counter()
+        self._settings = settings
+
+    def attach(self) -> None:
+        self.token = otel_context.attach(trace.set_span_in_context(self.span))
+
+    def detach(self) -> None:
+        if self.token is not None:
+            try:
+                otel_context.detach(self.token)  # type: ignore[arg-type]
+            except Exception:
+                log_internal_error(f"{self.store.name} context detach")
+            self.token = None
+
+    def _record(self) -> None:
+        elapsed = time.perf_counter() - self.start
+        self._settings.handle.db_instruments().duration.record(
+            elapsed,
+            self.metric_attrs,
+            context=trace.set_span_in_context(self.span),
+        )
+
+    def succeed(self, operation: str, result: Any) -> None:
+        try:
+            if self.span.is_recording():
+                rows = self.store.rows(operation, result)
+                if rows is not None:
+                    self.span.set_attribute(semconv.DB_RESPONSE_RETURNED_ROWS, rows)
+        except Exception:  # an unexpected result shape: the duration is still recorded
+            log_internal_error(f"{self.store.name} result handling")
+        try:
+            self._record()
+        except Exception:
+            log_internal_error(f"{self.store.name} duration")
+        finally:
+            self.span.end()
+
+    def fail(self, exc: BaseException) -> None:
+        try:
+            kind = error_type(exc)
+            if self.span.is_recording():
+                self.span.set_attribute(semconv.ERROR_TYPE, kind)
+                # An error message may echo what was sent: it goes through redaction.
+                message = _content.redact(str(exc)[:500]) if str(exc) else kind
+                self.span.set_status(Status(StatusCode.ERROR, message))
+            self.metric_attrs[semconv.ERROR_TYPE] = kind
+            self._record()
+        except Exception:
+            log_internal_error(f"{self.store.name} error handling")
+        finally:
+            self.span.end()
+
+
+def _skip(settings: Settings, store: Store) -> bool:
+    return store.in_call.get() or settings.handle.inactive() or not is_instrumentation_enabled()
+
+
+def _start(
+    settings: Settings,
+    store: Store,
+    operation: str,
+    params: Params,
+    instance: Any,
+    args: tuple[Any, ...],
+    kwargs: Mapping[str, Any],
+) -> _Call | None:
+    try:
+        call = _Call(settings, store, operation, instance, Args(params, args, kwargs))
+        call.attach()
+    except Exception:
+        log_internal_error(f"{store.name} span start")
+        return None
+    return call
+
+
+def _sync_wrapper(
+    settings: Settings, store: Store, operation: str, params: Params
+) -> Callable[..., Any]:
+    def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+        if _skip(settings, store):
+            return wrapped(*args, **kwargs)
+        call = _start(settings, store, operation, params, instance, args, kwargs)
+        if call is None:
+            return wrapped(*args, **kwargs)
+        in_call = store.in_call.set(True)
+        try:
+            result = wrapped(*args, **kwargs)
+        except BaseException as exc:
+            store.in_call.reset(in_call)
+            call.detach()
+            call.fail(exc)
+            raise
+        store.in_call.reset(in_call)
+        call.detach()
+        call.succeed(operation, result)
+        return result
+
+    return wrapper
+
+
+def _async_wrapper(
+    settings: Settings, store: Store, operation: str, params: Params
+) -> Callable[..., Any]:
+    async def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+        if _skip(settings, store):
+            return await wrapped(*args, **kwargs)
+        call = _start(settings, store, operation, params, instance, args, kwargs)
+        if call is None:
+            return await wrapped(*args, **kwargs)
+        in_call = store.in_call.set(True)
+        try:
+            result = await wrapped(*args, **kwargs)
+        except BaseException as exc:
+            store.in_call.reset(in_call)
+            call.detach()
+            call.fail(exc)
+            raise
+        store.in_call.reset(in_call)
+        call.detach()
+        call.succeed(operation, result)
+        return result
+
+    return wrapper
+
+
+def wrap_targets(
+    store: Store, targets: tuple[Target, ...], settings: Settings
+) -> list[tuple[Any, str]]:
+    """Wrap every target that exists in the installed library; returns what was wrapped."""
+    import wrapt
+
+    wrapped: list[tuple[Any, str]] = []
+    for target in targets:
+        try:
+            owner = getattr(importlib.import_module(target.module), target.cls)
+            function = owner.__dict__.get(target.method)
+            if function is None:  # not in this version of the library
+                continue
+            factory = _async_wrapper if target.is_async else _sync_wrapper
+            wrapt.wrap_function_wrapper(
+                owner,
+                target.method,
+                factory(settings, store, target.operation, Params(function)),
+            )
+            wrapped.append((owner, target.method))
+        except Exception:
+            _log.debug(
+                "otel-agentkit: cannot wrap %s.%s.%s",
+                target.module,
+                target.cls,
+                target.method,
+                exc_info=True,
+            )
+    return wrapped
+
+
+def unwrap_targets(store: Store, wrapped: list[tuple[Any, str]]) -> None:
+    """Undo :func:`wrap_targets`."""
+    for owner, method in wrapped:
+        try:
+            unwrap(owner, method)
+        except Exception:
+            log_internal_error(f"{store.name} uninstrument")
+
+
+def installed_version(distribution: str) -> str | None:
+    """The installed version of ``distribution``, or None."""
+    try:
+        from importlib.metadata import version
+
+        return version(distribution)
+    except Exception:
+        return None
+
+
+def supported(requirement: str, version: str | None) -> bool:
+    """Whether ``version`` satisfies ``requirement`` (``"name >= 1.0, < 2"``)."""
+    if version is None:
+        return False
+    try:
+        from packaging.specifiers import SpecifierSet
+
+        return version in SpecifierSet(requirement.split(" ", 1)[1].replace(" ", ""))
+    except Exception:
+        return False
+
+
+def count_of(value: Any) -> int | None:
+    """``len(value)`` for a sized value, else None."""
+    try:
+        return len(value)
+    except Exception:
+        return None
