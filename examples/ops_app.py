@@ -258,9 +258,8 @@ def drivers() -> list[Driver]:
     """Every feature, each driven through its public API.
 
     The ops end-to-end test lists the metric families of features not driven
-    here yet in its ``NOT_YET_EMITTED`` set. Still to add as they land: a
-    chromadb in-memory collection queried with explicit embeddings (vector-store
-    instrumentation) and LLM cost estimation.
+    here yet in its ``NOT_YET_EMITTED`` set. Still to add as it lands: LLM
+    cost estimation.
     """
     return [_decorator_driver(), _health_driver(), _web_driver(), _llm_driver(), _vector_driver()]
 
