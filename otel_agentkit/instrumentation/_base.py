@@ -64,10 +64,16 @@ class GenAIInstruments:
 _NOOP_TRACER_PROVIDERS = (trace.ProxyTracerProvider, trace.NoOpTracerProvider)
 
 
-def _noop_meter_providers() -> tuple[type[Any], ...]:
-    from opentelemetry.metrics._internal import _ProxyMeterProvider
+_noop_meter_provider_types: tuple[type[Any], ...] | None = None
 
-    return (_ProxyMeterProvider, metrics.NoOpMeterProvider)
+
+def _noop_meter_providers() -> tuple[type[Any], ...]:
+    global _noop_meter_provider_types
+    if _noop_meter_provider_types is None:
+        from opentelemetry.metrics._internal import _ProxyMeterProvider
+
+        _noop_meter_provider_types = (_ProxyMeterProvider, metrics.NoOpMeterProvider)
+    return _noop_meter_provider_types
 
 
 class TelemetryHandle:
@@ -97,17 +103,25 @@ class TelemetryHandle:
         self._instruments: GenAIInstruments | None = None
         self._logger_key: object = None
         self._logger: _logs.Logger | None = None
+        # (tracer provider, meter provider, answer) of the last inactive() check.
+        self._inactive_key: tuple[object, object, bool] = (None, None, False)
 
     def inactive(self) -> bool:
         """True when neither a tracer nor a meter provider is installed (API no-ops only).
 
         Instrumentors then skip all attribute work: nothing would record it.
+        The answer is cached until either provider changes (two ``is`` checks).
         """
         tracer_provider = self._fixed_tracer_provider or trace.get_tracer_provider()
         meter_provider = self._fixed_meter_provider or metrics.get_meter_provider()
-        return isinstance(tracer_provider, _NOOP_TRACER_PROVIDERS) and isinstance(
+        key = self._inactive_key
+        if key[0] is tracer_provider and key[1] is meter_provider:
+            return key[2]
+        answer = isinstance(tracer_provider, _NOOP_TRACER_PROVIDERS) and isinstance(
             meter_provider, _noop_meter_providers()
         )
+        self._inactive_key = (tracer_provider, meter_provider, answer)
+        return answer
 
     def tracer(self) -> Tracer:
         """The tracer for the current (or the fixed) tracer provider."""

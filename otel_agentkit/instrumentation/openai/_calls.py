@@ -321,6 +321,17 @@ def responses_input_messages(value: Any) -> list[dict[str, Any]]:
 # ---------------------------------------------------------------------------
 
 
+#: capture mode -> (any capture, content on the span, content on the event), computed once.
+_CAPTURE_FLAGS: dict[ContentCapture, tuple[bool, bool, bool]] = {
+    mode: (
+        mode is not ContentCapture.NO_CONTENT,
+        _content.should_capture_on_span(mode),
+        _content.should_capture_on_event(mode),
+    )
+    for mode in ContentCapture
+}
+
+
 class Call:
     """The span and metric state of one OpenAI API call."""
 
@@ -346,9 +357,7 @@ class Call:
     ) -> None:
         self.handle = handle
         self.operation = operation
-        self.capture_enabled = capture is not ContentCapture.NO_CONTENT
-        self.content_on_span = _content.should_capture_on_span(capture)
-        self.content_on_event = _content.should_capture_on_event(capture)
+        self.capture_enabled, self.content_on_span, self.content_on_event = _CAPTURE_FLAGS[capture]
         name = f"{operation} {request_model}" if request_model else operation
         self.span: Span = handle.tracer().start_span(
             name, kind=SpanKind.CLIENT, attributes=attributes
@@ -406,18 +415,24 @@ class Call:
                     )
             if content and self.content_on_event:
                 self._emit_event(attributes, content)
-            self._record_duration(ended_at)
-            usage = self.handle.instruments().token_usage
-            for count, token_type in (
-                (input_tokens, semconv.TOKEN_TYPE_INPUT),
-                (output_tokens, semconv.TOKEN_TYPE_OUTPUT),
-            ):
-                if isinstance(count, int):
-                    usage.record(
-                        count,
-                        {**self.metric_attrs, semconv.GEN_AI_TOKEN_TYPE: token_type},
-                        context=self.span_context,
-                    )
+            instruments = self.handle.instruments()
+            end = ended_at if ended_at is not None else time.perf_counter()
+            metric_attrs = self.metric_attrs
+            ctx = self.span_context
+            instruments.duration.record(end - self.started_at, metric_attrs, context=ctx)
+            # A fresh dict per point: older SDKs keep the measurement's dict by reference.
+            if isinstance(input_tokens, int):
+                instruments.token_usage.record(
+                    input_tokens,
+                    {**metric_attrs, semconv.GEN_AI_TOKEN_TYPE: semconv.TOKEN_TYPE_INPUT},
+                    context=ctx,
+                )
+            if isinstance(output_tokens, int):
+                instruments.token_usage.record(
+                    output_tokens,
+                    {**metric_attrs, semconv.GEN_AI_TOKEN_TYPE: semconv.TOKEN_TYPE_OUTPUT},
+                    context=ctx,
+                )
         except Exception:
             log_internal_error("openai response handling")
         finally:
