@@ -23,13 +23,14 @@ import importlib
 import logging
 from collections.abc import Callable, Collection, Mapping
 from contextvars import ContextVar
+from types import MethodType
 from typing import Any
 
 from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-defined]
     BaseInstrumentor,
 )
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled, unwrap
-from opentelemetry.trace import get_current_span
+from opentelemetry.trace import INVALID_SPAN, get_current_span
 
 from otel_agentkit import semconv
 from otel_agentkit._content import ContentCapture, capture_mode, parse_capture_mode
@@ -137,12 +138,17 @@ def _raw_mode(kwargs: Mapping[str, Any]) -> str | None:
 
 def _official_span_active() -> bool:
     """Whether the current span was started by the official openai-v2 instrumentation."""
-    scope = getattr(get_current_span(), "instrumentation_scope", None)
+    span = get_current_span()
+    if span is INVALID_SPAN:  # no span at all: the common case, answered at once
+        return False
+    scope = getattr(span, "instrumentation_scope", None)
     name = getattr(scope, "name", "") or ""
     return name.startswith(_OFFICIAL_SPAN_SCOPES)
 
 
 def _is_official_wrapper(func: Any) -> bool:
+    if type(func) is MethodType:  # a plain bound method: nobody else wrapped it
+        return False
     wrapper = getattr(func, "_self_wrapper", None)
     module = getattr(wrapper, "__module__", "") or ""
     return module.startswith(_OFFICIAL_SCOPE_PREFIX)

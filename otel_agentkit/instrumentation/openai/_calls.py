@@ -54,11 +54,17 @@ def _given(value: Any) -> bool:
     return value is not None and type(value).__name__ not in ("NotGiven", "Omit")
 
 
+#: type -> whether it is a Mapping (``isinstance`` against the ABC is slow; types are few).
+_MAPPING_TYPES: dict[type[Any], bool] = {dict: True}
+
+
 def _get(obj: Any, name: str) -> Any:
     """Attribute of a pydantic model or key of a dict (request params may be either)."""
-    if type(obj) is dict:  # fast path: request params are plain dicts
-        return obj.get(name)
-    if isinstance(obj, Mapping):
+    kind = type(obj)
+    is_mapping = _MAPPING_TYPES.get(kind)
+    if is_mapping is None:
+        is_mapping = _MAPPING_TYPES[kind] = issubclass(kind, Mapping)
+    if is_mapping:
         return obj.get(name)
     return getattr(obj, name, None)
 
@@ -120,23 +126,42 @@ def _output_type(response_format: Any) -> str | None:
     return None
 
 
+#: Numeric chat request arguments copied as they are (a number, else left out).
+_CHAT_NUMBERS = {
+    "temperature": semconv.GEN_AI_REQUEST_TEMPERATURE,
+    "top_p": semconv.GEN_AI_REQUEST_TOP_P,
+    "seed": semconv.GEN_AI_REQUEST_SEED,
+    "frequency_penalty": semconv.GEN_AI_REQUEST_FREQUENCY_PENALTY,
+    "presence_penalty": semconv.GEN_AI_REQUEST_PRESENCE_PENALTY,
+}
+#: Every chat request argument that gives an attribute; a call passing none of them
+#: (model and messages only, the common case) costs one set intersection.
+_CHAT_ATTRIBUTE_KEYS = frozenset(
+    {
+        *_CHAT_NUMBERS,
+        "max_completion_tokens",
+        "max_tokens",
+        "stop",
+        "n",
+        "stream",
+        "response_format",
+    }
+)
+
+
 def chat_request_attributes(kwargs: Mapping[str, Any]) -> dict[str, Any]:
     """gen_ai.request.* for chat.completions.create/parse."""
     attrs: dict[str, Any] = {}
+    if _CHAT_ATTRIBUTE_KEYS.isdisjoint(kwargs):
+        return attrs
     max_tokens = kwargs.get("max_completion_tokens")
     if not _given(max_tokens):
         max_tokens = kwargs.get("max_tokens")
     if _given(max_tokens):
         attrs[semconv.GEN_AI_REQUEST_MAX_TOKENS] = max_tokens
-    for key, attr in (
-        ("temperature", semconv.GEN_AI_REQUEST_TEMPERATURE),
-        ("top_p", semconv.GEN_AI_REQUEST_TOP_P),
-        ("seed", semconv.GEN_AI_REQUEST_SEED),
-        ("frequency_penalty", semconv.GEN_AI_REQUEST_FREQUENCY_PENALTY),
-        ("presence_penalty", semconv.GEN_AI_REQUEST_PRESENCE_PENALTY),
-    ):
+    for key, attr in _CHAT_NUMBERS.items():
         value = kwargs.get(key)
-        if _given(value) and isinstance(value, int | float):
+        if isinstance(value, int | float):  # None, NOT_GIVEN and omit are not numbers
             attrs[attr] = value
     stop: Any = kwargs.get("stop")
     if _given(stop):
