@@ -5,7 +5,8 @@
   the global providers at call time, cached on the provider's identity, so a
   process (or a test suite) that swaps the global providers is followed.
 * :class:`GenAIInstruments`: the four GenAI client histograms, created once
-  per meter with the semantic conventions' bucket boundaries as advice.
+  per meter with the semantic conventions' bucket boundaries as advice, and
+  the ``agentkit.llm.cost`` counter.
 * :func:`metric_attributes` keeps metric points to the allow-list.
 * :func:`error_type` names a failure the way ``error.type`` wants it.
 """
@@ -17,7 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from opentelemetry import _logs, metrics, trace
-from opentelemetry.metrics import Histogram, Meter, MeterProvider
+from opentelemetry.metrics import Counter, Histogram, Meter, MeterProvider
 from opentelemetry.trace import Tracer, TracerProvider
 
 from otel_agentkit import semconv
@@ -30,9 +31,9 @@ _ALLOWED = semconv.METRIC_ATTRIBUTE_ALLOWLIST
 
 
 class GenAIInstruments:
-    """The GenAI client histograms, created once per meter."""
+    """The GenAI client histograms and the cost counter, created once per meter."""
 
-    __slots__ = ("duration", "time_per_output_chunk", "time_to_first_chunk", "token_usage")
+    __slots__ = ("cost", "duration", "time_per_output_chunk", "time_to_first_chunk", "token_usage")
 
     def __init__(self, meter: Meter) -> None:
         self.duration: Histogram = meter.create_histogram(
@@ -58,6 +59,12 @@ class GenAIInstruments:
             unit=semconv.UNIT_SECONDS,
             description="Mean time between output chunks after the first, per streamed response",
             explicit_bucket_boundaries_advisory=list(semconv.GEN_AI_PER_CHUNK_BUCKETS),
+        )
+        #: Estimated spend; recorded only for models the user gave a price for.
+        self.cost: Counter = meter.create_counter(
+            semconv.AGENTKIT_LLM_COST,
+            unit=semconv.UNIT_USD,
+            description="Estimated cost of LLM calls, from the prices the user set, in USD",
         )
 
 

@@ -43,8 +43,6 @@ CONTRACT_APP = [PYTHON, "-m", "tests.ops.catalog_emitter", "--service", CONTRACT
 #: removes entries at merge (and extends examples/ops_app.py to drive the feature).
 NOT_YET_EMITTED: frozenset[str] = frozenset(
     {
-        # filled in when LLM cost estimation lands (no issue yet); the lead removes it at merge
-        semconv.AGENTKIT_LLM_COST,
         # filled in when the chromadb/qdrant instrumentation lands; the lead removes it at merge
         semconv.DB_CLIENT_OPERATION_DURATION,
     }

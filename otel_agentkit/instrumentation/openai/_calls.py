@@ -20,12 +20,14 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from otel_agentkit import _content, semconv
 from otel_agentkit._content import ContentCapture, to_json
 from otel_agentkit.instrumentation._base import (
+    GenAIInstruments,
     TelemetryHandle,
     error_type,
     log_internal_error,
     metric_attributes,
 )
 from otel_agentkit.instrumentation._streams import StreamRecorder
+from otel_agentkit.pricing import ModelPrice, price_for
 
 #: Header the openai client sets on ``with_raw_response`` ("true") and
 #: ``with_streaming_response`` ("stream") calls.
@@ -357,6 +359,10 @@ _CAPTURE_FLAGS: dict[ContentCapture, tuple[bool, bool, bool]] = {
 }
 
 
+#: Attributes of an ``agentkit.llm.cost`` point (besides gen_ai.token.type).
+_COST_ATTRIBUTES = (semconv.GEN_AI_PROVIDER_NAME, semconv.GEN_AI_REQUEST_MODEL)
+
+
 class Call:
     """The span and metric state of one OpenAI API call."""
 
@@ -367,6 +373,8 @@ class Call:
         "handle",
         "metric_attrs",
         "operation",
+        "prices",
+        "request_model",
         "span",
         "span_context",
         "started_at",
@@ -379,9 +387,12 @@ class Call:
         request_model: str | None,
         attributes: dict[str, Any],
         capture: ContentCapture,
+        prices: Mapping[str, ModelPrice] | None = None,
     ) -> None:
         self.handle = handle
         self.operation = operation
+        self.request_model = request_model
+        self.prices = prices  # None: the process-wide table (set_model_prices)
         self.capture_enabled, self.content_on_span, self.content_on_event = _CAPTURE_FLAGS[capture]
         name = f"{operation} {request_model}" if request_model else operation
         self.span: Span = handle.tracer().start_span(
@@ -458,10 +469,37 @@ class Call:
                     {**metric_attrs, semconv.GEN_AI_TOKEN_TYPE: semconv.TOKEN_TYPE_OUTPUT},
                     context=ctx,
                 )
+            price = price_for(self.prices, response_model, self.request_model)
+            if price is not None:
+                self._record_cost(instruments, price, input_tokens, output_tokens)
         except Exception:
             log_internal_error("openai response handling")
         finally:
             self.span.end()
+
+    def _record_cost(
+        self,
+        instruments: GenAIInstruments,
+        price: ModelPrice,
+        input_tokens: int | None,
+        output_tokens: int | None,
+    ) -> None:
+        """Add the call's estimated USD to ``agentkit.llm.cost``, one point per token type."""
+        base = {
+            key: self.metric_attrs[key]
+            for key in _COST_ATTRIBUTES
+            if self.metric_attrs.get(key) is not None
+        }
+        for tokens, token_type, cost in (
+            (input_tokens, semconv.TOKEN_TYPE_INPUT, price.input_cost),
+            (output_tokens, semconv.TOKEN_TYPE_OUTPUT, price.output_cost),
+        ):
+            if isinstance(tokens, int) and tokens > 0:
+                instruments.cost.add(
+                    cost(tokens),
+                    {**base, semconv.GEN_AI_TOKEN_TYPE: token_type},
+                    context=self.span_context,
+                )
 
     def _record_duration(self, ended_at: float | None) -> None:
         end = ended_at if ended_at is not None else time.perf_counter()
