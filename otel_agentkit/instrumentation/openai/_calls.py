@@ -571,10 +571,12 @@ def finish_chat(response: Any, call: Call, kwargs: Mapping[str, Any]) -> None:
     content = chat_content(call, kwargs)
     input_tokens = output_tokens = None
     try:
-        if _get(response, "id"):
-            attrs[semconv.GEN_AI_RESPONSE_ID] = response.id
-        if _get(response, "model"):
-            attrs[semconv.GEN_AI_RESPONSE_MODEL] = response.model
+        response_id = _get(response, "id")
+        if response_id:
+            attrs[semconv.GEN_AI_RESPONSE_ID] = response_id
+        response_model = _get(response, "model")
+        if response_model:
+            attrs[semconv.GEN_AI_RESPONSE_MODEL] = response_model
         choices = _get(response, "choices") or []
         finish_reasons = [c.finish_reason or "" for c in choices]
         if finish_reasons:
