@@ -8,7 +8,14 @@ answers at once, so what is measured is the client plus the instrumentation
 * ``agentkit``: :class:`otel_agentkit.instrumentation.openai.OpenAIInstrumentor`;
 * ``official``: ``opentelemetry-instrumentation-openai-v2``, run in a separate
   virtual environment this script creates with ``uv`` (reused between runs),
-  where all three configurations are measured side by side.
+  where all configurations are measured side by side;
+* ``sdk-floor``: not an instrumentation but the floor under any of them: a bare
+  wrapper that does only the OpenTelemetry SDK work the conventions require for
+  a call (start one CLIENT span with the request attributes and make it
+  current, add the response attributes, record the duration and the two
+  token-usage histogram points with the span's context, end the span) with
+  constant attribute dicts and no reading of the request or the response. For
+  a stream it also records the two chunk-timing histograms at the end.
 
 Tracing and metrics go to real SDK providers (spans dropped at end by a
 processor that does nothing, metrics into an in-memory reader), the same for
@@ -123,6 +130,9 @@ def worker(modes: list[str], rounds: int = 9) -> dict[str, dict[str, float]]:
 
         instrumentors["official"] = Official()
 
+    if "sdk-floor" in modes:
+        instrumentors["sdk-floor"] = _SdkFloor()
+
     completion = json.dumps(_COMPLETION).encode()
     stream = _stream_body()
 
@@ -179,6 +189,91 @@ def worker(modes: list[str], rounds: int = 9) -> dict[str, dict[str, float]]:
     finally:
         gc.enable()
     return best
+
+
+class _SdkFloor:
+    """The SDK work every GenAI instrumentation must do per call, and nothing else.
+
+    Same attribute counts as a real chat span and metric points, built once;
+    no request or response is read. Comparing an instrumentation against this
+    row shows how much of its overhead is its own code.
+    """
+
+    def __init__(self) -> None:
+        self._patched = False
+
+    def instrument(self, **providers: Any) -> None:
+        import time
+
+        import wrapt
+        from openai.resources.chat import completions
+        from opentelemetry import context as otel_context
+        from opentelemetry import trace
+
+        sys.path.insert(0, str(ROOT))
+        from otel_agentkit.instrumentation._base import GenAIInstruments
+
+        tracer = providers["tracer_provider"].get_tracer("bench.sdk-floor")
+        instruments = GenAIInstruments(providers["meter_provider"].get_meter("bench.sdk-floor"))
+        start = {
+            "gen_ai.operation.name": "chat",
+            "gen_ai.provider.name": "openai",
+            "gen_ai.request.model": "bench-model",
+            "server.address": "127.0.0.1",
+            "server.port": 8000,
+        }
+        response = {
+            "gen_ai.response.id": "chatcmpl-bench",
+            "gen_ai.response.model": "bench-model-1",
+            "gen_ai.response.finish_reasons": ["stop"],
+            "gen_ai.usage.input_tokens": 12,
+            "gen_ai.usage.output_tokens": 3,
+        }
+        metric = {**start, "gen_ai.response.model": "bench-model-1"}
+        metric_in = {**metric, "gen_ai.token.type": "input"}
+        metric_out = {**metric, "gen_ai.token.type": "output"}
+
+        def finish(span: Any, ctx: Any, started: float, chunks: bool) -> None:
+            span.set_attributes(response)
+            elapsed = time.perf_counter() - started
+            instruments.duration.record(elapsed, metric, context=ctx)
+            instruments.token_usage.record(12, metric_in, context=ctx)
+            instruments.token_usage.record(3, metric_out, context=ctx)
+            if chunks:
+                instruments.time_to_first_chunk.record(elapsed, metric, context=ctx)
+                instruments.time_per_output_chunk.record(elapsed, metric, context=ctx)
+            span.end()
+
+        def stream_of(result: Any, span: Any, ctx: Any, started: float) -> Any:
+            yield from result
+            finish(span, ctx, started, True)
+
+        def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+            span = tracer.start_span(
+                "chat bench-model", kind=trace.SpanKind.CLIENT, attributes=start
+            )
+            ctx = trace.set_span_in_context(span)
+            token = otel_context.attach(ctx)
+            started = time.perf_counter()
+            try:
+                result = wrapped(*args, **kwargs)
+            finally:
+                otel_context.detach(token)
+            if kwargs.get("stream"):
+                return stream_of(result, span, ctx, started)
+            finish(span, ctx, started, False)
+            return result
+
+        wrapt.wrap_function_wrapper(completions.Completions, "create", wrapper)
+        self._patched = True
+
+    def uninstrument(self) -> None:
+        from openai.resources.chat import completions
+        from opentelemetry.instrumentation.utils import unwrap
+
+        if self._patched:
+            unwrap(completions.Completions, "create")
+            self._patched = False
 
 
 def isolated_chunk_cost() -> tuple[float, float]:
@@ -302,7 +397,7 @@ def main() -> None:
         f"{STREAM_CHUNKS}-chunk stream (µs)",
         "overhead per chunk",
     ]
-    here = _run_worker(sys.executable, ["none", "agentkit"])
+    here = _run_worker(sys.executable, ["none", "sdk-floor", "agentkit"])
     print(table("OpenAI: this environment", header, _rows(here)))
     plain, proxied = isolated_chunk_cost()
     print(
@@ -311,7 +406,7 @@ def main() -> None:
     )
     side = _side_env()
     if side is not None:
-        both = _run_worker(side, ["none", "agentkit", "official"])
+        both = _run_worker(side, ["none", "sdk-floor", "agentkit", "official"])
         print(
             table(
                 "OpenAI: side by side with opentelemetry-instrumentation-openai-v2",
@@ -325,6 +420,12 @@ def main() -> None:
             theirs = both["official"][kind] - base[kind]
             if theirs > 0:
                 print(f"- {kind}: agentkit overhead is {ours / theirs:.2f} of openai-v2's")
+            floor = both["sdk-floor"][kind] - base[kind]
+            if theirs > 0 and ours > 0:
+                print(
+                    f"  (the SDK floor alone is {floor / theirs:.2f} of openai-v2's overhead; "
+                    f"agentkit's own code, above the floor, is {(ours - floor) / theirs:.2f})"
+                )
         print()
 
 

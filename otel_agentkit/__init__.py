@@ -35,6 +35,7 @@ from otel_agentkit.metrics import (
     record_rate_limit_exceeded,
     record_scheduler_trigger,
 )
+from otel_agentkit.pricing import ModelPrice, get_model_prices, set_model_prices
 from otel_agentkit.telemetry import Telemetry, configure, get_telemetry, shutdown
 
 __all__ = [
@@ -43,6 +44,7 @@ __all__ = [
     "ContentCapture",
     "GuardrailDecision",
     "GuardrailViolation",
+    "ModelPrice",
     "Telemetry",
     "TracedOperation",
     "__version__",
@@ -50,6 +52,7 @@ __all__ = [
     "configure",
     "configure_logging",
     "content",
+    "get_model_prices",
     "get_telemetry",
     "guardrail_span",
     "instrument",
@@ -60,6 +63,7 @@ __all__ = [
     "retrieval_span",
     "set_capture_mode",
     "set_content_max_length",
+    "set_model_prices",
     "set_redaction",
     "shutdown",
     "tool_span",

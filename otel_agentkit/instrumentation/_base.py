@@ -5,7 +5,8 @@
   the global providers at call time, cached on the provider's identity, so a
   process (or a test suite) that swaps the global providers is followed.
 * :class:`GenAIInstruments`: the four GenAI client histograms, created once
-  per meter with the semantic conventions' bucket boundaries as advice.
+  per meter with the semantic conventions' bucket boundaries as advice, and
+  the ``agentkit.llm.cost`` counter.
 * :class:`DBInstruments`: ``db.client.operation.duration``, for the
   vector-store instrumentors.
 * :func:`metric_attributes` keeps metric points to the allow-list.
@@ -19,7 +20,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from opentelemetry import _logs, metrics, trace
-from opentelemetry.metrics import Histogram, Meter, MeterProvider
+from opentelemetry.metrics import Counter, Histogram, Meter, MeterProvider
 from opentelemetry.trace import Tracer, TracerProvider
 
 from otel_agentkit import semconv
@@ -32,9 +33,9 @@ _ALLOWED = semconv.METRIC_ATTRIBUTE_ALLOWLIST
 
 
 class GenAIInstruments:
-    """The GenAI client histograms, created once per meter."""
+    """The GenAI client histograms and the cost counter, created once per meter."""
 
-    __slots__ = ("duration", "time_per_output_chunk", "time_to_first_chunk", "token_usage")
+    __slots__ = ("cost", "duration", "time_per_output_chunk", "time_to_first_chunk", "token_usage")
 
     def __init__(self, meter: Meter) -> None:
         self.duration: Histogram = meter.create_histogram(
@@ -61,6 +62,12 @@ class GenAIInstruments:
             description="Mean time between output chunks after the first, per streamed response",
             explicit_bucket_boundaries_advisory=list(semconv.GEN_AI_PER_CHUNK_BUCKETS),
         )
+        #: Estimated spend; recorded only for models the user gave a price for.
+        self.cost: Counter = meter.create_counter(
+            semconv.AGENTKIT_LLM_COST,
+            unit=semconv.UNIT_USD,
+            description="Estimated cost of LLM calls, from the prices the user set, in USD",
+        )
 
 
 class DBInstruments:
@@ -80,10 +87,16 @@ class DBInstruments:
 _NOOP_TRACER_PROVIDERS = (trace.ProxyTracerProvider, trace.NoOpTracerProvider)
 
 
-def _noop_meter_providers() -> tuple[type[Any], ...]:
-    from opentelemetry.metrics._internal import _ProxyMeterProvider
+_noop_meter_provider_types: tuple[type[Any], ...] | None = None
 
-    return (_ProxyMeterProvider, metrics.NoOpMeterProvider)
+
+def _noop_meter_providers() -> tuple[type[Any], ...]:
+    global _noop_meter_provider_types
+    if _noop_meter_provider_types is None:
+        from opentelemetry.metrics._internal import _ProxyMeterProvider
+
+        _noop_meter_provider_types = (_ProxyMeterProvider, metrics.NoOpMeterProvider)
+    return _noop_meter_provider_types
 
 
 class TelemetryHandle:
@@ -115,17 +128,25 @@ class TelemetryHandle:
         self._db_instruments: DBInstruments | None = None
         self._logger_key: object = None
         self._logger: _logs.Logger | None = None
+        # (tracer provider, meter provider, answer) of the last inactive() check.
+        self._inactive_key: tuple[object, object, bool] = (None, None, False)
 
     def inactive(self) -> bool:
         """True when neither a tracer nor a meter provider is installed (API no-ops only).
 
         Instrumentors then skip all attribute work: nothing would record it.
+        The answer is cached until either provider changes (two ``is`` checks).
         """
         tracer_provider = self._fixed_tracer_provider or trace.get_tracer_provider()
         meter_provider = self._fixed_meter_provider or metrics.get_meter_provider()
-        return isinstance(tracer_provider, _NOOP_TRACER_PROVIDERS) and isinstance(
+        key = self._inactive_key
+        if key[0] is tracer_provider and key[1] is meter_provider:
+            return key[2]
+        answer = isinstance(tracer_provider, _NOOP_TRACER_PROVIDERS) and isinstance(
             meter_provider, _noop_meter_providers()
         )
+        self._inactive_key = (tracer_provider, meter_provider, answer)
+        return answer
 
     def tracer(self) -> Tracer:
         """The tracer for the current (or the fixed) tracer provider."""

@@ -23,13 +23,14 @@ import importlib
 import logging
 from collections.abc import Callable, Collection, Mapping
 from contextvars import ContextVar
+from types import MethodType
 from typing import Any
 
 from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-defined]
     BaseInstrumentor,
 )
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled, unwrap
-from opentelemetry.trace import get_current_span
+from opentelemetry.trace import INVALID_SPAN, get_current_span
 
 from otel_agentkit import semconv
 from otel_agentkit._content import ContentCapture, capture_mode, parse_capture_mode
@@ -47,6 +48,7 @@ from otel_agentkit.instrumentation.openai._calls import (
     ChatStreamRecorder,
     ResponsesStreamRecorder,
 )
+from otel_agentkit.pricing import ModelPrice, check_prices
 
 __all__ = ["OpenAIInstrumentor", "set_provider_name"]
 
@@ -137,12 +139,17 @@ def _raw_mode(kwargs: Mapping[str, Any]) -> str | None:
 
 def _official_span_active() -> bool:
     """Whether the current span was started by the official openai-v2 instrumentation."""
-    scope = getattr(get_current_span(), "instrumentation_scope", None)
+    span = get_current_span()
+    if span is INVALID_SPAN:  # no span at all: the common case, answered at once
+        return False
+    scope = getattr(span, "instrumentation_scope", None)
     name = getattr(scope, "name", "") or ""
     return name.startswith(_OFFICIAL_SPAN_SCOPES)
 
 
 def _is_official_wrapper(func: Any) -> bool:
+    if type(func) is MethodType:  # a plain bound method: nobody else wrapped it
+        return False
     wrapper = getattr(func, "_self_wrapper", None)
     module = getattr(wrapper, "__module__", "") or ""
     return module.startswith(_OFFICIAL_SCOPE_PREFIX)
@@ -154,14 +161,19 @@ _IN_CALL: ContextVar[bool] = ContextVar("otel_agentkit_openai_in_call", default=
 
 
 class _Settings:
-    __slots__ = ("capture", "handle", "provider_name", "server_cache")
+    __slots__ = ("capture", "handle", "prices", "provider_name", "server_cache")
 
     def __init__(
-        self, handle: TelemetryHandle, capture: ContentCapture | None, provider_name: str | None
+        self,
+        handle: TelemetryHandle,
+        capture: ContentCapture | None,
+        provider_name: str | None,
+        prices: Mapping[str, ModelPrice] | None = None,
     ) -> None:
         self.handle = handle
         self.capture = capture
         self.provider_name = provider_name
+        self.prices = prices
         self.server_cache: tuple[Any, type[Any], str | None, int | None, str] | None = None
 
 
@@ -198,7 +210,7 @@ def _start(settings: _Settings, op: _Operation, instance: Any, kwargs: Mapping[s
     # An explicit capture_content= wins; otherwise the env var / set_capture_mode(),
     # read now (cached per raw value), so a change takes effect without re-instrumenting.
     capture = settings.capture or capture_mode()
-    return Call(settings.handle, op.name, request_model, attributes, capture)
+    return Call(settings.handle, op.name, request_model, attributes, capture, settings.prices)
 
 
 def _handle_result(
@@ -356,6 +368,11 @@ class OpenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         ``set_redaction`` hook) and truncation.
     ``provider_name``
         ``gen_ai.provider.name`` for every client (else derived from base_url).
+    ``prices``
+        Model name -> :class:`otel_agentkit.pricing.ModelPrice`, for the
+        ``agentkit.llm.cost`` counter; by default the process-wide table set
+        with :func:`otel_agentkit.pricing.set_model_prices`, read at each call.
+        Calls to models without a price record no cost.
     """
 
     def instrumentation_dependencies(self) -> Collection[str]:
@@ -378,7 +395,10 @@ class OpenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             logger_provider=kwargs.get("logger_provider"),
         )
         capture = _explicit_capture(kwargs.get("capture_content"))
-        settings = _Settings(handle, capture, kwargs.get("provider_name"))
+        prices = kwargs.get("prices")
+        if prices is not None:
+            prices = check_prices(prices, "instrument(prices)")
+        settings = _Settings(handle, capture, kwargs.get("provider_name"), prices)
         self._wrapped = []
         import wrapt
 

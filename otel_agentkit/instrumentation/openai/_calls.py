@@ -20,12 +20,14 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from otel_agentkit import _content, semconv
 from otel_agentkit._content import ContentCapture, to_json
 from otel_agentkit.instrumentation._base import (
+    GenAIInstruments,
     TelemetryHandle,
     error_type,
     log_internal_error,
     metric_attributes,
 )
 from otel_agentkit.instrumentation._streams import StreamRecorder
+from otel_agentkit.pricing import ModelPrice, price_for
 
 #: Header the openai client sets on ``with_raw_response`` ("true") and
 #: ``with_streaming_response`` ("stream") calls.
@@ -54,11 +56,17 @@ def _given(value: Any) -> bool:
     return value is not None and type(value).__name__ not in ("NotGiven", "Omit")
 
 
+#: type -> whether it is a Mapping (``isinstance`` against the ABC is slow; types are few).
+_MAPPING_TYPES: dict[type[Any], bool] = {dict: True}
+
+
 def _get(obj: Any, name: str) -> Any:
     """Attribute of a pydantic model or key of a dict (request params may be either)."""
-    if type(obj) is dict:  # fast path: request params are plain dicts
-        return obj.get(name)
-    if isinstance(obj, Mapping):
+    kind = type(obj)
+    is_mapping = _MAPPING_TYPES.get(kind)
+    if is_mapping is None:
+        is_mapping = _MAPPING_TYPES[kind] = issubclass(kind, Mapping)
+    if is_mapping:
         return obj.get(name)
     return getattr(obj, name, None)
 
@@ -120,23 +128,42 @@ def _output_type(response_format: Any) -> str | None:
     return None
 
 
+#: Numeric chat request arguments copied as they are (a number, else left out).
+_CHAT_NUMBERS = {
+    "temperature": semconv.GEN_AI_REQUEST_TEMPERATURE,
+    "top_p": semconv.GEN_AI_REQUEST_TOP_P,
+    "seed": semconv.GEN_AI_REQUEST_SEED,
+    "frequency_penalty": semconv.GEN_AI_REQUEST_FREQUENCY_PENALTY,
+    "presence_penalty": semconv.GEN_AI_REQUEST_PRESENCE_PENALTY,
+}
+#: Every chat request argument that gives an attribute; a call passing none of them
+#: (model and messages only, the common case) costs one set intersection.
+_CHAT_ATTRIBUTE_KEYS = frozenset(
+    {
+        *_CHAT_NUMBERS,
+        "max_completion_tokens",
+        "max_tokens",
+        "stop",
+        "n",
+        "stream",
+        "response_format",
+    }
+)
+
+
 def chat_request_attributes(kwargs: Mapping[str, Any]) -> dict[str, Any]:
     """gen_ai.request.* for chat.completions.create/parse."""
     attrs: dict[str, Any] = {}
+    if _CHAT_ATTRIBUTE_KEYS.isdisjoint(kwargs):
+        return attrs
     max_tokens = kwargs.get("max_completion_tokens")
     if not _given(max_tokens):
         max_tokens = kwargs.get("max_tokens")
     if _given(max_tokens):
         attrs[semconv.GEN_AI_REQUEST_MAX_TOKENS] = max_tokens
-    for key, attr in (
-        ("temperature", semconv.GEN_AI_REQUEST_TEMPERATURE),
-        ("top_p", semconv.GEN_AI_REQUEST_TOP_P),
-        ("seed", semconv.GEN_AI_REQUEST_SEED),
-        ("frequency_penalty", semconv.GEN_AI_REQUEST_FREQUENCY_PENALTY),
-        ("presence_penalty", semconv.GEN_AI_REQUEST_PRESENCE_PENALTY),
-    ):
+    for key, attr in _CHAT_NUMBERS.items():
         value = kwargs.get(key)
-        if _given(value) and isinstance(value, int | float):
+        if isinstance(value, int | float):  # None, NOT_GIVEN and omit are not numbers
             attrs[attr] = value
     stop: Any = kwargs.get("stop")
     if _given(stop):
@@ -321,6 +348,21 @@ def responses_input_messages(value: Any) -> list[dict[str, Any]]:
 # ---------------------------------------------------------------------------
 
 
+#: capture mode -> (any capture, content on the span, content on the event), computed once.
+_CAPTURE_FLAGS: dict[ContentCapture, tuple[bool, bool, bool]] = {
+    mode: (
+        mode is not ContentCapture.NO_CONTENT,
+        _content.should_capture_on_span(mode),
+        _content.should_capture_on_event(mode),
+    )
+    for mode in ContentCapture
+}
+
+
+#: Attributes of an ``agentkit.llm.cost`` point (besides gen_ai.token.type).
+_COST_ATTRIBUTES = (semconv.GEN_AI_PROVIDER_NAME, semconv.GEN_AI_REQUEST_MODEL)
+
+
 class Call:
     """The span and metric state of one OpenAI API call."""
 
@@ -331,6 +373,8 @@ class Call:
         "handle",
         "metric_attrs",
         "operation",
+        "prices",
+        "request_model",
         "span",
         "span_context",
         "started_at",
@@ -343,12 +387,13 @@ class Call:
         request_model: str | None,
         attributes: dict[str, Any],
         capture: ContentCapture,
+        prices: Mapping[str, ModelPrice] | None = None,
     ) -> None:
         self.handle = handle
         self.operation = operation
-        self.capture_enabled = capture is not ContentCapture.NO_CONTENT
-        self.content_on_span = _content.should_capture_on_span(capture)
-        self.content_on_event = _content.should_capture_on_event(capture)
+        self.request_model = request_model
+        self.prices = prices  # None: the process-wide table (set_model_prices)
+        self.capture_enabled, self.content_on_span, self.content_on_event = _CAPTURE_FLAGS[capture]
         name = f"{operation} {request_model}" if request_model else operation
         self.span: Span = handle.tracer().start_span(
             name, kind=SpanKind.CLIENT, attributes=attributes
@@ -406,22 +451,55 @@ class Call:
                     )
             if content and self.content_on_event:
                 self._emit_event(attributes, content)
-            self._record_duration(ended_at)
-            usage = self.handle.instruments().token_usage
-            for count, token_type in (
-                (input_tokens, semconv.TOKEN_TYPE_INPUT),
-                (output_tokens, semconv.TOKEN_TYPE_OUTPUT),
-            ):
-                if isinstance(count, int):
-                    usage.record(
-                        count,
-                        {**self.metric_attrs, semconv.GEN_AI_TOKEN_TYPE: token_type},
-                        context=self.span_context,
-                    )
+            instruments = self.handle.instruments()
+            end = ended_at if ended_at is not None else time.perf_counter()
+            metric_attrs = self.metric_attrs
+            ctx = self.span_context
+            instruments.duration.record(end - self.started_at, metric_attrs, context=ctx)
+            # A fresh dict per point: older SDKs keep the measurement's dict by reference.
+            if isinstance(input_tokens, int):
+                instruments.token_usage.record(
+                    input_tokens,
+                    {**metric_attrs, semconv.GEN_AI_TOKEN_TYPE: semconv.TOKEN_TYPE_INPUT},
+                    context=ctx,
+                )
+            if isinstance(output_tokens, int):
+                instruments.token_usage.record(
+                    output_tokens,
+                    {**metric_attrs, semconv.GEN_AI_TOKEN_TYPE: semconv.TOKEN_TYPE_OUTPUT},
+                    context=ctx,
+                )
+            price = price_for(self.prices, response_model, self.request_model)
+            if price is not None:
+                self._record_cost(instruments, price, input_tokens, output_tokens)
         except Exception:
             log_internal_error("openai response handling")
         finally:
             self.span.end()
+
+    def _record_cost(
+        self,
+        instruments: GenAIInstruments,
+        price: ModelPrice,
+        input_tokens: int | None,
+        output_tokens: int | None,
+    ) -> None:
+        """Add the call's estimated USD to ``agentkit.llm.cost``, one point per token type."""
+        base = {
+            key: self.metric_attrs[key]
+            for key in _COST_ATTRIBUTES
+            if self.metric_attrs.get(key) is not None
+        }
+        for tokens, token_type, cost in (
+            (input_tokens, semconv.TOKEN_TYPE_INPUT, price.input_cost),
+            (output_tokens, semconv.TOKEN_TYPE_OUTPUT, price.output_cost),
+        ):
+            if isinstance(tokens, int) and tokens > 0:
+                instruments.cost.add(
+                    cost(tokens),
+                    {**base, semconv.GEN_AI_TOKEN_TYPE: token_type},
+                    context=self.span_context,
+                )
 
     def _record_duration(self, ended_at: float | None) -> None:
         end = ended_at if ended_at is not None else time.perf_counter()
@@ -493,10 +571,12 @@ def finish_chat(response: Any, call: Call, kwargs: Mapping[str, Any]) -> None:
     content = chat_content(call, kwargs)
     input_tokens = output_tokens = None
     try:
-        if _get(response, "id"):
-            attrs[semconv.GEN_AI_RESPONSE_ID] = response.id
-        if _get(response, "model"):
-            attrs[semconv.GEN_AI_RESPONSE_MODEL] = response.model
+        response_id = _get(response, "id")
+        if response_id:
+            attrs[semconv.GEN_AI_RESPONSE_ID] = response_id
+        response_model = _get(response, "model")
+        if response_model:
+            attrs[semconv.GEN_AI_RESPONSE_MODEL] = response_model
         choices = _get(response, "choices") or []
         finish_reasons = [c.finish_reason or "" for c in choices]
         if finish_reasons:

@@ -1,0 +1,114 @@
+"""Prices you give, for the ``agentkit.llm.cost`` metric (estimated spend in USD).
+
+otel-agentkit ships no price table: prices change, differ by contract and
+region, and a stale built-in table would report wrong money with confidence.
+You state the prices you pay; the LLM instrumentations then add, for each call
+with token usage, ``tokens * price / 1e6`` to the ``agentkit.llm.cost`` counter
+(one point per token type)::
+
+    from otel_agentkit.pricing import ModelPrice, set_model_prices
+
+    set_model_prices({"gpt-4o-mini": ModelPrice(input_per_million=0.15, output_per_million=0.60)})
+
+or, for one instrumentor only, ``instrument("openai", prices={...})``.
+
+A call is priced by its response model (``gpt-4o-mini-2024-07-18``) when that
+name has a price, else by its request model (``gpt-4o-mini``); a call whose
+models have no price records no cost. Imports only the standard library.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from otel_agentkit.errors import ConfigurationError
+
+__all__ = ["ModelPrice", "get_model_prices", "price_for", "set_model_prices"]
+
+
+@dataclass(frozen=True, slots=True)
+class ModelPrice:
+    """What one model costs, in USD per million tokens, input and output.
+
+    Raises :class:`~otel_agentkit.errors.ConfigurationError` for a negative,
+    infinite or NaN price.
+    """
+
+    input_per_million: float
+    output_per_million: float
+
+    def __post_init__(self) -> None:
+        for name in ("input_per_million", "output_per_million"):
+            value = getattr(self, name)
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not math.isfinite(value)
+                or value < 0
+            ):
+                raise ConfigurationError(
+                    f"ModelPrice.{name}", value, "must be a finite number of USD, 0 or more"
+                )
+
+    def input_cost(self, tokens: int) -> float:
+        """USD for ``tokens`` input tokens."""
+        return tokens * self.input_per_million / 1_000_000
+
+    def output_cost(self, tokens: int) -> float:
+        """USD for ``tokens`` output tokens."""
+        return tokens * self.output_per_million / 1_000_000
+
+
+_EMPTY: Mapping[str, ModelPrice] = MappingProxyType({})
+_prices: Mapping[str, ModelPrice] = _EMPTY
+
+
+def check_prices(prices: Mapping[str, ModelPrice], setting: str) -> Mapping[str, ModelPrice]:
+    """A read-only copy of ``prices``, checked: model names to :class:`ModelPrice`."""
+    if not isinstance(prices, Mapping):
+        raise ConfigurationError(setting, prices, "must be a mapping of model name to ModelPrice")
+    for model, price in prices.items():
+        if not isinstance(model, str) or not model:
+            raise ConfigurationError(setting, model, "model names must be non-empty strings")
+        if not isinstance(price, ModelPrice):
+            raise ConfigurationError(
+                f"{setting}[{model!r}]", price, "must be a otel_agentkit.pricing.ModelPrice"
+            )
+    return MappingProxyType(dict(prices))
+
+
+def set_model_prices(prices: Mapping[str, ModelPrice] | None) -> None:
+    """Set the process-wide prices (model name -> :class:`ModelPrice`); ``None`` clears them.
+
+    Replaces the previous table (it does not merge). Takes effect on the next
+    call; instrumentors given their own ``prices=`` use those instead.
+    """
+    global _prices
+    _prices = _EMPTY if prices is None else check_prices(prices, "set_model_prices(prices)")
+
+
+def get_model_prices() -> Mapping[str, ModelPrice]:
+    """The process-wide prices now in force (read-only)."""
+    return _prices
+
+
+def price_for(
+    prices: Mapping[str, ModelPrice] | None,
+    response_model: str | None,
+    request_model: str | None,
+) -> ModelPrice | None:
+    """The price of a call: from ``prices`` if given, else the process-wide table.
+
+    The response model's price wins over the request model's; ``None`` when
+    neither has one (or no prices are set).
+    """
+    table = _prices if prices is None else prices
+    if not table:
+        return None
+    price = table.get(response_model) if response_model else None
+    if price is None and request_model:
+        price = table.get(request_model)
+    return price
