@@ -24,6 +24,9 @@ from typing import Any, NamedTuple
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
+from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-defined]
+    BaseInstrumentor,
+)
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled, unwrap
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
@@ -389,3 +392,37 @@ def count_of(value: Any) -> int | None:
         return len(value)
     except Exception:
         return None
+
+
+class VectorStoreInstrumentor(BaseInstrumentor):  # type: ignore[misc]
+    """What the vector-store instrumentors share: version check, wrap, unwrap.
+
+    A subclass names its client library's distribution, the requirement it
+    supports, its :class:`Store` and the :class:`Target` methods to wrap.
+    """
+
+    _distribution: str
+    _requirement: str
+    _store: Store
+    _targets: tuple[Target, ...]
+
+    def instrumentation_dependencies(self) -> tuple[str, ...]:
+        """The client library versions this instrumentor supports."""
+        return (self._requirement,)
+
+    def _instrument(self, **kwargs: Any) -> None:
+        self._wrapped: list[tuple[Any, str]] = []
+        version = installed_version(self._distribution)
+        if not supported(self._requirement, version):
+            _log.warning(
+                "otel-agentkit: %s %s is not supported (%s); not instrumenting",
+                self._distribution,
+                version or "(not installed)",
+                self._requirement,
+            )
+            return
+        self._wrapped = wrap_targets(self._store, self._targets, settings_from(kwargs))
+
+    def _uninstrument(self, **kwargs: Any) -> None:
+        unwrap_targets(self._store, getattr(self, "_wrapped", []))
+        self._wrapped = []

@@ -23,13 +23,7 @@ embeddings never are.
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Collection
 from typing import Any
-
-from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-defined]
-    BaseInstrumentor,
-)
 
 from otel_agentkit import semconv
 from otel_agentkit.instrumentation import _vector
@@ -37,7 +31,6 @@ from otel_agentkit.instrumentation._vector import Args, Request, Store, Target
 
 __all__ = ["ChromaInstrumentor"]
 
-_log = logging.getLogger("otel_agentkit")
 
 #: Versions of chromadb we support (checked again in ``_instrument``, because the
 #: ``opentelemetry-instrument`` launcher skips the dependency check).
@@ -96,7 +89,7 @@ def _rows(operation: str, result: Any) -> int | None:
 _STORE = Store("chromadb", semconv.DB_SYSTEM_CHROMADB, _describe, _rows)
 
 
-class ChromaInstrumentor(BaseInstrumentor):  # type: ignore[misc]
+class ChromaInstrumentor(_vector.VectorStoreInstrumentor):
     """Instruments the chromadb client library (0.5 up to, not including, 2).
 
     Keyword arguments to :meth:`instrument`:
@@ -111,23 +104,7 @@ class ChromaInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         and truncated like every captured value). Embeddings never do.
     """
 
-    def instrumentation_dependencies(self) -> Collection[str]:
-        """The chromadb versions this instrumentor supports."""
-        return _instruments
-
-    def _instrument(self, **kwargs: Any) -> None:
-        self._wrapped: list[tuple[Any, str]] = []
-        version = _vector.installed_version("chromadb")
-        if not _vector.supported(_instruments[0], version):
-            _log.warning(
-                "otel-agentkit: chromadb %s is not supported (%s); not instrumenting",
-                version or "(not installed)",
-                _instruments[0],
-            )
-            return
-        settings = _vector.settings_from(kwargs)
-        self._wrapped = _vector.wrap_targets(_STORE, _TARGETS, settings)
-
-    def _uninstrument(self, **kwargs: Any) -> None:
-        _vector.unwrap_targets(_STORE, getattr(self, "_wrapped", []))
-        self._wrapped = []
+    _distribution = "chromadb"
+    _requirement = _instruments[0]
+    _store = _STORE
+    _targets = _TARGETS

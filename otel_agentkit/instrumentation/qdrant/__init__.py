@@ -23,13 +23,7 @@ content capture on; vectors never are.
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Collection
 from typing import Any
-
-from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-defined]
-    BaseInstrumentor,
-)
 
 from otel_agentkit import semconv
 from otel_agentkit.instrumentation import _vector
@@ -37,7 +31,6 @@ from otel_agentkit.instrumentation._vector import Args, Request, Store, Target
 
 __all__ = ["QdrantInstrumentor"]
 
-_log = logging.getLogger("otel_agentkit")
 
 #: Versions of qdrant-client we support (checked again in ``_instrument``,
 #: because the ``opentelemetry-instrument`` launcher skips the dependency check).
@@ -123,7 +116,7 @@ def _rows(operation: str, result: Any) -> int | None:
 _STORE = Store("qdrant", semconv.DB_SYSTEM_QDRANT, _describe, _rows)
 
 
-class QdrantInstrumentor(BaseInstrumentor):  # type: ignore[misc]
+class QdrantInstrumentor(_vector.VectorStoreInstrumentor):
     """Instruments the qdrant-client library (1.9 up to, not including, 2).
 
     Keyword arguments to :meth:`instrument`:
@@ -138,23 +131,7 @@ class QdrantInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         like every captured value). Vectors never do.
     """
 
-    def instrumentation_dependencies(self) -> Collection[str]:
-        """The qdrant-client versions this instrumentor supports."""
-        return _instruments
-
-    def _instrument(self, **kwargs: Any) -> None:
-        self._wrapped: list[tuple[Any, str]] = []
-        version = _vector.installed_version("qdrant-client")
-        if not _vector.supported(_instruments[0], version):
-            _log.warning(
-                "otel-agentkit: qdrant-client %s is not supported (%s); not instrumenting",
-                version or "(not installed)",
-                _instruments[0],
-            )
-            return
-        settings = _vector.settings_from(kwargs)
-        self._wrapped = _vector.wrap_targets(_STORE, _TARGETS, settings)
-
-    def _uninstrument(self, **kwargs: Any) -> None:
-        _vector.unwrap_targets(_STORE, getattr(self, "_wrapped", []))
-        self._wrapped = []
+    _distribution = "qdrant-client"
+    _requirement = _instruments[0]
+    _store = _STORE
+    _targets = _TARGETS
