@@ -511,6 +511,20 @@ def test_redact_text_masks_urls_tokens_and_known_secrets() -> None:
     assert "Bearer ***" in out
 
 
+def test_redact_text_applies_the_shared_content_redaction() -> None:
+    """An API key a check never saw (echoed by a server) and user patterns are masked too."""
+    from otel_agentkit import _content
+
+    echoed = "upstream said: invalid key sk-proj-ABCDEFGHIJKLMNOPQRSTUV"
+    assert "sk-proj-ABCDEFGHIJKLMNOPQRSTUV" not in redact_text(echoed)
+    _content.set_redaction([r"tenant-\d+"])
+    try:
+        assert "tenant-42" not in redact_text("quota exceeded for tenant-42")
+    finally:
+        _content.set_redaction()
+    assert "tenant-42" in redact_text("quota exceeded for tenant-42")
+
+
 def test_registry_redacts_every_detail() -> None:
     health = HealthRegistry()
     health.add(

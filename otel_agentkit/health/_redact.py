@@ -4,7 +4,9 @@ Details end up in a public JSON response, in span attributes and in logs, so
 everything a check reports goes through :func:`redact_text` first: URLs lose
 their ``user:password@`` part and the values of credential-like query
 parameters, ``Bearer``/``Basic`` tokens are masked, and any literal secret the
-check knows about (an API key) is replaced.
+check knows about (an API key) is replaced. Last, the shared content
+redaction runs (its default secret patterns, such as ``sk-...`` API keys, and
+whatever patterns or hook the user configured with ``otel_agentkit.set_redaction``).
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from otel_agentkit import _content
 
 __all__ = ["MASK", "redact_text", "redact_url"]
 
@@ -86,4 +90,5 @@ def redact_text(text: str, secrets: Iterable[str | None] = ()) -> str:
         if secret and len(secret) >= _MIN_SECRET_LEN:
             text = text.replace(secret, MASK)
     text = _URL_RE.sub(lambda m: redact_url(m.group(0)), text)
-    return _AUTH_RE.sub(lambda m: f"{m.group(1)} {MASK}", text)
+    text = _AUTH_RE.sub(lambda m: f"{m.group(1)} {MASK}", text)
+    return _content.redact(text)

@@ -21,9 +21,9 @@ from typing import Any
 
 from opentelemetry import _logs, metrics, trace
 from opentelemetry.metrics import Counter, Histogram, Meter, MeterProvider
-from opentelemetry.trace import Tracer, TracerProvider
+from opentelemetry.trace import Span, Status, StatusCode, Tracer, TracerProvider
 
-from otel_agentkit import semconv
+from otel_agentkit import _content, semconv
 from otel_agentkit._version import __version__
 
 _log = logging.getLogger("otel_agentkit")
@@ -195,6 +195,21 @@ def metric_attributes(attributes: Mapping[str, Any]) -> dict[str, Any]:
 def error_type(exc: BaseException) -> str:
     """``error.type`` for an exception: its class name (``NotFoundError``, ``TimeoutError``)."""
     return type(exc).__name__
+
+
+def mark_failed(span: Span, exc: BaseException) -> str:
+    """Set ``error.type`` and an ERROR status on ``span``; return the error type.
+
+    A server may echo what it was sent (an API key) in its error message, so
+    the status description goes through the shared content redaction.
+    """
+    kind = error_type(exc)
+    if span.is_recording():
+        span.set_attribute(semconv.ERROR_TYPE, kind)
+        text = str(exc)
+        message = _content.redact(text[:500]) if text else kind
+        span.set_status(Status(StatusCode.ERROR, message))
+    return kind
 
 
 def log_internal_error(where: str) -> None:

@@ -28,14 +28,14 @@ from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-de
     BaseInstrumentor,
 )
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled, unwrap
-from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+from opentelemetry.trace import Span, SpanKind
 
 from otel_agentkit import _content, semconv
 from otel_agentkit._content import ContentCapture, capture_mode, parse_capture_mode
 from otel_agentkit.instrumentation._base import (
     TelemetryHandle,
-    error_type,
     log_internal_error,
+    mark_failed,
     metric_attributes,
 )
 
@@ -238,13 +238,7 @@ class _Call:
 
     def fail(self, exc: BaseException) -> None:
         try:
-            kind = error_type(exc)
-            if self.span.is_recording():
-                self.span.set_attribute(semconv.ERROR_TYPE, kind)
-                # An error message may echo what was sent: it goes through redaction.
-                message = _content.redact(str(exc)[:500]) if str(exc) else kind
-                self.span.set_status(Status(StatusCode.ERROR, message))
-            self.metric_attrs[semconv.ERROR_TYPE] = kind
+            self.metric_attrs[semconv.ERROR_TYPE] = mark_failed(self.span, exc)
             self._record()
         except Exception:
             log_internal_error(f"{self.store.name} error handling")

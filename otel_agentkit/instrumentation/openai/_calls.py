@@ -15,15 +15,15 @@ from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
-from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+from opentelemetry.trace import Span, SpanKind
 
 from otel_agentkit import _content, semconv
 from otel_agentkit._content import ContentCapture, to_json
 from otel_agentkit.instrumentation._base import (
     GenAIInstruments,
     TelemetryHandle,
-    error_type,
     log_internal_error,
+    mark_failed,
     metric_attributes,
 )
 from otel_agentkit.instrumentation._streams import StreamRecorder
@@ -416,14 +416,7 @@ class Call:
     def fail(self, exc: BaseException, ended_at: float | None = None) -> None:
         """End the span and record the duration for a failed call."""
         try:
-            kind = error_type(exc)
-            if self.span.is_recording():
-                self.span.set_attribute(semconv.ERROR_TYPE, kind)
-                # A server may echo what it was sent (an API key) in its error
-                # message: the description goes through the shared redaction.
-                message = _content.redact(str(exc)[:500]) if str(exc) else kind
-                self.span.set_status(Status(StatusCode.ERROR, message))
-            self.metric_attrs[semconv.ERROR_TYPE] = kind
+            self.metric_attrs[semconv.ERROR_TYPE] = mark_failed(self.span, exc)
             self._record_duration(ended_at)
         except Exception:
             log_internal_error("openai error handling")
