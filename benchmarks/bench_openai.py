@@ -95,16 +95,8 @@ def _stream_body() -> bytes:
     return text.encode()
 
 
-def worker(modes: list[str], rounds: int = 9) -> dict[str, dict[str, float]]:
-    """Measure the configurations in this process, interleaved round by round.
-
-    Each round instruments one configuration, times it, and uninstruments it
-    again, for every configuration in turn; the best round of each is kept. On
-    a shared machine, interleaving keeps slow phases from landing on one side.
-    Returns seconds per chat call and per whole stream.
-    """
-    import time
-
+def _setup(modes: list[str]) -> tuple[dict[str, Any], dict[str, Any], Any, Any]:
+    """Providers, instrumentors by mode, and the two measured operations (chat, stream)."""
     sys.path.insert(0, str(ROOT))
     import httpx
     import openai
@@ -163,6 +155,21 @@ def worker(modes: list[str], rounds: int = 9) -> dict[str, dict[str, float]]:
         ):
             pass
 
+    return providers, instrumentors, chat, streamed
+
+
+def worker(modes: list[str], rounds: int = 9) -> dict[str, dict[str, float]]:
+    """Measure the configurations in this process, interleaved round by round.
+
+    Each round instruments one configuration, times it, and uninstruments it
+    again, for every configuration in turn; the best round of each is kept. On
+    a shared machine, interleaving keeps slow phases from landing on one side.
+    Returns seconds per chat call and per whole stream.
+    """
+    import time
+
+    providers, instrumentors, chat, streamed = _setup(modes)
+
     def timed(fn: Any, number: int) -> float:
         start = time.perf_counter()
         for _ in range(number):
@@ -189,6 +196,45 @@ def worker(modes: list[str], rounds: int = 9) -> dict[str, dict[str, float]]:
     finally:
         gc.enable()
     return best
+
+
+#: Calls per counted region: instruction counts repeat exactly, so few are needed.
+_COUNTED_CHATS = 20
+_COUNTED_STREAMS = 2
+
+
+def instructions_worker(modes: list[str], rounds: int = 2) -> list[str]:
+    """Run each configuration's chat calls and streams as counted callgrind regions.
+
+    Returns the region labels in the order they ran (``mode:chat``, ``mode:stream``);
+    the parent pairs them with callgrind's counts.
+    """
+    from benchmarks import _instructions
+
+    providers, instrumentors, chat, streamed = _setup(modes)
+    for _ in range(5):  # warm up imports, pools, caches
+        chat()
+        streamed()
+    labels: list[str] = []
+    gc.disable()
+    try:
+        for _ in range(rounds):
+            for mode in modes:
+                if mode in instrumentors:
+                    instrumentors[mode].instrument(**providers)
+                for _ in range(3):  # this configuration's own first-call work
+                    chat()
+                    streamed()
+                _instructions.region(chat, _COUNTED_CHATS)
+                labels.append(f"{mode}:chat")
+                _instructions.region(streamed, _COUNTED_STREAMS)
+                labels.append(f"{mode}:stream")
+                if mode in instrumentors:
+                    instrumentors[mode].uninstrument()
+                gc.collect()
+    finally:
+        gc.enable()
+    return labels
 
 
 class _SdkFloor:
@@ -386,6 +432,57 @@ def _rows(results: dict[str, dict[str, float]]) -> list[list[str]]:
     return rows
 
 
+def _instructions_unavailable() -> str | None:
+    from benchmarks import _instructions
+
+    return _instructions.available()
+
+
+def _count_instructions(python: str, modes: list[str]) -> dict[str, dict[str, float]]:
+    """Instructions per chat call and per whole stream, for each mode (one callgrind run)."""
+    from benchmarks import _instructions
+
+    counts, stdout = _instructions.run(
+        python,
+        [str(Path(__file__).resolve()), "--instructions-worker", ",".join(modes)],
+        cwd=ROOT,
+        env=_instructions.child_env(),
+    )
+    by_label = _instructions.labelled(counts, stdout)
+    return {
+        mode: {
+            "chat": by_label[f"{mode}:chat"] / _COUNTED_CHATS,
+            "stream": by_label[f"{mode}:stream"] / _COUNTED_STREAMS,
+        }
+        for mode in modes
+    }
+
+
+def _instruction_rows(results: dict[str, dict[str, float]]) -> list[list[str]]:
+    base = results["none"]
+    official = results.get("official")
+    rows = []
+    for mode, r in results.items():
+        chat_over = r["chat"] - base["chat"]
+        stream_over = (r["stream"] - base["stream"]) / STREAM_CHUNKS
+        versus = "—"
+        if official is not None and mode not in ("none", "official"):
+            versus = (
+                f"{chat_over / (official['chat'] - base['chat']):.2f} / "
+                f"{stream_over * STREAM_CHUNKS / (official['stream'] - base['stream']):.2f}"
+            )
+        rows.append(
+            [
+                mode,
+                f"{r['chat'] / 1e3:,.0f}k",
+                "—" if mode == "none" else f"{chat_over / 1e3:+,.1f}k",
+                "—" if mode == "none" else f"{stream_over:+,.0f}",
+                versus,
+            ]
+        )
+    return rows
+
+
 def main() -> None:
     """Print per-call and per-chunk overhead tables (ratios against the same-run baseline)."""
     from benchmarks._timing import table
@@ -427,11 +524,34 @@ def main() -> None:
                     f"agentkit's own code, above the floor, is {(ours - floor) / theirs:.2f})"
                 )
         print()
+    missing = _instructions_unavailable()
+    if missing:
+        print(f"(instruction counts skipped: {missing})\n")
+        return
+    python = side if side is not None else sys.executable
+    modes = ["none", "sdk-floor", "agentkit"] + (["official"] if side is not None else [])
+    counted = _count_instructions(python, modes)
+    print(
+        table(
+            "OpenAI: instructions executed (callgrind; load-independent)",
+            [
+                "instrumentation",
+                "per chat call",
+                "overhead per call",
+                "overhead per chunk (200-chunk stream, span and metrics amortised)",
+                "overhead vs openai-v2 (call / stream)",
+            ],
+            _instruction_rows(counted),
+        )
+    )
 
 
 if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "--worker":
         print(json.dumps(worker(sys.argv[2].split(","))))
+    elif len(sys.argv) == 3 and sys.argv[1] == "--instructions-worker":
+        sys.path.insert(0, str(ROOT))
+        print(json.dumps(instructions_worker(sys.argv[2].split(","))))
     else:
         sys.path.insert(0, str(ROOT))
         main()

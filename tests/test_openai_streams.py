@@ -129,6 +129,28 @@ def test_sync_del_and_gc(tel: TelemetryCapture) -> None:
     assert_cut_short(ended_once(tel))
 
 
+def test_sync_loop_outlives_the_stream_object(tel: TelemetryCapture) -> None:
+    # A for loop holds only the iterator: dropping the stream object mid-loop must
+    # neither end the span early nor lose the chunks still to come.
+    stream = sync_client().chat.completions.create(**stream_kwargs())
+    chunks = iter(stream)
+    del stream
+    gc.collect()
+    assert tel.spans() == []
+    assert len(list(chunks)) == len(EVENTS)
+    assert_complete(ended_once(tel))
+
+
+def test_sync_iterator_dropped_with_the_stream_ends_the_span(tel: TelemetryCapture) -> None:
+    stream = sync_client().chat.completions.create(**stream_kwargs())
+    chunks = iter(stream)
+    next(chunks)
+    assert next(stream).id == EVENTS[1]["id"]  # next() on the stream reads the same chunks
+    del stream, chunks
+    gc.collect()
+    assert_cut_short(ended_once(tel))
+
+
 def test_sync_error_mid_stream(tel: TelemetryCapture) -> None:
     cassette = fixture_cassette("chat_stream_error.yaml")
     stream = cassette.client().chat.completions.create(**cassette.request_json())
@@ -217,6 +239,19 @@ def test_async_del_and_gc(tel: TelemetryCapture) -> None:
 
     asyncio.run(go())
     assert_cut_short(ended_once(tel))
+
+
+def test_async_loop_outlives_the_stream_object(tel: TelemetryCapture) -> None:
+    async def go() -> int:
+        stream = await async_client().chat.completions.create(**stream_kwargs())
+        chunks = stream.__aiter__()
+        del stream
+        gc.collect()
+        assert tel.spans() == []
+        return len([c async for c in chunks])
+
+    assert asyncio.run(go()) == len(EVENTS)
+    assert_complete(ended_once(tel))
 
 
 def test_async_error_mid_stream(tel: TelemetryCapture) -> None:

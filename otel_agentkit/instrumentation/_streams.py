@@ -16,6 +16,9 @@ small work per chunk (library-specific accumulation lives in a subclass's
 The proxies are :class:`wrapt.ObjectProxy` subclasses, so every attribute of
 the wrapped stream (``response``, ``_iterator``, helper methods) stays
 reachable and ``isinstance`` checks against the library's class still pass.
+Iterating a proxy hands out a small plain iterator (``_SyncChunks`` /
+``_AsyncChunks``) that does the per-chunk work: a proxy's own attribute reads
+are several times dearer, and they would be paid on every chunk.
 """
 
 from __future__ import annotations
@@ -51,8 +54,12 @@ class StreamRecorder:
         self.finished = False
 
     def on_chunk(self, chunk: Any) -> None:
-        """Record one chunk; never raises."""
-        if self.first_chunk_at is None:
+        """Record one chunk; never raises.
+
+        The proxies below inline these lines on their per-chunk path (one call
+        fewer per chunk); a change here belongs there too.
+        """
+        if not self.chunks:
             self.first_chunk_at = time.perf_counter()
         self.chunks += 1
         try:
@@ -77,27 +84,106 @@ class StreamRecorder:
         """Set the final attributes, end the span, record the metrics."""
 
 
+class _SyncChunks:
+    """The per-chunk path of a sync stream: a plain iterator, not a proxy.
+
+    ``iter(proxy)`` returns this object, so a ``for`` loop calls its
+    ``__next__`` directly: attribute reads on a small ``__slots__`` class cost
+    far less than on a :class:`wrapt.ObjectProxy`, and the work per chunk is
+    the wrapped ``__next__``, the count and the recorder's ``process``. It
+    owns the garbage-collection end (``__del__``), so a loop that keeps it
+    after the proxy is gone still counts, and dropping both ends the span.
+    """
+
+    __slots__ = ("__weakref__", "_next", "_recorder")
+
+    def __init__(self, wrapped: Any, recorder: StreamRecorder) -> None:
+        self._recorder = recorder
+        next_ = getattr(wrapped, "__next__", None)
+        self._next = next_ if next_ is not None else iter(wrapped).__next__
+
+    def __iter__(self) -> _SyncChunks:
+        return self
+
+    def __next__(self) -> Any:
+        recorder = self._recorder
+        try:
+            chunk = self._next()
+        except StopIteration:
+            recorder.finish(None)
+            raise
+        except BaseException as exc:
+            recorder.finish(exc)
+            raise
+        # StreamRecorder.on_chunk, inlined: one call fewer per chunk.
+        if not recorder.chunks:
+            recorder.first_chunk_at = time.perf_counter()
+        recorder.chunks += 1
+        try:
+            recorder.process(chunk)
+        except Exception:
+            log_internal_error("stream chunk processing")
+        return chunk
+
+    def __del__(self) -> None:
+        recorder = getattr(self, "_recorder", None)
+        if recorder is not None:
+            recorder.finish(None)
+
+
+class _AsyncChunks:
+    """The per-chunk path of an async stream (see :class:`_SyncChunks`)."""
+
+    __slots__ = ("__weakref__", "_anext", "_recorder")
+
+    def __init__(self, wrapped: Any, recorder: StreamRecorder) -> None:
+        self._recorder = recorder
+        anext_ = getattr(wrapped, "__anext__", None)
+        self._anext = anext_ if anext_ is not None else wrapped.__aiter__().__anext__
+
+    def __aiter__(self) -> _AsyncChunks:
+        return self
+
+    async def __anext__(self) -> Any:
+        recorder = self._recorder
+        try:
+            chunk = await self._anext()
+        except StopAsyncIteration:
+            recorder.finish(None)
+            raise
+        except BaseException as exc:
+            recorder.finish(exc)
+            raise
+        if not recorder.chunks:
+            recorder.first_chunk_at = time.perf_counter()
+        recorder.chunks += 1
+        try:
+            recorder.process(chunk)
+        except Exception:
+            log_internal_error("stream chunk processing")
+        return chunk
+
+    def __del__(self) -> None:
+        recorder = getattr(self, "_recorder", None)
+        if recorder is not None:
+            recorder.finish(None)
+
+
 class SyncStreamProxy(_ProxyBase):
     """Wraps a synchronous stream; see the module docstring for when the span ends."""
 
     def __init__(self, wrapped: Any, recorder: StreamRecorder) -> None:
         super().__init__(wrapped)
         self._self_recorder = recorder
+        self._self_chunks = _SyncChunks(wrapped, recorder)
 
-    def __iter__(self) -> SyncStreamProxy:
-        return self
+    def __iter__(self) -> _SyncChunks:
+        # Like the library's own stream, whose __iter__ returns a generator: the
+        # iterator is a separate object (cheap per chunk), over the same chunks.
+        return self._self_chunks
 
     def __next__(self) -> Any:
-        try:
-            chunk = self.__wrapped__.__next__()
-        except StopIteration:
-            self._self_recorder.finish(None)
-            raise
-        except BaseException as exc:
-            self._self_recorder.finish(exc)
-            raise
-        self._self_recorder.on_chunk(chunk)
-        return chunk
+        return self._self_chunks.__next__()
 
     def close(self) -> Any:
         """Close the wrapped stream, then end the span."""
@@ -124,11 +210,6 @@ class SyncStreamProxy(_ProxyBase):
         finally:
             self._self_recorder.finish(exc)
 
-    def __del__(self) -> None:
-        recorder = getattr(self, "_self_recorder", None)
-        if recorder is not None:
-            recorder.finish(None)
-
 
 class AsyncStreamProxy(_ProxyBase):
     """Wraps an asynchronous stream; see the module docstring for when the span ends."""
@@ -136,21 +217,13 @@ class AsyncStreamProxy(_ProxyBase):
     def __init__(self, wrapped: Any, recorder: StreamRecorder) -> None:
         super().__init__(wrapped)
         self._self_recorder = recorder
+        self._self_chunks = _AsyncChunks(wrapped, recorder)
 
-    def __aiter__(self) -> AsyncStreamProxy:
-        return self
+    def __aiter__(self) -> _AsyncChunks:
+        return self._self_chunks
 
     async def __anext__(self) -> Any:
-        try:
-            chunk = await self.__wrapped__.__anext__()
-        except StopAsyncIteration:
-            self._self_recorder.finish(None)
-            raise
-        except BaseException as exc:
-            self._self_recorder.finish(exc)
-            raise
-        self._self_recorder.on_chunk(chunk)
-        return chunk
+        return await self._self_chunks.__anext__()
 
     async def close(self) -> Any:
         """Close the wrapped stream, then end the span."""
@@ -184,8 +257,3 @@ class AsyncStreamProxy(_ProxyBase):
             return await exit_(exc_type, exc, tb) if exit_ is not None else None
         finally:
             self._self_recorder.finish(exc)
-
-    def __del__(self) -> None:
-        recorder = getattr(self, "_self_recorder", None)
-        if recorder is not None:
-            recorder.finish(None)

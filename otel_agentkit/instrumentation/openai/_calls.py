@@ -769,10 +769,19 @@ class _StreamRecorderBase(StreamRecorder):
 class ChatStreamRecorder(_StreamRecorderBase):
     """Accumulates a chat.completions stream: ids, model, finish reasons, usage, tool calls."""
 
-    __slots__ = ("finish_reasons", "response_id", "response_model", "texts", "tool_calls", "usage")
+    __slots__ = (
+        "capture",
+        "finish_reasons",
+        "response_id",
+        "response_model",
+        "texts",
+        "tool_calls",
+        "usage",
+    )
 
     def __init__(self, call: Call, kwargs: Mapping[str, Any]) -> None:
         super().__init__(call, kwargs)
+        self.capture = call.capture_enabled
         self.response_id: str | None = None
         self.response_model: str | None = None
         self.finish_reasons: dict[int, str] = {}
@@ -781,36 +790,42 @@ class ChatStreamRecorder(_StreamRecorderBase):
         self.usage: Any = None
 
     def process(self, chunk: Any) -> None:
+        # The per-chunk hot path: plain attribute reads (a ChatCompletionChunk has
+        # every one of these fields; anything else raises, is logged at debug by the
+        # proxy, and the chunk still reaches the caller), nothing built unless needed.
         if self.response_id is None:
-            self.response_id = getattr(chunk, "id", None)
-            self.response_model = getattr(chunk, "model", None)
-        usage = getattr(chunk, "usage", None)
+            self.response_id = chunk.id
+            self.response_model = chunk.model
+        usage = chunk.usage
         if usage is not None:
             self.usage = usage
-        capture = self.call.capture_enabled
-        for choice in getattr(chunk, "choices", None) or ():
-            index = choice.index
-            if choice.finish_reason:
-                self.finish_reasons[index] = choice.finish_reason
+        for choice in chunk.choices:
+            reason = choice.finish_reason
+            if reason:
+                self.finish_reasons[choice.index] = reason
             delta = choice.delta
             if delta is None:
                 continue
             tool_calls = delta.tool_calls
             if tool_calls:
-                for tc in tool_calls:
-                    acc = self.tool_calls.get((index, tc.index))
-                    if acc is None:
-                        acc = self.tool_calls[(index, tc.index)] = _ToolCallAcc()
-                    if tc.id:
-                        acc.id = tc.id
-                    function = tc.function
-                    if function is not None:
-                        if function.name:
-                            acc.name = function.name
-                        if capture and function.arguments:
-                            acc.arguments.append(function.arguments)
-            if capture and delta.content:
-                self.texts.setdefault(index, []).append(delta.content)
+                self._tool_call_deltas(choice.index, tool_calls)
+            if self.capture and delta.content:
+                self.texts.setdefault(choice.index, []).append(delta.content)
+
+    def _tool_call_deltas(self, index: int, tool_calls: Any) -> None:
+        capture = self.capture
+        for tc in tool_calls:
+            acc = self.tool_calls.get((index, tc.index))
+            if acc is None:
+                acc = self.tool_calls[(index, tc.index)] = _ToolCallAcc()
+            if tc.id:
+                acc.id = tc.id
+            function = tc.function
+            if function is not None:
+                if function.name:
+                    acc.name = function.name
+                if capture and function.arguments:
+                    acc.arguments.append(function.arguments)
 
     def complete(self, error: BaseException | None, ended_at: float) -> None:
         call = self.call
