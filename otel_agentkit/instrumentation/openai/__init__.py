@@ -40,7 +40,7 @@ from otel_agentkit.instrumentation._streams import (
     StreamRecorder,
     SyncStreamProxy,
 )
-from otel_agentkit.instrumentation.openai import _calls
+from otel_agentkit.instrumentation.openai import _calls, _completions
 from otel_agentkit.instrumentation.openai._calls import (
     CLIENT_PROVIDER_ATTR,
     RAW_RESPONSE_HEADER,
@@ -48,6 +48,7 @@ from otel_agentkit.instrumentation.openai._calls import (
     ChatStreamRecorder,
     ResponsesStreamRecorder,
 )
+from otel_agentkit.instrumentation.openai._helpers import HELPER_HOOKS
 from otel_agentkit.pricing import ModelPrice, check_prices
 
 __all__ = ["OpenAIInstrumentor", "set_provider_name"]
@@ -98,6 +99,13 @@ _RESPONSES = _Operation(
 _EMBEDDINGS = _Operation(
     semconv.OP_EMBEDDINGS, _calls.embeddings_request_attributes, _calls.finish_embeddings, None
 )
+#: The legacy Completions API: its request arguments are a subset of chat's.
+_COMPLETIONS = _Operation(
+    semconv.OP_TEXT_COMPLETION,
+    _calls.chat_request_attributes,
+    _completions.finish_completion,
+    _completions.CompletionStreamRecorder,
+)
 
 #: (module, class, method, operation, is_async)
 _TARGETS: tuple[tuple[str, str, str, _Operation, bool], ...] = (
@@ -109,6 +117,13 @@ _TARGETS: tuple[tuple[str, str, str, _Operation, bool], ...] = (
     ("openai.resources.responses", "AsyncResponses", "create", _RESPONSES, True),
     ("openai.resources.embeddings", "Embeddings", "create", _EMBEDDINGS, False),
     ("openai.resources.embeddings", "AsyncEmbeddings", "create", _EMBEDDINGS, True),
+    ("openai.resources.completions", "Completions", "create", _COMPLETIONS, False),
+    ("openai.resources.completions", "AsyncCompletions", "create", _COMPLETIONS, True),
+    # openai 1.40 up to the version that made beta.chat the chat resource: a class of
+    # its own (skipped where the module is gone). Its parse calls chat.completions.create
+    # in some versions: the in-call guard keeps that to one span.
+    ("openai.resources.beta.chat.completions", "Completions", "parse", _CHAT, False),
+    ("openai.resources.beta.chat.completions", "AsyncCompletions", "parse", _CHAT, True),
 )
 
 
@@ -249,6 +264,10 @@ def _request_content(call: Call, op: _Operation, kwargs: Mapping[str, Any]) -> d
         return _calls.chat_content(call, kwargs)
     if op is _RESPONSES:
         return _calls.responses_content(call, kwargs)
+    if op is _EMBEDDINGS:
+        return _calls.embeddings_content(call, kwargs)
+    if op is _COMPLETIONS:
+        return _completions.completion_content(call, kwargs)
     return {}
 
 
@@ -419,6 +438,19 @@ class OpenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
                     method,
                     exc_info=True,
                 )
+        self._wrap_helpers(wrapt)
+
+    def _wrap_helpers(self, wrapt: Any) -> None:
+        """Hooks that end a ``chat.completions.stream()`` span when the helper closes."""
+        for module_name, class_name, method, hook in HELPER_HOOKS:
+            try:
+                owner = getattr(importlib.import_module(module_name), class_name, None)
+                if owner is None or not hasattr(owner, method):
+                    continue
+                wrapt.wrap_function_wrapper(owner, method, hook)
+                self._wrapped.append((owner, method))
+            except Exception:
+                _log.debug("otel-agentkit: cannot hook %s.%s", class_name, method, exc_info=True)
 
     def _uninstrument(self, **kwargs: Any) -> None:
         for owner, method in getattr(self, "_wrapped", []):
