@@ -180,3 +180,104 @@ def test_beta_parse_gives_one_span(tel: TelemetryCapture, mode: str) -> None:
     span = only_span(tel)
     check_chat_span(span, cassette)
     assert span.attributes[semconv.GEN_AI_OUTPUT_TYPE] == "json"
+
+
+# ---------------------------------------------------------------------------
+# responses.stream() (ResponseStreamManager): the same shape, the same hooks
+# ---------------------------------------------------------------------------
+
+
+def _has_responses_stream() -> bool:
+    try:
+        from openai.resources.responses import Responses
+    except ImportError:
+        return False
+    return hasattr(Responses, "stream")
+
+
+needs_responses_stream = pytest.mark.skipif(
+    not _has_responses_stream(),
+    reason=f"openai {openai.__version__} has no responses.stream() helper",
+)
+
+
+def responses_stream_cassette() -> Any:
+    from tests.test_openai import recorded
+
+    return recorded("test_responses_create_streaming[content_mode0].yaml")
+
+
+def responses_helper_kwargs(cassette: Any) -> dict[str, Any]:
+    kwargs = cassette.request_json()
+    del kwargs["stream"]
+    return kwargs
+
+
+@needs_responses_stream
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_responses_stream_helper_read_to_the_end(tel: TelemetryCapture, mode: str) -> None:
+    cassette = responses_stream_cassette()
+    kwargs = responses_helper_kwargs(cassette)
+    if mode == "sync":
+        with cassette.client().responses.stream(**kwargs) as stream:
+            final = stream.get_final_response()
+    else:
+
+        async def go() -> Any:
+            async with cassette.async_client().responses.stream(**kwargs) as stream:
+                return await stream.get_final_response()
+
+        final = run(go())
+    completed = cassette.stream_events()[-1]["response"]
+    span = only_span(tel)
+    attrs = span.attributes
+    assert span.name == f"chat {kwargs['model']}"
+    assert final.id == attrs[semconv.GEN_AI_RESPONSE_ID] == completed["id"]
+    assert list(attrs[semconv.GEN_AI_RESPONSE_FINISH_REASONS]) == ["stop"]
+    assert attrs[semconv.GEN_AI_USAGE_OUTPUT_TOKENS] == completed["usage"]["output_tokens"]
+
+
+@needs_responses_stream
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_responses_stream_helper_left_early_ends_the_span_at_exit(
+    tel: TelemetryCapture, mode: str
+) -> None:
+    cassette = responses_stream_cassette()
+    kwargs = responses_helper_kwargs(cassette)
+    if mode == "sync":
+        with cassette.client().responses.stream(**kwargs) as stream:
+            for event in stream:
+                if event.type == "response.output_text.delta":
+                    break
+        spans_at_exit = len(tel.spans())
+    else:
+
+        async def go() -> tuple[Any, int]:
+            async with cassette.async_client().responses.stream(**kwargs) as stream:
+                async for event in stream:
+                    if event.type == "response.output_text.delta":
+                        break
+            return stream, len(tel.spans())
+
+        stream, spans_at_exit = run(go())
+    assert spans_at_exit == 1  # ended at the exit, while `stream` is still referenced
+    attrs = only_span(tel).attributes
+    assert attrs[semconv.GEN_AI_RESPONSE_ID] == cassette.stream_events()[0]["response"]["id"]
+    assert semconv.GEN_AI_USAGE_OUTPUT_TOKENS not in attrs  # nothing invented
+    del stream
+
+
+@needs_responses_stream
+def test_responses_stream_helper_exception_is_the_error(tel: TelemetryCapture) -> None:
+    cassette = responses_stream_cassette()
+
+    def leave() -> None:
+        with cassette.client().responses.stream(**responses_helper_kwargs(cassette)) as stream:
+            next(iter(stream))
+            raise BoomError
+
+    with pytest.raises(BoomError):
+        leave()
+    span = only_span(tel)
+    assert span.attributes[semconv.ERROR_TYPE] == "BoomError"
+    assert span.status.status_code is StatusCode.ERROR

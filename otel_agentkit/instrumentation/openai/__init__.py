@@ -49,6 +49,7 @@ from otel_agentkit.instrumentation.openai._calls import (
     ResponsesStreamRecorder,
 )
 from otel_agentkit.instrumentation.openai._helpers import HELPER_HOOKS
+from otel_agentkit.instrumentation.openai._unbound import REQUEST_TARGETS, request_wrapper
 from otel_agentkit.pricing import ModelPrice, check_prices
 
 __all__ = ["OpenAIInstrumentor", "set_provider_name"]
@@ -125,6 +126,15 @@ _TARGETS: tuple[tuple[str, str, str, _Operation, bool], ...] = (
     ("openai.resources.beta.chat.completions", "Completions", "parse", _CHAT, False),
     ("openai.resources.beta.chat.completions", "AsyncCompletions", "parse", _CHAT, True),
 )
+
+#: API path -> operation, for calls that reach ``request`` without a resource wrapper
+#: (helpers bound before ``instrument()``; see _unbound.py).
+_PATHS: dict[str, _Operation] = {
+    "/chat/completions": _CHAT,
+    "/completions": _COMPLETIONS,
+    "/embeddings": _EMBEDDINGS,
+    "/responses": _RESPONSES,
+}
 
 
 def set_provider_name(client: Any, provider_name: str) -> Any:
@@ -439,6 +449,19 @@ class OpenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
                     exc_info=True,
                 )
         self._wrap_helpers(wrapt)
+        self._wrap_requests(settings, wrapt)
+
+    def _wrap_requests(self, settings: _Settings, wrapt: Any) -> None:
+        """The ``request`` fallback for helpers bound before ``instrument()``."""
+        for module_name, class_name, is_async in REQUEST_TARGETS:
+            try:
+                owner = getattr(importlib.import_module(module_name), class_name)
+                factory = _async_wrapper if is_async else _sync_wrapper
+                wrappers = {path: factory(settings, op) for path, op in _PATHS.items()}
+                wrapt.wrap_function_wrapper(owner, "request", request_wrapper(wrappers, _IN_CALL))
+                self._wrapped.append((owner, "request"))
+            except Exception:
+                _log.debug("otel-agentkit: cannot wrap %s.request", class_name, exc_info=True)
 
     def _wrap_helpers(self, wrapt: Any) -> None:
         """Hooks that end a ``chat.completions.stream()`` span when the helper closes."""

@@ -1,4 +1,4 @@
-"""End the span of a ``chat.completions.stream()`` helper when the helper is closed.
+"""End the span of a ``.stream()`` helper (chat completions, Responses) when it is closed.
 
 ``client.chat.completions.stream(...)`` (and ``client.beta.chat.completions.stream``)
 returns a ``ChatCompletionStreamManager`` that calls ``chat.completions.create(stream=True)``
@@ -8,6 +8,8 @@ helper's raw stream. But closing the helper (leaving its ``with`` block,
 these hooks a helper left early would end its span only when the proxy is garbage
 collected. The hooks end it at the close, and record an exception propagating out
 of the ``with`` block as ``error.type``, like the plain stream proxy does.
+``client.responses.stream(...)`` (``ResponseStreamManager``) has the same shape and
+gets the same hooks.
 
 Each hook calls the original first or last as the close order needs, never raises
 into the caller, and does nothing for a raw stream that is not ours.
@@ -22,7 +24,8 @@ from otel_agentkit.instrumentation._streams import AsyncStreamProxy, SyncStreamP
 
 __all__ = ["HELPER_HOOKS"]
 
-_MODULE = "openai.lib.streaming.chat"
+_CHAT = "openai.lib.streaming.chat"
+_RESPONSES = "openai.lib.streaming.responses"
 
 
 def _finish_raw_stream(helper_stream: Any, error: BaseException | None) -> None:
@@ -35,16 +38,10 @@ def _finish_raw_stream(helper_stream: Any, error: BaseException | None) -> None:
         log_internal_error("openai stream helper close")
 
 
-#: Where the managers keep the stream they made (name-mangled private attributes).
-_MANAGED_STREAM_ATTRS = (
-    "_ChatCompletionStreamManager__stream",
-    "_AsyncChatCompletionStreamManager__stream",
-)
-
-
 def _managed_stream(manager: Any) -> Any:
-    for name in _MANAGED_STREAM_ATTRS:
-        stream = getattr(manager, name, None)
+    """The stream a manager made: its name-mangled private ``__stream`` attribute."""
+    for cls in type(manager).__mro__:
+        stream = getattr(manager, f"_{cls.__name__}__stream", None)
         if stream is not None:
             return stream
     return None
@@ -86,8 +83,12 @@ async def _async_exit(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> An
 
 #: (module, class, method, wrapper) installed next to the resource-method wrappers.
 HELPER_HOOKS: tuple[tuple[str, str, str, Any], ...] = (
-    (_MODULE, "ChatCompletionStream", "close", _sync_close),
-    (_MODULE, "AsyncChatCompletionStream", "close", _async_close),
-    (_MODULE, "ChatCompletionStreamManager", "__exit__", _sync_exit),
-    (_MODULE, "AsyncChatCompletionStreamManager", "__aexit__", _async_exit),
+    (_CHAT, "ChatCompletionStream", "close", _sync_close),
+    (_CHAT, "AsyncChatCompletionStream", "close", _async_close),
+    (_CHAT, "ChatCompletionStreamManager", "__exit__", _sync_exit),
+    (_CHAT, "AsyncChatCompletionStreamManager", "__aexit__", _async_exit),
+    (_RESPONSES, "ResponseStream", "close", _sync_close),
+    (_RESPONSES, "AsyncResponseStream", "close", _async_close),
+    (_RESPONSES, "ResponseStreamManager", "__exit__", _sync_exit),
+    (_RESPONSES, "AsyncResponseStreamManager", "__aexit__", _async_exit),
 )
