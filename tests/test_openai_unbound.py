@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from opentelemetry.trace import StatusCode
@@ -170,3 +171,49 @@ def test_responses_parse_posts_directly_and_is_caught(
     assert attrs[semconv.GEN_AI_RESPONSE_ID] == response["id"]
     assert attrs[semconv.GEN_AI_USAGE_INPUT_TOKENS] == response["usage"]["input_tokens"]
     assert attrs[semconv.GEN_AI_USAGE_OUTPUT_TOKENS] == response["usage"]["output_tokens"]
+
+
+def test_someone_elses_request_wrapper_is_kept(
+    agentkit_telemetry: TelemetryCapture, instrumentor: OpenAIInstrumentor
+) -> None:
+    """Another library wrapped ``request`` first: it still runs, and outlives our uninstrument."""
+    import wrapt
+    from openai._base_client import SyncAPIClient
+    from opentelemetry.instrumentation.utils import unwrap
+
+    seen: list[str] = []
+
+    def theirs(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+        seen.append(args[1].url)
+        return wrapped(*args, **kwargs)
+
+    wrapt.wrap_function_wrapper(SyncAPIClient, "request", theirs)
+    try:
+        cassette = fixture_cassette("chat_basic.yaml")
+        helper = cassette.client().chat.completions.with_raw_response
+        instrumentor.instrument()
+        helper.create(**cassette.request_json())
+        check_chat_span(only_span(agentkit_telemetry), cassette)
+        assert seen == ["/chat/completions"]
+        instrumentor.uninstrument()
+        assert isinstance(SyncAPIClient.__dict__["request"], wrapt.FunctionWrapper)
+    finally:
+        unwrap(SyncAPIClient, "request")
+    assert not isinstance(SyncAPIClient.__dict__["request"], wrapt.FunctionWrapper)
+
+
+def test_fallback_never_records_the_api_key(
+    agentkit_telemetry: TelemetryCapture, instrumentor: OpenAIInstrumentor
+) -> None:
+    from tests.openai_helpers import SECRET_KEY
+
+    cassette = fixture_cassette("chat_basic.yaml")
+    helper = cassette.client().chat.completions.with_raw_response
+    instrumentor.instrument(capture_content="SPAN_AND_EVENT")
+    helper.create(**cassette.request_json(), extra_headers={"X-Trace-Me": "1"})
+    assert any(SECRET_KEY in r.headers["authorization"] for r in cassette.served)
+    span = only_span(agentkit_telemetry)
+    assert semconv.GEN_AI_INPUT_MESSAGES in span.attributes  # content was captured ...
+    dump = span.to_json() + "".join(r.to_json() for r in agentkit_telemetry.logs())
+    assert SECRET_KEY not in dump  # ... and the key was not
+    assert "X-Trace-Me" not in dump

@@ -12,9 +12,13 @@ turns it off).
 
 Wraps, sync and async: ``chat.completions.create`` / ``.parse`` (and so
 ``with_raw_response``, ``with_streaming_response`` and ``.stream()``, which go
-through them), ``responses.create`` and ``embeddings.create``. Each call gets
-one CLIENT span ``{operation} {model}`` with the GenAI semantic-convention
-attributes, and the GenAI client metrics, recorded in the span's context.
+through them), ``beta.chat.completions.parse`` where it is a class of its own,
+``responses.create``, ``embeddings.create`` and the legacy
+``completions.create``. Each call gets one CLIENT span ``{operation} {model}``
+with the GenAI semantic-convention attributes, and the GenAI client metrics,
+recorded in the span's context. ``_helpers`` ends a ``.stream()`` helper's span
+when the helper is closed; ``_unbound`` catches calls made through helpers
+bound before ``instrument()`` at the client's ``request``.
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ from otel_agentkit.instrumentation._streams import (
     StreamRecorder,
     SyncStreamProxy,
 )
-from otel_agentkit.instrumentation.openai import _calls, _completions
+from otel_agentkit.instrumentation.openai import _calls, _completions, _unbound
 from otel_agentkit.instrumentation.openai._calls import (
     CLIENT_PROVIDER_ATTR,
     RAW_RESPONSE_HEADER,
@@ -49,7 +53,6 @@ from otel_agentkit.instrumentation.openai._calls import (
     ResponsesStreamRecorder,
 )
 from otel_agentkit.instrumentation.openai._helpers import HELPER_HOOKS
-from otel_agentkit.instrumentation.openai._unbound import REQUEST_TARGETS, request_wrapper
 from otel_agentkit.pricing import ModelPrice, check_prices
 
 __all__ = ["OpenAIInstrumentor", "set_provider_name"]
@@ -449,17 +452,17 @@ class OpenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
                     exc_info=True,
                 )
         self._wrap_helpers(wrapt)
-        self._wrap_requests(settings, wrapt)
+        self._wrap_requests(settings)
 
-    def _wrap_requests(self, settings: _Settings, wrapt: Any) -> None:
+    def _wrap_requests(self, settings: _Settings) -> None:
         """The ``request`` fallback for helpers bound before ``instrument()``."""
-        for module_name, class_name, is_async in REQUEST_TARGETS:
+        self._requests: list[tuple[Any, Any, Any]] = []
+        for module_name, class_name, is_async in _unbound.REQUEST_TARGETS:
             try:
                 owner = getattr(importlib.import_module(module_name), class_name)
                 factory = _async_wrapper if is_async else _sync_wrapper
                 wrappers = {path: factory(settings, op) for path, op in _PATHS.items()}
-                wrapt.wrap_function_wrapper(owner, "request", request_wrapper(wrappers, _IN_CALL))
-                self._wrapped.append((owner, "request"))
+                self._requests.append(_unbound.install(owner, wrappers, _IN_CALL))
             except Exception:
                 _log.debug("otel-agentkit: cannot wrap %s.request", class_name, exc_info=True)
 
@@ -482,3 +485,6 @@ class OpenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             except Exception:
                 log_internal_error("openai uninstrument")
         self._wrapped = []
+        for installed in getattr(self, "_requests", []):
+            _unbound.uninstall(installed)
+        self._requests = []
