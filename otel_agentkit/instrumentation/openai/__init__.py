@@ -12,9 +12,13 @@ turns it off).
 
 Wraps, sync and async: ``chat.completions.create`` / ``.parse`` (and so
 ``with_raw_response``, ``with_streaming_response`` and ``.stream()``, which go
-through them), ``responses.create`` and ``embeddings.create``. Each call gets
-one CLIENT span ``{operation} {model}`` with the GenAI semantic-convention
-attributes, and the GenAI client metrics, recorded in the span's context.
+through them), ``beta.chat.completions.parse`` where it is a class of its own,
+``responses.create``, ``embeddings.create`` and the legacy
+``completions.create``. Each call gets one CLIENT span ``{operation} {model}``
+with the GenAI semantic-convention attributes, and the GenAI client metrics,
+recorded in the span's context. ``_helpers`` ends a ``.stream()`` helper's span
+when the helper is closed; ``_unbound`` catches calls made through helpers
+bound before ``instrument()`` at the client's ``request``.
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ from otel_agentkit.instrumentation._streams import (
     StreamRecorder,
     SyncStreamProxy,
 )
-from otel_agentkit.instrumentation.openai import _calls
+from otel_agentkit.instrumentation.openai import _calls, _completions, _unbound
 from otel_agentkit.instrumentation.openai._calls import (
     CLIENT_PROVIDER_ATTR,
     RAW_RESPONSE_HEADER,
@@ -48,6 +52,7 @@ from otel_agentkit.instrumentation.openai._calls import (
     ChatStreamRecorder,
     ResponsesStreamRecorder,
 )
+from otel_agentkit.instrumentation.openai._helpers import HELPER_HOOKS
 from otel_agentkit.pricing import ModelPrice, check_prices
 
 __all__ = ["OpenAIInstrumentor", "set_provider_name"]
@@ -98,6 +103,13 @@ _RESPONSES = _Operation(
 _EMBEDDINGS = _Operation(
     semconv.OP_EMBEDDINGS, _calls.embeddings_request_attributes, _calls.finish_embeddings, None
 )
+#: The legacy Completions API: its request arguments are a subset of chat's.
+_COMPLETIONS = _Operation(
+    semconv.OP_TEXT_COMPLETION,
+    _calls.chat_request_attributes,
+    _completions.finish_completion,
+    _completions.CompletionStreamRecorder,
+)
 
 #: (module, class, method, operation, is_async)
 _TARGETS: tuple[tuple[str, str, str, _Operation, bool], ...] = (
@@ -109,7 +121,23 @@ _TARGETS: tuple[tuple[str, str, str, _Operation, bool], ...] = (
     ("openai.resources.responses", "AsyncResponses", "create", _RESPONSES, True),
     ("openai.resources.embeddings", "Embeddings", "create", _EMBEDDINGS, False),
     ("openai.resources.embeddings", "AsyncEmbeddings", "create", _EMBEDDINGS, True),
+    ("openai.resources.completions", "Completions", "create", _COMPLETIONS, False),
+    ("openai.resources.completions", "AsyncCompletions", "create", _COMPLETIONS, True),
+    # openai 1.40 up to the version that made beta.chat the chat resource: a class of
+    # its own (skipped where the module is gone). Its parse calls chat.completions.create
+    # in some versions: the in-call guard keeps that to one span.
+    ("openai.resources.beta.chat.completions", "Completions", "parse", _CHAT, False),
+    ("openai.resources.beta.chat.completions", "AsyncCompletions", "parse", _CHAT, True),
 )
+
+#: API path -> operation, for calls that reach ``request`` without a resource wrapper
+#: (helpers bound before ``instrument()``; see _unbound.py).
+_PATHS: dict[str, _Operation] = {
+    "/chat/completions": _CHAT,
+    "/completions": _COMPLETIONS,
+    "/embeddings": _EMBEDDINGS,
+    "/responses": _RESPONSES,
+}
 
 
 def set_provider_name(client: Any, provider_name: str) -> Any:
@@ -249,6 +277,10 @@ def _request_content(call: Call, op: _Operation, kwargs: Mapping[str, Any]) -> d
         return _calls.chat_content(call, kwargs)
     if op is _RESPONSES:
         return _calls.responses_content(call, kwargs)
+    if op is _EMBEDDINGS:
+        return _calls.embeddings_content(call, kwargs)
+    if op is _COMPLETIONS:
+        return _completions.completion_content(call, kwargs)
     return {}
 
 
@@ -419,6 +451,32 @@ class OpenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
                     method,
                     exc_info=True,
                 )
+        self._wrap_helpers(wrapt)
+        self._wrap_requests(settings)
+
+    def _wrap_requests(self, settings: _Settings) -> None:
+        """The ``request`` fallback for helpers bound before ``instrument()``."""
+        self._requests: list[tuple[Any, Any, Any]] = []
+        for module_name, class_name, is_async in _unbound.REQUEST_TARGETS:
+            try:
+                owner = getattr(importlib.import_module(module_name), class_name)
+                factory = _async_wrapper if is_async else _sync_wrapper
+                wrappers = {path: factory(settings, op) for path, op in _PATHS.items()}
+                self._requests.append(_unbound.install(owner, wrappers, _IN_CALL))
+            except Exception:
+                _log.debug("otel-agentkit: cannot wrap %s.request", class_name, exc_info=True)
+
+    def _wrap_helpers(self, wrapt: Any) -> None:
+        """Hooks that end a ``chat.completions.stream()`` span when the helper closes."""
+        for module_name, class_name, method, hook in HELPER_HOOKS:
+            try:
+                owner = getattr(importlib.import_module(module_name), class_name, None)
+                if owner is None or not hasattr(owner, method):
+                    continue
+                wrapt.wrap_function_wrapper(owner, method, hook)
+                self._wrapped.append((owner, method))
+            except Exception:
+                _log.debug("otel-agentkit: cannot hook %s.%s", class_name, method, exc_info=True)
 
     def _uninstrument(self, **kwargs: Any) -> None:
         for owner, method in getattr(self, "_wrapped", []):
@@ -427,3 +485,6 @@ class OpenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             except Exception:
                 log_internal_error("openai uninstrument")
         self._wrapped = []
+        for installed in getattr(self, "_requests", []):
+            _unbound.uninstall(installed)
+        self._requests = []

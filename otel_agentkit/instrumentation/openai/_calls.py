@@ -343,6 +343,29 @@ def responses_input_messages(value: Any) -> list[dict[str, Any]]:
     return out
 
 
+def text_input_messages(value: Any) -> list[dict[str, Any]]:
+    """A prompt or embeddings ``input`` as input messages: one user text message per string.
+
+    Token-id inputs (lists of ints) are not text and are left out.
+    """
+    if isinstance(value, str):
+        return [{"role": "user", "parts": [{"type": "text", "content": value}]}]
+    if not _given(value) or not isinstance(value, Iterable):
+        return []
+    return [
+        {"role": "user", "parts": [{"type": "text", "content": item}]}
+        for item in value
+        if isinstance(item, str)
+    ]
+
+
+def embeddings_content(call: Call, kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """Request-side content of an embeddings call: the input text(s), never the vectors."""
+    if not call.capture_enabled:
+        return {}
+    return {semconv.GEN_AI_INPUT_MESSAGES: text_input_messages(kwargs.get("input"))}
+
+
 # ---------------------------------------------------------------------------
 # One call
 # ---------------------------------------------------------------------------
@@ -627,7 +650,7 @@ def finish_embeddings(response: Any, call: Call, kwargs: Mapping[str, Any]) -> N
             attrs[semconv.GEN_AI_USAGE_INPUT_TOKENS] = input_tokens
     except Exception:
         log_internal_error("reading an embeddings response")
-    call.succeed(attrs, input_tokens, None, None)
+    call.succeed(attrs, input_tokens, None, embeddings_content(call, kwargs))
 
 
 _INCOMPLETE_REASONS = {"max_output_tokens": "length", "content_filter": "content_filter"}
