@@ -641,3 +641,20 @@ def test_suppressed_instrumentation_makes_no_span(tel: TelemetryCapture) -> None
     with suppress_instrumentation():
         call_api(fixture_cassette("chat_basic.yaml"), "sync")
     assert tel.spans() == []
+
+
+def test_json_format_and_images(agentkit_telemetry: TelemetryCapture, instrument: Any) -> None:
+    """``format="json"`` sets the output type; captured images are noted, never their bytes."""
+    instrument(capture_content=True)
+    cassette = fixture_cassette("chat_basic.yaml")
+    image = b"\x89PNG-fixture-image-bytes"
+    messages = [{"role": "user", "content": "What is this?", "images": [image]}]
+    cassette.client().chat(model="fixture-llama", messages=messages, format="json")
+    span = only_span(agentkit_telemetry)
+    assert span.attributes[semconv.GEN_AI_OUTPUT_TYPE] == "json"
+    (message,) = _json_attr(span, semconv.GEN_AI_INPUT_MESSAGES)
+    assert message["parts"] == [
+        {"type": "text", "content": "What is this?"},
+        {"type": "blob", "modality": "image"},
+    ]
+    assert "fixture-image" not in repr(dict(span.attributes))
