@@ -358,7 +358,7 @@ def test_streamed_tool_call_and_thinking(
     assert output["parts"] == [
         {"type": "reasoning", "content": thinking},
         {"type": "text", "content": text},
-        *({"type": "tool_call", "id": None, "name": c["name"], "arguments": c["arguments"]}
+        *({"type": "tool_call", "name": c["name"], "arguments": c["arguments"]}
           for c in calls),
     ]  # fmt: skip
 

@@ -89,14 +89,17 @@ def embeddings_request_attributes(params: Mapping[str, Any]) -> dict[str, Any]:
 # ---------------------------------------------------------------------------
 
 
-def _tool_call_part(tool_call: Any, capture: bool) -> dict[str, Any]:
+def _tool_call_part(tool_call: Any) -> dict[str, Any]:
+    """A tool call as a ``tool_call`` part, arguments included: only built with capture on."""
     function = get_field(tool_call, "function")
     part: dict[str, Any] = {
         "type": "tool_call",
-        "id": get_field(tool_call, "id"),
         "name": get_field(function, "name") if function is not None else None,
     }
-    if capture and function is not None:
+    call_id = get_field(tool_call, "id")  # not sent by Ollama today
+    if call_id:
+        part["id"] = call_id
+    if function is not None:
         part["arguments"] = maybe_json(get_field(function, "arguments"))
     return part
 
@@ -112,7 +115,7 @@ def _message_parts(message: Any) -> list[dict[str, Any]]:
     for _ in get_field(message, "images") or ():
         parts.append({"type": "blob", "modality": "image"})  # never the image bytes
     for tool_call in get_field(message, "tool_calls") or ():
-        parts.append(_tool_call_part(tool_call, True))
+        parts.append(_tool_call_part(tool_call))
     return parts
 
 
@@ -381,7 +384,7 @@ class GenerationStreamRecorder(StreamRecorder):
             _tool_call_names([_tool_name(tc) for tc in self.tool_calls], attrs)
             if call.capture_enabled:
                 message = _generated_message("".join(self.thinking), "".join(self.texts), reason)
-                message["parts"].extend(_tool_call_part(tc, True) for tc in self.tool_calls)
+                message["parts"].extend(_tool_call_part(tc) for tc in self.tool_calls)
                 content[semconv.GEN_AI_OUTPUT_MESSAGES] = [message]
         except Exception:
             log_internal_error("reading an ollama stream")
