@@ -658,3 +658,40 @@ def test_json_format_and_images(agentkit_telemetry: TelemetryCapture, instrument
         {"type": "blob", "modality": "image"},
     ]
     assert "fixture-image" not in repr(dict(span.attributes))
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+@pytest.mark.parametrize("stream", [False, True], ids=["plain", "stream"])
+def test_request_is_sent_inside_the_span(tel: TelemetryCapture, mode: str, stream: bool) -> None:
+    """HTTP client spans nest under ours, even for streams, which send at the first chunk."""
+    from opentelemetry import trace
+
+    name = "generate_stream.yaml" if stream else "generate_basic.yaml"
+    cassette = fixture_cassette(name)
+    recorded_transport = cassette.transport()
+    current_at_send: list[Any] = []
+
+    def serve(request: httpx.Request) -> httpx.Response:
+        current_at_send.append(trace.get_current_span().get_span_context())
+        return recorded_transport.handle_request(request)  # type: ignore[no-any-return]
+
+    async def aserve(request: httpx.Request) -> httpx.Response:
+        return serve(request)
+
+    kwargs = cassette.call_kwargs()
+    if mode == "sync":
+        client = ollama.Client(host=HOST, transport=httpx.MockTransport(serve))
+        result = client.generate(**kwargs)
+        if stream:
+            list(result)
+    else:
+
+        async def go() -> None:
+            client = ollama.AsyncClient(host=HOST, transport=httpx.MockTransport(aserve))
+            result = await client.generate(**kwargs)
+            if stream:
+                _ = [c async for c in result]
+
+        asyncio.run(go())
+    span = only_span(tel)
+    assert [c.span_id for c in current_at_send] == [span.context.span_id]

@@ -25,6 +25,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 import wrapt
+from opentelemetry import context as otel_context
 
 from otel_agentkit.instrumentation._base import log_internal_error
 
@@ -189,3 +190,47 @@ class AsyncStreamProxy(_ProxyBase):
         recorder = getattr(self, "_self_recorder", None)
         if recorder is not None:
             recorder.finish(None)
+
+
+class LazySyncStreamProxy(SyncStreamProxy):
+    """A :class:`SyncStreamProxy` for streams that send their request at the first ``next()``.
+
+    A generator-based client (ollama) returns the stream before anything is
+    sent: the call's span is made current around the first ``next()`` as well,
+    so the HTTP request (and any HTTP client span) happens inside it. Later
+    chunks cost nothing extra.
+    """
+
+    def __init__(self, wrapped: Any, recorder: StreamRecorder, context: Any) -> None:
+        super().__init__(wrapped, recorder)
+        self._self_context = context
+
+    def __next__(self) -> Any:
+        context = self._self_context
+        if context is None:
+            return super().__next__()
+        self._self_context = None
+        token = otel_context.attach(context)
+        try:
+            return super().__next__()
+        finally:
+            otel_context.detach(token)
+
+
+class LazyAsyncStreamProxy(AsyncStreamProxy):
+    """The asynchronous :class:`LazySyncStreamProxy` (the span is current for the first chunk)."""
+
+    def __init__(self, wrapped: Any, recorder: StreamRecorder, context: Any) -> None:
+        super().__init__(wrapped, recorder)
+        self._self_context = context
+
+    async def __anext__(self) -> Any:
+        context = self._self_context
+        if context is None:
+            return await super().__anext__()
+        self._self_context = None
+        token = otel_context.attach(context)
+        try:
+            return await super().__anext__()
+        finally:
+            otel_context.detach(token)

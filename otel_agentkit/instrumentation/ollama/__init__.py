@@ -43,7 +43,7 @@ from otel_agentkit.instrumentation._base import (
     supported,
 )
 from otel_agentkit.instrumentation._genai import Call, server_of
-from otel_agentkit.instrumentation._streams import AsyncStreamProxy, SyncStreamProxy
+from otel_agentkit.instrumentation._streams import LazyAsyncStreamProxy, LazySyncStreamProxy
 from otel_agentkit.instrumentation.ollama import _calls
 from otel_agentkit.instrumentation.ollama._calls import GenerationStreamRecorder
 from otel_agentkit.pricing import ModelPrice, check_prices
@@ -182,9 +182,11 @@ def _handle_result(
     try:
         if op.streams and params.get("stream") is True:
             recorder = GenerationStreamRecorder(call, params, chat=op is _CHAT)
+            # The generator sends the request at the first chunk: the span is
+            # current then too, so HTTP client spans nest under it.
             if is_async:
-                return AsyncStreamProxy(result, recorder)
-            return SyncStreamProxy(result, recorder)
+                return LazyAsyncStreamProxy(result, recorder, call.span_context)
+            return LazySyncStreamProxy(result, recorder, call.span_context)
         op.finish(result, call, params)
     except Exception:
         log_internal_error("ollama result handling")
