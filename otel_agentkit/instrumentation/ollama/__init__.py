@@ -29,6 +29,7 @@ from contextvars import ContextVar
 from types import MethodType
 from typing import Any
 
+from opentelemetry import context as otel_context
 from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-defined]
     BaseInstrumentor,
 )
@@ -117,6 +118,11 @@ _METHODS: tuple[tuple[str, _Operation], ...] = (
     ("embeddings", _EMBEDDINGS),
 )
 
+#: Context key OpenLLMetry's instrumentations (``opentelemetry.semconv_ai``) check to
+#: step aside. Its ollama instrumentation wraps ``Client._request``, inside ours:
+#: setting the key while our call runs keeps one span per call (ours).
+_OPENLLMETRY_SUPPRESS_KEY = "suppress_language_model_instrumentation"
+
 #: Set while one of our wrappers runs: a subclass whose ``chat`` calls
 #: ``super().chat()`` (or a client method calling another) gets one span, not two.
 _IN_CALL: ContextVar[bool] = ContextVar("otel_agentkit_ollama_in_call", default=False)
@@ -176,17 +182,25 @@ def _start(settings: _Settings, op: _Operation, instance: Any, params: Mapping[s
 
 
 def _handle_result(
-    result: Any, call: Call, op: _Operation, params: Mapping[str, Any], is_async: bool
+    result: Any,
+    call: Call,
+    op: _Operation,
+    params: Mapping[str, Any],
+    context: otel_context.Context,
+    is_async: bool,
 ) -> Any:
-    """Finish ``call`` from ``result``; return what the caller gets (maybe a stream proxy)."""
+    """Finish ``call`` from ``result``; return what the caller gets (maybe a stream proxy).
+
+    ``context`` is the one the call ran in (its span current), for a stream's first chunk.
+    """
     try:
         if op.streams and params.get("stream") is True:
             recorder = GenerationStreamRecorder(call, params, chat=op is _CHAT)
             # The generator sends the request at the first chunk: the span is
             # current then too, so HTTP client spans nest under it.
             if is_async:
-                return LazyAsyncStreamProxy(result, recorder, call.span_context)
-            return LazySyncStreamProxy(result, recorder, call.span_context)
+                return LazyAsyncStreamProxy(result, recorder, context)
+            return LazySyncStreamProxy(result, recorder, context)
         op.finish(result, call, params)
     except Exception:
         log_internal_error("ollama result handling")
@@ -203,7 +217,8 @@ def _sync_wrapper(settings: _Settings, op: _Operation) -> Callable[..., Any]:
         except Exception:
             log_internal_error("ollama span start")
             return wrapped(*args, **kwargs)
-        token = call.attach()
+        context = otel_context.set_value(_OPENLLMETRY_SUPPRESS_KEY, True, call.span_context)
+        token = otel_context.attach(context)
         in_call = _IN_CALL.set(True)
         try:
             result = wrapped(*args, **kwargs)
@@ -212,8 +227,8 @@ def _sync_wrapper(settings: _Settings, op: _Operation) -> Callable[..., Any]:
             raise
         finally:
             _IN_CALL.reset(in_call)
-            call.detach(token)
-        return _handle_result(result, call, op, params, False)
+            otel_context.detach(token)
+        return _handle_result(result, call, op, params, context, False)
 
     return wrapper
 
@@ -228,7 +243,8 @@ def _async_wrapper(settings: _Settings, op: _Operation) -> Callable[..., Any]:
         except Exception:
             log_internal_error("ollama span start")
             return await wrapped(*args, **kwargs)
-        token = call.attach()
+        context = otel_context.set_value(_OPENLLMETRY_SUPPRESS_KEY, True, call.span_context)
+        token = otel_context.attach(context)
         in_call = _IN_CALL.set(True)
         try:
             result = await wrapped(*args, **kwargs)
@@ -237,8 +253,8 @@ def _async_wrapper(settings: _Settings, op: _Operation) -> Callable[..., Any]:
             raise
         finally:
             _IN_CALL.reset(in_call)
-            call.detach(token)
-        return _handle_result(result, call, op, params, True)
+            otel_context.detach(token)
+        return _handle_result(result, call, op, params, context, True)
 
     return wrapper
 
