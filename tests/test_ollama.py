@@ -695,3 +695,17 @@ def test_request_is_sent_inside_the_span(tel: TelemetryCapture, mode: str, strea
         asyncio.run(go())
     span = only_span(tel)
     assert [c.span_id for c in current_at_send] == [span.context.span_id]
+
+
+def test_every_recorded_cassette(tel: TelemetryCapture) -> None:
+    """All of ../shared/cassettes/ollama, each through the client its name says (sync/async)."""
+    paths = sorted(cassettes_dir("ollama").rglob("*.yaml"))
+    assert paths
+    for path in paths:
+        tel.clear()
+        cassette = OllamaCassette(path)
+        mode = "async" if "async" in path.name else "sync"
+        call_api(cassette, mode)
+        check_span(only_span(tel), cassette)
+    durations = tel.metric_points(semconv.GEN_AI_CLIENT_OPERATION_DURATION)
+    assert sum(p.count for p in durations) == len(paths)
