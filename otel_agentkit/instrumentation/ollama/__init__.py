@@ -36,14 +36,14 @@ from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-de
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled, unwrap
 
 from otel_agentkit import semconv
-from otel_agentkit._content import ContentCapture, capture_mode, parse_capture_mode
+from otel_agentkit._content import ContentCapture, capture_mode
 from otel_agentkit.instrumentation._base import (
     TelemetryHandle,
     installed_version,
     log_internal_error,
     supported,
 )
-from otel_agentkit.instrumentation._genai import Call, server_of
+from otel_agentkit.instrumentation._genai import Call, explicit_capture, server_of
 from otel_agentkit.instrumentation._streams import LazyAsyncStreamProxy, LazySyncStreamProxy
 from otel_agentkit.instrumentation.ollama import _calls
 from otel_agentkit.instrumentation.ollama._calls import GenerationStreamRecorder
@@ -259,15 +259,6 @@ def _async_wrapper(settings: _Settings, op: _Operation) -> Callable[..., Any]:
     return wrapper
 
 
-def _explicit_capture(value: Any) -> ContentCapture | None:
-    """``capture_content=`` as a mode (a bool means SPAN_ONLY/NO_CONTENT); None if not given."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return ContentCapture.SPAN_ONLY if value else ContentCapture.NO_CONTENT
-    return parse_capture_mode(value)
-
-
 class OllamaInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     """Instruments the ollama client library (v0.4 up to, not including, v1).
 
@@ -308,7 +299,7 @@ class OllamaInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         prices = kwargs.get("prices")
         if prices is not None:
             prices = check_prices(prices, "instrument(prices)")
-        settings = _Settings(handle, _explicit_capture(kwargs.get("capture_content")), prices)
+        settings = _Settings(handle, explicit_capture(kwargs.get("capture_content")), prices)
         import wrapt
 
         try:
