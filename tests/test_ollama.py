@@ -709,3 +709,30 @@ def test_every_recorded_cassette(tel: TelemetryCapture) -> None:
         check_span(only_span(tel), cassette)
     durations = tel.metric_points(semconv.GEN_AI_CLIENT_OPERATION_DURATION)
     assert sum(p.count for p in durations) == len(paths)
+
+
+@pytest.mark.parametrize("name", ["chat_basic.yaml", "chat_stream_tools.yaml"])
+def test_broken_content_reader_still_ends_the_span(
+    agentkit_telemetry: TelemetryCapture,
+    instrument: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    name: str,
+) -> None:
+    from otel_agentkit.instrumentation.ollama import _calls
+
+    def broken(messages: Any) -> Any:
+        raise RuntimeError("instrumentation bug")
+
+    monkeypatch.setattr(_calls, "input_messages", broken)
+    instrument(capture_content=True)
+    cassette = fixture_cassette(name)
+    result = call_api(cassette, "sync")
+    expected = [line["message"]["content"] for line in cassette.stream_lines()]
+    got = (
+        [c.message.content for c in result]
+        if isinstance(result, list)
+        else [result.message.content]
+    )
+    assert got == expected  # the caller's result is untouched
+    span = only_span(agentkit_telemetry)  # ended, with what could be read
+    assert span.attributes[semconv.GEN_AI_USAGE_OUTPUT_TOKENS] == cassette.final()["eval_count"]

@@ -193,15 +193,20 @@ def _handle_result(
 
     ``context`` is the one the call ran in (its span current), for a stream's first chunk.
     """
-    try:
-        if op.streams and params.get("stream") is True:
+    if op.streams and params.get("stream") is True:
+        try:
             recorder = GenerationStreamRecorder(call, params, chat=op is _CHAT)
             # The generator sends the request at the first chunk: the span is
             # current then too, so HTTP client spans nest under it.
             if is_async:
                 return LazyAsyncStreamProxy(result, recorder, context)
             return LazySyncStreamProxy(result, recorder, context)
-        op.finish(result, call, params)
+        except Exception:
+            log_internal_error("ollama stream wrapping")
+            call.succeed({}, None, None, None)  # end the span; the caller gets the bare stream
+            return result
+    try:
+        op.finish(result, call, params)  # reads the response under its own guard, ends the span
     except Exception:
         log_internal_error("ollama result handling")
     return result

@@ -185,6 +185,19 @@ def generate_content(call: Call, params: Mapping[str, Any]) -> dict[str, Any]:
     return content
 
 
+def request_content(
+    reader: Callable[[Call, Mapping[str, Any]], dict[str, Any]],
+    call: Call,
+    params: Mapping[str, Any],
+) -> dict[str, Any]:
+    """``reader(call, params)``, or no content if it fails (the span still gets the rest)."""
+    try:
+        return reader(call, params)
+    except Exception:
+        log_internal_error("reading ollama request content")
+        return {}
+
+
 # ---------------------------------------------------------------------------
 # Responses -> attributes
 # ---------------------------------------------------------------------------
@@ -231,7 +244,7 @@ def _tool_name(tool_call: Any) -> str:
 def finish_chat(response: Any, call: Call, params: Mapping[str, Any]) -> None:
     """End a chat span from a ``ChatResponse``."""
     attrs: dict[str, Any] = {}
-    content = chat_content(call, params)
+    content = request_content(chat_content, call, params)
     input_tokens = output_tokens = None
     try:
         input_tokens, output_tokens, reason = _final_attributes(response, attrs)
@@ -254,7 +267,7 @@ def finish_chat(response: Any, call: Call, params: Mapping[str, Any]) -> None:
 def finish_generate(response: Any, call: Call, params: Mapping[str, Any]) -> None:
     """End a text_completion span from a ``GenerateResponse``."""
     attrs: dict[str, Any] = {}
-    content = generate_content(call, params)
+    content = request_content(generate_content, call, params)
     input_tokens = output_tokens = None
     try:
         input_tokens, output_tokens, reason = _final_attributes(response, attrs)
@@ -373,7 +386,8 @@ class GenerationStreamRecorder(StreamRecorder):
             call.fail(error, ended_at)
             return
         attrs: dict[str, Any] = {}
-        content = (chat_content if self.chat else generate_content)(call, self.params)
+        reader = chat_content if self.chat else generate_content
+        content = request_content(reader, call, self.params)
         input_tokens = output_tokens = None
         try:
             reason = None
