@@ -736,3 +736,21 @@ def test_broken_content_reader_still_ends_the_span(
     assert got == expected  # the caller's result is untouched
     span = only_span(agentkit_telemetry)  # ended, with what could be read
     assert span.attributes[semconv.GEN_AI_USAGE_OUTPUT_TOKENS] == cassette.final()["eval_count"]
+
+
+def test_no_sdk_passes_straight_through(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With only the API's no-op providers, no request or response is read at all."""
+    from otel_agentkit.instrumentation import ollama as module
+
+    bound: list[Any] = []
+    real_bind = module._bind
+    monkeypatch.setattr(module, "_bind", lambda *a: bound.append(a) or real_bind(*a))
+    instrumentor = OllamaInstrumentor()
+    instrumentor.instrument()
+    try:
+        cassette = fixture_cassette("chat_stream_tools.yaml")
+        chunks = call_api(cassette, "sync")
+    finally:
+        instrumentor.uninstrument()
+    assert len(chunks) == len(cassette.stream_lines())
+    assert bound == []
