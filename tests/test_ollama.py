@@ -754,3 +754,16 @@ def test_no_sdk_passes_straight_through(monkeypatch: pytest.MonkeyPatch) -> None
         instrumentor.uninstrument()
     assert len(chunks) == len(cassette.stream_lines())
     assert bound == []
+
+
+def test_agentkit_instrument_by_name(agentkit_telemetry: TelemetryCapture) -> None:
+    from otel_agentkit import instrumentation
+
+    assert instrumentation.instrument("ollama", capture_content=True) == ["ollama"]
+    try:
+        call_api(fixture_cassette("generate_basic.yaml"), "sync")
+    finally:
+        instrumentation.uninstrument("ollama")
+    span = only_span(agentkit_telemetry)
+    assert semconv.GEN_AI_OUTPUT_MESSAGES in span.attributes  # the kwargs reached it
+    assert vars(ollama.Client)["generate"].__class__.__name__ == "function"
