@@ -361,17 +361,21 @@ class GenerationStreamRecorder(StreamRecorder):
             message = getattr(chunk, "message", None)
             if message is None:
                 return
-            tool_calls = message.tool_calls
+            tool_calls = getattr(message, "tool_calls", None)
             if tool_calls:
                 self.tool_calls.extend(tool_calls)
-            text, thinking = message.content, message.thinking
+            if not capture:
+                return
+            # Older ollama versions have no ``thinking`` field: read what this one has.
+            text, thinking = message.content, getattr(message, "thinking", None)
         else:
+            if not capture:
+                return
             text, thinking = chunk.response, getattr(chunk, "thinking", None)
-        if capture:
-            if text:
-                self.texts.append(text)
-            if thinking:
-                self.thinking.append(thinking)
+        if text:
+            self.texts.append(text)
+        if thinking:
+            self.thinking.append(thinking)
 
     def complete(self, error: BaseException | None, ended_at: float) -> None:
         call = self.call
