@@ -245,14 +245,22 @@ class _SdkFloor:
     row shows how much of its overhead is its own code.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, target: Any = None) -> None:
+        """``target``: ``(class, method name)`` to wrap; by default openai's chat create."""
+        self._target = target
         self._patched = False
+
+    def _owner(self) -> tuple[Any, str]:
+        if self._target is not None:
+            return self._target  # type: ignore[no-any-return]
+        from openai.resources.chat import completions
+
+        return completions.Completions, "create"
 
     def instrument(self, **providers: Any) -> None:
         import time
 
         import wrapt
-        from openai.resources.chat import completions
         from opentelemetry import context as otel_context
         from opentelemetry import trace
 
@@ -310,15 +318,14 @@ class _SdkFloor:
             finish(span, ctx, started, False)
             return result
 
-        wrapt.wrap_function_wrapper(completions.Completions, "create", wrapper)
+        wrapt.wrap_function_wrapper(*self._owner(), wrapper)
         self._patched = True
 
     def uninstrument(self) -> None:
-        from openai.resources.chat import completions
         from opentelemetry.instrumentation.utils import unwrap
 
         if self._patched:
-            unwrap(completions.Completions, "create")
+            unwrap(*self._owner())
             self._patched = False
 
 

@@ -184,6 +184,18 @@ AGENTKIT_RESPONSE_TOOL_CALL_IDS: Final = "agentkit.response.tool_call.ids"
 #: Names of the tools a model response asked to call.
 AGENTKIT_RESPONSE_TOOL_CALL_NAMES: Final = "agentkit.response.tool_call.names"
 
+#: Server-side timings an Ollama response reports, in seconds (Ollama sends
+#: nanoseconds; converted so they read like every other OTel duration). No
+#: convention covers them: the wall-clock split of the server's work.
+#: ``total_duration``: the whole request on the server.
+AGENTKIT_OLLAMA_TOTAL_DURATION: Final = "agentkit.ollama.total_duration"
+#: ``load_duration``: loading the model into memory (large on a cold start).
+AGENTKIT_OLLAMA_LOAD_DURATION: Final = "agentkit.ollama.load_duration"
+#: ``prompt_eval_duration``: evaluating the prompt (prefill).
+AGENTKIT_OLLAMA_PROMPT_EVAL_DURATION: Final = "agentkit.ollama.prompt_eval_duration"
+#: ``eval_duration``: generating the output tokens (decode).
+AGENTKIT_OLLAMA_EVAL_DURATION: Final = "agentkit.ollama.eval_duration"
+
 #: Span name prefix for one health check run: ``health_check {check name}``.
 AGENTKIT_HEALTH_CHECK_SPAN: Final = "health_check"
 

@@ -11,6 +11,8 @@
   vector-store instrumentors.
 * :func:`metric_attributes` keeps metric points to the allow-list.
 * :func:`error_type` names a failure the way ``error.type`` wants it.
+* :func:`installed_version` / :func:`supported` check a library's version
+  against an instrumentor's ``_instruments`` range (the launcher does not).
 """
 
 from __future__ import annotations
@@ -215,3 +217,25 @@ def mark_failed(span: Span, exc: BaseException) -> str:
 def log_internal_error(where: str) -> None:
     """Report an error inside our own wrapper: debug level, with the stack, never raised."""
     _log.debug("otel-agentkit: internal error in %s (ignored)", where, exc_info=True)
+
+
+def installed_version(distribution: str) -> str | None:
+    """The installed version of ``distribution``, or None."""
+    try:
+        from importlib.metadata import version
+
+        return version(distribution)
+    except Exception:
+        return None
+
+
+def supported(requirement: str, version: str | None) -> bool:
+    """Whether ``version`` satisfies ``requirement`` (``"name >= 1.0, < 2"``)."""
+    if version is None:
+        return False
+    try:
+        from packaging.specifiers import SpecifierSet
+
+        return version in SpecifierSet(requirement.split(" ", 1)[1].replace(" ", ""))
+    except Exception:
+        return False

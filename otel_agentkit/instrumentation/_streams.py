@@ -28,6 +28,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 import wrapt
+from opentelemetry import context as otel_context
 
 from otel_agentkit.instrumentation._base import log_internal_error
 
@@ -95,17 +96,28 @@ class _SyncChunks:
     after the proxy is gone still counts, and dropping both ends the span.
     """
 
-    __slots__ = ("__weakref__", "_next", "_recorder")
+    __slots__ = ("__weakref__", "_context", "_next", "_recorder")
 
-    def __init__(self, wrapped: Any, recorder: StreamRecorder) -> None:
+    def __init__(self, wrapped: Any, recorder: StreamRecorder, context: Any = None) -> None:
         self._recorder = recorder
+        self._context = context  # made current around the first next() (lazy streams)
         next_ = getattr(wrapped, "__next__", None)
         self._next = next_ if next_ is not None else iter(wrapped).__next__
 
     def __iter__(self) -> _SyncChunks:
         return self
 
+    def _first_in_context(self) -> Any:
+        token = otel_context.attach(self._context)
+        self._context = None
+        try:
+            return self.__next__()
+        finally:
+            otel_context.detach(token)
+
     def __next__(self) -> Any:
+        if self._context is not None:
+            return self._first_in_context()
         recorder = self._recorder
         try:
             chunk = self._next()
@@ -134,17 +146,28 @@ class _SyncChunks:
 class _AsyncChunks:
     """The per-chunk path of an async stream (see :class:`_SyncChunks`)."""
 
-    __slots__ = ("__weakref__", "_anext", "_recorder")
+    __slots__ = ("__weakref__", "_anext", "_context", "_recorder")
 
-    def __init__(self, wrapped: Any, recorder: StreamRecorder) -> None:
+    def __init__(self, wrapped: Any, recorder: StreamRecorder, context: Any = None) -> None:
         self._recorder = recorder
+        self._context = context  # made current around the first chunk (lazy streams)
         anext_ = getattr(wrapped, "__anext__", None)
         self._anext = anext_ if anext_ is not None else wrapped.__aiter__().__anext__
 
     def __aiter__(self) -> _AsyncChunks:
         return self
 
+    async def _first_in_context(self) -> Any:
+        token = otel_context.attach(self._context)
+        self._context = None
+        try:
+            return await self.__anext__()
+        finally:
+            otel_context.detach(token)
+
     async def __anext__(self) -> Any:
+        if self._context is not None:
+            return await self._first_in_context()
         recorder = self._recorder
         try:
             chunk = await self._anext()
@@ -172,10 +195,10 @@ class _AsyncChunks:
 class SyncStreamProxy(_ProxyBase):
     """Wraps a synchronous stream; see the module docstring for when the span ends."""
 
-    def __init__(self, wrapped: Any, recorder: StreamRecorder) -> None:
+    def __init__(self, wrapped: Any, recorder: StreamRecorder, context: Any = None) -> None:
         super().__init__(wrapped)
         self._self_recorder = recorder
-        self._self_chunks = _SyncChunks(wrapped, recorder)
+        self._self_chunks = _SyncChunks(wrapped, recorder, context)
 
     def __iter__(self) -> _SyncChunks:
         # Like the library's own stream, whose __iter__ returns a generator: the
@@ -214,10 +237,10 @@ class SyncStreamProxy(_ProxyBase):
 class AsyncStreamProxy(_ProxyBase):
     """Wraps an asynchronous stream; see the module docstring for when the span ends."""
 
-    def __init__(self, wrapped: Any, recorder: StreamRecorder) -> None:
+    def __init__(self, wrapped: Any, recorder: StreamRecorder, context: Any = None) -> None:
         super().__init__(wrapped)
         self._self_recorder = recorder
-        self._self_chunks = _AsyncChunks(wrapped, recorder)
+        self._self_chunks = _AsyncChunks(wrapped, recorder, context)
 
     def __aiter__(self) -> _AsyncChunks:
         return self._self_chunks
@@ -257,3 +280,23 @@ class AsyncStreamProxy(_ProxyBase):
             return await exit_(exc_type, exc, tb) if exit_ is not None else None
         finally:
             self._self_recorder.finish(exc)
+
+
+class LazySyncStreamProxy(SyncStreamProxy):
+    """A :class:`SyncStreamProxy` for streams that send their request at the first ``next()``.
+
+    A generator-based client (ollama) returns the stream before anything is
+    sent: the call's span is made current around the first ``next()`` as well,
+    so the HTTP request (and any HTTP client span) happens inside it. Later
+    chunks cost one attribute check.
+    """
+
+    def __init__(self, wrapped: Any, recorder: StreamRecorder, context: Any) -> None:
+        super().__init__(wrapped, recorder, context)
+
+
+class LazyAsyncStreamProxy(AsyncStreamProxy):
+    """The asynchronous :class:`LazySyncStreamProxy` (the span is current for the first chunk)."""
+
+    def __init__(self, wrapped: Any, recorder: StreamRecorder, context: Any) -> None:
+        super().__init__(wrapped, recorder, context)

@@ -34,9 +34,11 @@ from otel_agentkit import _content, semconv
 from otel_agentkit._content import ContentCapture, capture_mode, parse_capture_mode
 from otel_agentkit.instrumentation._base import (
     TelemetryHandle,
+    installed_version,
     log_internal_error,
     mark_failed,
     metric_attributes,
+    supported,
 )
 
 _log = logging.getLogger("otel_agentkit")
@@ -356,28 +358,6 @@ def unwrap_targets(store: Store, wrapped: list[tuple[Any, str]]) -> None:
             unwrap(owner, method)
         except Exception:
             log_internal_error(f"{store.name} uninstrument")
-
-
-def installed_version(distribution: str) -> str | None:
-    """The installed version of ``distribution``, or None."""
-    try:
-        from importlib.metadata import version
-
-        return version(distribution)
-    except Exception:
-        return None
-
-
-def supported(requirement: str, version: str | None) -> bool:
-    """Whether ``version`` satisfies ``requirement`` (``"name >= 1.0, < 2"``)."""
-    if version is None:
-        return False
-    try:
-        from packaging.specifiers import SpecifierSet
-
-        return version in SpecifierSet(requirement.split(" ", 1)[1].replace(" ", ""))
-    except Exception:
-        return False
 
 
 def count_of(value: Any) -> int | None:

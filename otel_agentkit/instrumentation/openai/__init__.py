@@ -37,8 +37,9 @@ from opentelemetry.instrumentation.utils import is_instrumentation_enabled, unwr
 from opentelemetry.trace import INVALID_SPAN, get_current_span
 
 from otel_agentkit import semconv
-from otel_agentkit._content import ContentCapture, capture_mode, parse_capture_mode
+from otel_agentkit._content import ContentCapture, capture_mode
 from otel_agentkit.instrumentation._base import TelemetryHandle, log_internal_error
+from otel_agentkit.instrumentation._genai import explicit_capture
 from otel_agentkit.instrumentation._streams import (
     AsyncStreamProxy,
     StreamRecorder,
@@ -376,15 +377,6 @@ def _supported(version: str | None) -> bool:
         return False
 
 
-def _explicit_capture(value: Any) -> ContentCapture | None:
-    """``capture_content=`` as a mode (a bool means SPAN_ONLY/NO_CONTENT); None if not given."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return ContentCapture.SPAN_ONLY if value else ContentCapture.NO_CONTENT
-    return parse_capture_mode(value)
-
-
 class OpenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     """Instruments the openai client library (v1.40 up to, not including, v4).
 
@@ -426,7 +418,7 @@ class OpenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             meter_provider=kwargs.get("meter_provider"),
             logger_provider=kwargs.get("logger_provider"),
         )
-        capture = _explicit_capture(kwargs.get("capture_content"))
+        capture = explicit_capture(kwargs.get("capture_content"))
         prices = kwargs.get("prices")
         if prices is not None:
             prices = check_prices(prices, "instrument(prices)")

@@ -1,0 +1,285 @@
+"""What the LLM client instrumentors (OpenAI, Ollama, ...) share about one call.
+
+* :class:`Call`: the CLIENT span of one API call, its metric attributes, and
+  how it ends (:meth:`Call.succeed` / :meth:`Call.fail`, exactly once per call),
+  recording the GenAI client metrics in the span's context, the optional
+  content (span attributes and/or the inference-details event) and the cost.
+* Small readers of request/response objects that may be dicts or pydantic
+  models (:func:`get_field`, :func:`maybe_json`), the server of an httpx-based
+  client (:func:`server_of`) and the tool-call attributes.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.trace import Span, SpanKind
+
+from otel_agentkit import _content, semconv
+from otel_agentkit._content import ContentCapture, parse_capture_mode, to_json
+from otel_agentkit.instrumentation._base import (
+    GenAIInstruments,
+    TelemetryHandle,
+    log_internal_error,
+    mark_failed,
+    metric_attributes,
+)
+from otel_agentkit.instrumentation._streams import StreamRecorder
+from otel_agentkit.pricing import ModelPrice, price_for
+
+#: type -> whether it is a Mapping (``isinstance`` against the ABC is slow; types are few).
+_MAPPING_TYPES: dict[type[Any], bool] = {dict: True}
+
+
+def get_field(obj: Any, name: str) -> Any:
+    """Attribute of a pydantic model or key of a dict (request params may be either)."""
+    kind = type(obj)
+    is_mapping = _MAPPING_TYPES.get(kind)
+    if is_mapping is None:
+        is_mapping = _MAPPING_TYPES[kind] = issubclass(kind, Mapping)
+    if is_mapping:
+        return obj.get(name)
+    return getattr(obj, name, None)
+
+
+def explicit_capture(value: Any) -> ContentCapture | None:
+    """``instrument(capture_content=...)`` as a mode; None when not given.
+
+    A bool means SPAN_ONLY / NO_CONTENT; a string goes through
+    :func:`otel_agentkit._content.parse_capture_mode` (which names a bad value).
+    """
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return ContentCapture.SPAN_ONLY if value else ContentCapture.NO_CONTENT
+    return parse_capture_mode(value)
+
+
+def maybe_json(text: Any) -> Any:
+    """A JSON string decoded (tool-call arguments); anything else as it is."""
+    if isinstance(text, str):
+        try:
+            return json.loads(text)
+        except ValueError:
+            return text
+    return text
+
+
+def base_url_of(client: Any) -> Any:
+    """The client's base URL object (the stored one: openai 3.x's property re-parses it)."""
+    url = getattr(client, "_base_url", None)
+    return url if url is not None else getattr(client, "base_url", None)
+
+
+def server_of(client: Any) -> tuple[str | None, int | None]:
+    """server.address and server.port from the client's base_url (never its credentials)."""
+    url = base_url_of(client)
+    if url is None:
+        return None, None
+    host = getattr(url, "host", None) or None
+    port = getattr(url, "port", None)
+    if port is None:
+        scheme = getattr(url, "scheme", "")
+        port = 443 if scheme == "https" else 80 if scheme == "http" else None
+    return host, port
+
+
+def tool_call_attributes(calls: list[tuple[str | None, str | None]], attrs: dict[str, Any]) -> None:
+    """Tool-call ids and names a response asked for (no arguments: those are content)."""
+    if calls:
+        attrs[semconv.AGENTKIT_RESPONSE_TOOL_CALL_IDS] = [c[0] or "" for c in calls]
+        attrs[semconv.AGENTKIT_RESPONSE_TOOL_CALL_NAMES] = [c[1] or "" for c in calls]
+
+
+#: capture mode -> (any capture, content on the span, content on the event), computed once.
+_CAPTURE_FLAGS: dict[ContentCapture, tuple[bool, bool, bool]] = {
+    mode: (
+        mode is not ContentCapture.NO_CONTENT,
+        _content.should_capture_on_span(mode),
+        _content.should_capture_on_event(mode),
+    )
+    for mode in ContentCapture
+}
+
+
+#: Attributes of an ``agentkit.llm.cost`` point (besides gen_ai.token.type).
+_COST_ATTRIBUTES = (semconv.GEN_AI_PROVIDER_NAME, semconv.GEN_AI_REQUEST_MODEL)
+
+
+class Call:
+    """The span and metric state of one LLM API call (shared by the LLM instrumentors)."""
+
+    __slots__ = (
+        "capture_enabled",
+        "content_on_event",
+        "content_on_span",
+        "handle",
+        "metric_attrs",
+        "operation",
+        "prices",
+        "request_model",
+        "span",
+        "span_context",
+        "started_at",
+    )
+
+    def __init__(
+        self,
+        handle: TelemetryHandle,
+        operation: str,
+        request_model: str | None,
+        attributes: dict[str, Any],
+        capture: ContentCapture,
+        prices: Mapping[str, ModelPrice] | None = None,
+    ) -> None:
+        self.handle = handle
+        self.operation = operation
+        self.request_model = request_model
+        self.prices = prices  # None: the process-wide table (set_model_prices)
+        self.capture_enabled, self.content_on_span, self.content_on_event = _CAPTURE_FLAGS[capture]
+        name = f"{operation} {request_model}" if request_model else operation
+        self.span: Span = handle.tracer().start_span(
+            name, kind=SpanKind.CLIENT, attributes=attributes
+        )
+        self.span_context = trace.set_span_in_context(self.span)
+        self.metric_attrs = metric_attributes(attributes)
+        self.started_at = time.perf_counter()
+
+    def attach(self) -> object:
+        """Make the span current (so HTTP client spans nest under it)."""
+        return otel_context.attach(self.span_context)
+
+    @staticmethod
+    def detach(token: object) -> None:
+        """Undo :meth:`attach`."""
+        otel_context.detach(token)  # type: ignore[arg-type]
+
+    # -- ending ---------------------------------------------------------------
+
+    def fail(self, exc: BaseException, ended_at: float | None = None) -> None:
+        """End the span and record the duration for a failed call."""
+        try:
+            self.metric_attrs[semconv.ERROR_TYPE] = mark_failed(self.span, exc)
+            self._record_duration(ended_at)
+        except Exception:
+            log_internal_error("LLM call error handling")
+        finally:
+            self.span.end()
+
+    def succeed(
+        self,
+        attributes: Mapping[str, Any],
+        input_tokens: int | None,
+        output_tokens: int | None,
+        content: Mapping[str, Any] | None,
+        ended_at: float | None = None,
+    ) -> None:
+        """Set response attributes, emit content, record metrics, end the span."""
+        try:
+            response_model = attributes.get(semconv.GEN_AI_RESPONSE_MODEL)
+            if response_model:
+                self.metric_attrs[semconv.GEN_AI_RESPONSE_MODEL] = response_model
+            if self.span.is_recording():
+                self.span.set_attributes(attributes)
+                if content and self.content_on_span:
+                    self.span.set_attributes(
+                        {k: to_json(v) for k, v in content.items() if v is not None}
+                    )
+            if content and self.content_on_event:
+                self._emit_event(attributes, content)
+            instruments = self.handle.instruments()
+            end = ended_at if ended_at is not None else time.perf_counter()
+            metric_attrs = self.metric_attrs
+            ctx = self.span_context
+            instruments.duration.record(end - self.started_at, metric_attrs, context=ctx)
+            # A fresh dict per point: older SDKs keep the measurement's dict by reference.
+            if isinstance(input_tokens, int):
+                instruments.token_usage.record(
+                    input_tokens,
+                    {**metric_attrs, semconv.GEN_AI_TOKEN_TYPE: semconv.TOKEN_TYPE_INPUT},
+                    context=ctx,
+                )
+            if isinstance(output_tokens, int):
+                instruments.token_usage.record(
+                    output_tokens,
+                    {**metric_attrs, semconv.GEN_AI_TOKEN_TYPE: semconv.TOKEN_TYPE_OUTPUT},
+                    context=ctx,
+                )
+            price = price_for(self.prices, response_model, self.request_model)
+            if price is not None:
+                self._record_cost(instruments, price, input_tokens, output_tokens)
+        except Exception:
+            log_internal_error("LLM response handling")
+        finally:
+            self.span.end()
+
+    def _record_cost(
+        self,
+        instruments: GenAIInstruments,
+        price: ModelPrice,
+        input_tokens: int | None,
+        output_tokens: int | None,
+    ) -> None:
+        """Add the call's estimated USD to ``agentkit.llm.cost``, one point per token type."""
+        base = {
+            key: self.metric_attrs[key]
+            for key in _COST_ATTRIBUTES
+            if self.metric_attrs.get(key) is not None
+        }
+        for tokens, token_type, cost in (
+            (input_tokens, semconv.TOKEN_TYPE_INPUT, price.input_cost),
+            (output_tokens, semconv.TOKEN_TYPE_OUTPUT, price.output_cost),
+        ):
+            if isinstance(tokens, int) and tokens > 0:
+                instruments.cost.add(
+                    cost(tokens),
+                    {**base, semconv.GEN_AI_TOKEN_TYPE: token_type},
+                    context=self.span_context,
+                )
+
+    def record_stream_timing(
+        self, recorder: StreamRecorder, ended_at: float, response_model: str | None
+    ) -> None:
+        """Time to first chunk and time per output chunk of a finished stream.
+
+        Also puts the response model on later metric points and the time to first
+        chunk on the span.
+        """
+        if response_model:
+            self.metric_attrs[semconv.GEN_AI_RESPONSE_MODEL] = response_model
+        first = recorder.first_chunk_at
+        if first is None:
+            return
+        instruments = self.handle.instruments()
+        metric_attrs = self.metric_attrs
+        ctx = self.span_context
+        instruments.time_to_first_chunk.record(first - self.started_at, metric_attrs, context=ctx)
+        if recorder.chunks > 1:
+            instruments.time_per_output_chunk.record(
+                (ended_at - first) / (recorder.chunks - 1), metric_attrs, context=ctx
+            )
+        if self.span.is_recording():
+            self.span.set_attribute(
+                semconv.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK, first - self.started_at
+            )
+
+    def _record_duration(self, ended_at: float | None) -> None:
+        end = ended_at if ended_at is not None else time.perf_counter()
+        self.handle.instruments().duration.record(
+            end - self.started_at, self.metric_attrs, context=self.span_context
+        )
+
+    def _emit_event(self, attributes: Mapping[str, Any], content: Mapping[str, Any]) -> None:
+        event_attrs: dict[str, Any] = dict(getattr(self.span, "attributes", None) or {})
+        event_attrs.update(attributes)
+        event_attrs.update({k: to_json(v) for k, v in content.items() if v is not None})
+        self.handle.event_logger().emit(
+            event_name=semconv.GEN_AI_CLIENT_INFERENCE_OPERATION_DETAILS_EVENT,
+            attributes=event_attrs,
+            context=self.span_context,
+        )
