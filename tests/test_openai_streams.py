@@ -129,6 +129,16 @@ def test_sync_del_and_gc(tel: TelemetryCapture) -> None:
     assert_cut_short(ended_once(tel))
 
 
+def test_sync_never_iterated_then_dropped(tel: TelemetryCapture) -> None:
+    stream = sync_client().chat.completions.create(**stream_kwargs())
+    assert tel.spans() == []
+    del stream
+    gc.collect()
+    span = ended_once(tel)
+    assert semconv.GEN_AI_RESPONSE_ID not in span.attributes  # nothing was read
+    assert span.status.status_code is StatusCode.UNSET
+
+
 def test_sync_loop_outlives_the_stream_object(tel: TelemetryCapture) -> None:
     # A for loop holds only the iterator: dropping the stream object mid-loop must
     # neither end the span early nor lose the chunks still to come.

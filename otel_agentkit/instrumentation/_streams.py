@@ -16,14 +16,16 @@ small work per chunk (library-specific accumulation lives in a subclass's
 The proxies are :class:`wrapt.ObjectProxy` subclasses, so every attribute of
 the wrapped stream (``response``, ``_iterator``, helper methods) stays
 reachable and ``isinstance`` checks against the library's class still pass.
-Iterating a proxy hands out a small plain iterator (``_SyncChunks`` /
-``_AsyncChunks``) that does the per-chunk work: a proxy's own attribute reads
-are several times dearer, and they would be paid on every chunk.
+Iterating a proxy hands out a separate iterator that does the per-chunk work
+(a generator for sync streams, the small ``_AsyncChunks`` class for async
+ones): a proxy's own attribute reads are several times dearer, and they would
+be paid on every chunk.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -85,74 +87,87 @@ class StreamRecorder:
         """Set the final attributes, end the span, record the metrics."""
 
 
-class _SyncChunks:
-    """The per-chunk path of a sync stream: a plain iterator, not a proxy.
+class _EndOnCollect:
+    """Ends the stream's telemetry when collected: held only by a chunk generator's frame.
 
-    ``iter(proxy)`` returns this object, so a ``for`` loop calls its
-    ``__next__`` directly: attribute reads on a small ``__slots__`` class cost
-    far less than on a :class:`wrapt.ObjectProxy`, and the work per chunk is
-    the wrapped ``__next__``, the count and the recorder's ``process``. It
-    owns the garbage-collection end (``__del__``), so a loop that keeps it
-    after the proxy is gone still counts, and dropping both ends the span.
+    A generator that was never started runs no code when it is dropped, so its
+    ``finally`` cannot end the span; this object, an argument in the
+    generator's frame, goes with the frame and does.
     """
 
-    __slots__ = ("__weakref__", "_context", "_next", "_recorder")
+    __slots__ = ("recorder",)
 
-    def __init__(self, wrapped: Any, recorder: StreamRecorder, context: Any = None) -> None:
-        self._recorder = recorder
-        self._context = context  # made current around the first next() (lazy streams)
-        next_ = getattr(wrapped, "__next__", None)
-        self._next = next_ if next_ is not None else iter(wrapped).__next__
-
-    def __iter__(self) -> _SyncChunks:
-        return self
-
-    def _first_in_context(self) -> Any:
-        token = otel_context.attach(self._context)
-        self._context = None
-        try:
-            return self.__next__()
-        finally:
-            otel_context.detach(token)
-
-    def __next__(self) -> Any:
-        if self._context is not None:
-            return self._first_in_context()
-        recorder = self._recorder
-        try:
-            chunk = self._next()
-        except StopIteration:
-            recorder.finish(None)
-            raise
-        except BaseException as exc:
-            recorder.finish(exc)
-            raise
-        # StreamRecorder.on_chunk, inlined: one call fewer per chunk.
-        if not recorder.chunks:
-            recorder.first_chunk_at = time.perf_counter()
-        recorder.chunks += 1
-        try:
-            recorder.process(chunk)
-        except Exception:
-            log_internal_error("stream chunk processing")
-        return chunk
+    def __init__(self, recorder: StreamRecorder) -> None:
+        self.recorder = recorder
 
     def __del__(self) -> None:
-        recorder = getattr(self, "_recorder", None)
+        recorder = getattr(self, "recorder", None)
         if recorder is not None:
             recorder.finish(None)
 
 
+def _sync_chunks(
+    iterator: Iterator[Any], recorder: StreamRecorder, context: Any, owner: _EndOnCollect
+) -> Iterator[Any]:
+    """The per-chunk path of a sync stream, as a generator (``iter(proxy)`` returns it).
+
+    A ``for`` loop resumes a generator far more cheaply than it calls a
+    ``__next__`` written in Python, and far more cheaply than anything on a
+    :class:`wrapt.ObjectProxy`: per chunk this is the wrapped iterator's next
+    item, a count and the recorder's ``process``. Every way out ends the span:
+    exhaustion, an exception from the stream, the generator being closed or
+    collected while suspended (``GeneratorExit``), or, never started, ``owner``
+    being collected with the frame.
+    """
+    process = recorder.process  # (``owner`` is only held, by this frame)
+    try:
+        if context is not None:  # lazy streams send their request at the first next()
+            token = otel_context.attach(context)
+            try:
+                first = next(iterator, _END)
+            finally:
+                otel_context.detach(token)
+            if first is _END:
+                recorder.finish(None)
+                return
+            recorder.on_chunk(first)
+            yield first
+        for chunk in iterator:
+            # StreamRecorder.on_chunk, inlined: one call fewer per chunk.
+            if not recorder.chunks:
+                recorder.first_chunk_at = time.perf_counter()
+            recorder.chunks += 1
+            try:
+                process(chunk)
+            except Exception:
+                log_internal_error("stream chunk processing")
+            yield chunk
+    except GeneratorExit:  # closed, or collected while suspended: the caller stopped
+        recorder.finish(None)
+        raise
+    except BaseException as exc:
+        recorder.finish(exc)
+        raise
+    recorder.finish(None)
+
+
+_END = object()
+
+
 class _AsyncChunks:
-    """The per-chunk path of an async stream (see :class:`_SyncChunks`)."""
+    """The per-chunk path of an async stream: a small ``__slots__`` iterator, not the proxy.
+
+    Not an async generator like the sync path's: a dropped async generator is
+    finalised later, by a task the event loop schedules, and the span must end
+    when the stream is collected. This object ends it in ``__del__``.
+    """
 
     __slots__ = ("__weakref__", "_anext", "_context", "_recorder")
 
     def __init__(self, wrapped: Any, recorder: StreamRecorder, context: Any = None) -> None:
         self._recorder = recorder
         self._context = context  # made current around the first chunk (lazy streams)
-        anext_ = getattr(wrapped, "__anext__", None)
-        self._anext = anext_ if anext_ is not None else wrapped.__aiter__().__anext__
+        self._anext = aiter(wrapped).__anext__  # what ``async for`` over the stream would use
 
     def __aiter__(self) -> _AsyncChunks:
         return self
@@ -198,15 +213,17 @@ class SyncStreamProxy(_ProxyBase):
     def __init__(self, wrapped: Any, recorder: StreamRecorder, context: Any = None) -> None:
         super().__init__(wrapped)
         self._self_recorder = recorder
-        self._self_chunks = _SyncChunks(wrapped, recorder, context)
+        # What a for loop over the stream itself would use: openai's Stream.__iter__
+        # is a generator over the same chunks (cheaper per chunk than its __next__).
+        self._self_chunks = _sync_chunks(iter(wrapped), recorder, context, _EndOnCollect(recorder))
 
-    def __iter__(self) -> _SyncChunks:
+    def __iter__(self) -> Iterator[Any]:
         # Like the library's own stream, whose __iter__ returns a generator: the
         # iterator is a separate object (cheap per chunk), over the same chunks.
         return self._self_chunks
 
     def __next__(self) -> Any:
-        return self._self_chunks.__next__()
+        return next(self._self_chunks)
 
     def close(self) -> Any:
         """Close the wrapped stream, then end the span."""
