@@ -33,8 +33,13 @@ from opentelemetry.instrumentation.utils import is_instrumentation_enabled, unwr
 from opentelemetry.trace import INVALID_SPAN, get_current_span
 
 from otel_agentkit import semconv
-from otel_agentkit._content import ContentCapture, capture_mode, parse_capture_mode
+from otel_agentkit._content import ContentCapture, capture_mode
 from otel_agentkit.instrumentation._base import TelemetryHandle, log_internal_error
+from otel_agentkit.instrumentation._genai import (
+    explicit_capture,
+    installed_version,
+    version_supported,
+)
 from otel_agentkit.instrumentation._streams import (
     AsyncStreamProxy,
     StreamRecorder,
@@ -325,32 +330,11 @@ def _async_wrapper(settings: _Settings, op: _Operation) -> Callable[..., Any]:
 
 
 def _openai_version() -> str | None:
-    try:
-        from importlib.metadata import version
-
-        return version("openai")
-    except Exception:
-        return None
+    return installed_version("openai")
 
 
 def _supported(version: str | None) -> bool:
-    if version is None:
-        return False
-    try:
-        from packaging.specifiers import SpecifierSet
-
-        return version in SpecifierSet(_instruments[0].split(" ", 1)[1].replace(" ", ""))
-    except Exception:
-        return False
-
-
-def _explicit_capture(value: Any) -> ContentCapture | None:
-    """``capture_content=`` as a mode (a bool means SPAN_ONLY/NO_CONTENT); None if not given."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return ContentCapture.SPAN_ONLY if value else ContentCapture.NO_CONTENT
-    return parse_capture_mode(value)
+    return version_supported(version, _instruments[0])
 
 
 class OpenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
@@ -394,7 +378,7 @@ class OpenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             meter_provider=kwargs.get("meter_provider"),
             logger_provider=kwargs.get("logger_provider"),
         )
-        capture = _explicit_capture(kwargs.get("capture_content"))
+        capture = explicit_capture(kwargs.get("capture_content"))
         prices = kwargs.get("prices")
         if prices is not None:
             prices = check_prices(prices, "instrument(prices)")

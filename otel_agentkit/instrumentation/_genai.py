@@ -1,0 +1,332 @@
+"""What the LLM client instrumentors (OpenAI, Anthropic, ...) share.
+
+* :class:`Call`: the span, metrics, cost and content event of one LLM API
+  call; :meth:`Call.succeed` / :meth:`Call.fail` end it exactly once.
+* :class:`LLMStreamRecorder`: a :class:`~._streams.StreamRecorder` bound to a
+  :class:`Call`, with the time-to-first-chunk / time-per-chunk metrics.
+* Small readers every provider needs: :func:`given` (an argument really
+  passed, not ``None``/``NOT_GIVEN``/``omit``), :func:`get_field` (attribute
+  of a model or key of a dict), :func:`server_of` (server.address/port from a
+  client's base URL, never its credentials), :func:`tool_call_attrs`.
+* :func:`explicit_capture` and :func:`version_supported` for ``instrument()``.
+
+Imports no client library.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.trace import Span, SpanKind
+
+from otel_agentkit import _content, semconv
+from otel_agentkit._content import ContentCapture, parse_capture_mode, to_json
+from otel_agentkit.instrumentation._base import (
+    GenAIInstruments,
+    TelemetryHandle,
+    log_internal_error,
+    mark_failed,
+    metric_attributes,
+)
+from otel_agentkit.instrumentation._streams import StreamRecorder
+from otel_agentkit.pricing import ModelPrice, price_for
+
+
+def given(value: Any) -> bool:
+    """Whether a request argument was really passed (not None, NOT_GIVEN or omit)."""
+    return value is not None and type(value).__name__ not in ("NotGiven", "Omit")
+
+
+#: type -> whether it is a Mapping (``isinstance`` against the ABC is slow; types are few).
+_MAPPING_TYPES: dict[type[Any], bool] = {dict: True}
+
+
+def get_field(obj: Any, name: str) -> Any:
+    """Attribute of a pydantic model or key of a dict (request params may be either)."""
+    kind = type(obj)
+    is_mapping = _MAPPING_TYPES.get(kind)
+    if is_mapping is None:
+        is_mapping = _MAPPING_TYPES[kind] = issubclass(kind, Mapping)
+    if is_mapping:
+        return obj.get(name)
+    return getattr(obj, name, None)
+
+
+def base_url_of(client: Any) -> Any:
+    """The client's base URL object (the stored one: openai 3.x's property re-parses it)."""
+    url = getattr(client, "_base_url", None)
+    return url if url is not None else getattr(client, "base_url", None)
+
+
+def server_of(client: Any) -> tuple[str | None, int | None]:
+    """server.address and server.port from the client's base_url (never its credentials)."""
+    url = base_url_of(client)
+    if url is None:
+        return None, None
+    host = getattr(url, "host", None) or None
+    port = getattr(url, "port", None)
+    if port is None:
+        scheme = getattr(url, "scheme", "")
+        port = 443 if scheme == "https" else 80 if scheme == "http" else None
+    return host, port
+
+
+def maybe_json(text: Any) -> Any:
+    """A JSON string parsed (tool-call arguments), else the value as it is."""
+    if isinstance(text, str):
+        try:
+            return json.loads(text)
+        except ValueError:
+            return text
+    return text
+
+
+def tool_call_attrs(calls: list[tuple[str | None, str | None]], attrs: dict[str, Any]) -> None:
+    """The ids and names of the tool calls a response requested (never their arguments)."""
+    if calls:
+        attrs[semconv.AGENTKIT_RESPONSE_TOOL_CALL_IDS] = [c[0] or "" for c in calls]
+        attrs[semconv.AGENTKIT_RESPONSE_TOOL_CALL_NAMES] = [c[1] or "" for c in calls]
+
+
+def explicit_capture(value: Any) -> ContentCapture | None:
+    """``capture_content=`` as a mode (a bool means SPAN_ONLY/NO_CONTENT); None if not given."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return ContentCapture.SPAN_ONLY if value else ContentCapture.NO_CONTENT
+    return parse_capture_mode(value)
+
+
+def installed_version(distribution: str) -> str | None:
+    """The installed version of ``distribution``, or None when it is not installed."""
+    try:
+        from importlib.metadata import version
+
+        return version(distribution)
+    except Exception:
+        return None
+
+
+def version_supported(version: str | None, requirement: str) -> bool:
+    """Whether ``version`` satisfies ``requirement`` (``"openai >= 1.40, < 4"``)."""
+    if version is None:
+        return False
+    try:
+        from packaging.specifiers import SpecifierSet
+
+        return version in SpecifierSet(requirement.split(" ", 1)[1].replace(" ", ""))
+    except Exception:
+        return False
+
+
+# ---------------------------------------------------------------------------
+# One call
+# ---------------------------------------------------------------------------
+
+
+#: capture mode -> (any capture, content on the span, content on the event), computed once.
+_CAPTURE_FLAGS: dict[ContentCapture, tuple[bool, bool, bool]] = {
+    mode: (
+        mode is not ContentCapture.NO_CONTENT,
+        _content.should_capture_on_span(mode),
+        _content.should_capture_on_event(mode),
+    )
+    for mode in ContentCapture
+}
+
+
+#: Attributes of an ``agentkit.llm.cost`` point (besides gen_ai.token.type).
+_COST_ATTRIBUTES = (semconv.GEN_AI_PROVIDER_NAME, semconv.GEN_AI_REQUEST_MODEL)
+
+
+class Call:
+    """The span and metric state of one LLM API call (any provider)."""
+
+    __slots__ = (
+        "capture_enabled",
+        "content_on_event",
+        "content_on_span",
+        "handle",
+        "metric_attrs",
+        "operation",
+        "prices",
+        "request_model",
+        "span",
+        "span_context",
+        "started_at",
+    )
+
+    def __init__(
+        self,
+        handle: TelemetryHandle,
+        operation: str,
+        request_model: str | None,
+        attributes: dict[str, Any],
+        capture: ContentCapture,
+        prices: Mapping[str, ModelPrice] | None = None,
+    ) -> None:
+        self.handle = handle
+        self.operation = operation
+        self.request_model = request_model
+        self.prices = prices  # None: the process-wide table (set_model_prices)
+        self.capture_enabled, self.content_on_span, self.content_on_event = _CAPTURE_FLAGS[capture]
+        name = f"{operation} {request_model}" if request_model else operation
+        self.span: Span = handle.tracer().start_span(
+            name, kind=SpanKind.CLIENT, attributes=attributes
+        )
+        self.span_context = trace.set_span_in_context(self.span)
+        self.metric_attrs = metric_attributes(attributes)
+        self.started_at = time.perf_counter()
+
+    def attach(self) -> object:
+        """Make the span current (so HTTP client spans nest under it)."""
+        return otel_context.attach(self.span_context)
+
+    @staticmethod
+    def detach(token: object) -> None:
+        """Undo :meth:`attach`."""
+        otel_context.detach(token)  # type: ignore[arg-type]
+
+    # -- ending ---------------------------------------------------------------
+
+    def fail(self, exc: BaseException, ended_at: float | None = None) -> None:
+        """End the span and record the duration for a failed call."""
+        try:
+            self.metric_attrs[semconv.ERROR_TYPE] = mark_failed(self.span, exc)
+            self._record_duration(ended_at)
+        except Exception:
+            log_internal_error("LLM call error handling")
+        finally:
+            self.span.end()
+
+    def succeed(
+        self,
+        attributes: Mapping[str, Any],
+        input_tokens: int | None,
+        output_tokens: int | None,
+        content: Mapping[str, Any] | None,
+        ended_at: float | None = None,
+    ) -> None:
+        """Set response attributes, emit content, record metrics, end the span."""
+        try:
+            response_model = attributes.get(semconv.GEN_AI_RESPONSE_MODEL)
+            if response_model:
+                self.metric_attrs[semconv.GEN_AI_RESPONSE_MODEL] = response_model
+            if self.span.is_recording():
+                self.span.set_attributes(attributes)
+                if content and self.content_on_span:
+                    self.span.set_attributes(
+                        {k: to_json(v) for k, v in content.items() if v is not None}
+                    )
+            if content and self.content_on_event:
+                self._emit_event(attributes, content)
+            instruments = self.handle.instruments()
+            end = ended_at if ended_at is not None else time.perf_counter()
+            metric_attrs = self.metric_attrs
+            ctx = self.span_context
+            instruments.duration.record(end - self.started_at, metric_attrs, context=ctx)
+            # A fresh dict per point: older SDKs keep the measurement's dict by reference.
+            if isinstance(input_tokens, int):
+                instruments.token_usage.record(
+                    input_tokens,
+                    {**metric_attrs, semconv.GEN_AI_TOKEN_TYPE: semconv.TOKEN_TYPE_INPUT},
+                    context=ctx,
+                )
+            if isinstance(output_tokens, int):
+                instruments.token_usage.record(
+                    output_tokens,
+                    {**metric_attrs, semconv.GEN_AI_TOKEN_TYPE: semconv.TOKEN_TYPE_OUTPUT},
+                    context=ctx,
+                )
+            price = price_for(self.prices, response_model, self.request_model)
+            if price is not None:
+                self._record_cost(instruments, price, input_tokens, output_tokens)
+        except Exception:
+            log_internal_error("LLM response handling")
+        finally:
+            self.span.end()
+
+    def _record_cost(
+        self,
+        instruments: GenAIInstruments,
+        price: ModelPrice,
+        input_tokens: int | None,
+        output_tokens: int | None,
+    ) -> None:
+        """Add the call's estimated USD to ``agentkit.llm.cost``, one point per token type."""
+        base = {
+            key: self.metric_attrs[key]
+            for key in _COST_ATTRIBUTES
+            if self.metric_attrs.get(key) is not None
+        }
+        for tokens, token_type, cost in (
+            (input_tokens, semconv.TOKEN_TYPE_INPUT, price.input_cost),
+            (output_tokens, semconv.TOKEN_TYPE_OUTPUT, price.output_cost),
+        ):
+            if isinstance(tokens, int) and tokens > 0:
+                instruments.cost.add(
+                    cost(tokens),
+                    {**base, semconv.GEN_AI_TOKEN_TYPE: token_type},
+                    context=self.span_context,
+                )
+
+    def _record_duration(self, ended_at: float | None) -> None:
+        end = ended_at if ended_at is not None else time.perf_counter()
+        self.handle.instruments().duration.record(
+            end - self.started_at, self.metric_attrs, context=self.span_context
+        )
+
+    def _emit_event(self, attributes: Mapping[str, Any], content: Mapping[str, Any]) -> None:
+        event_attrs: dict[str, Any] = dict(getattr(self.span, "attributes", None) or {})
+        event_attrs.update(attributes)
+        event_attrs.update({k: to_json(v) for k, v in content.items() if v is not None})
+        self.handle.event_logger().emit(
+            event_name=semconv.GEN_AI_CLIENT_INFERENCE_OPERATION_DETAILS_EVENT,
+            attributes=event_attrs,
+            context=self.span_context,
+        )
+
+
+class LLMStreamRecorder(StreamRecorder):
+    """A :class:`StreamRecorder` bound to one :class:`Call` (and the request's arguments)."""
+
+    __slots__ = ("call", "kwargs")
+
+    def __init__(self, call: Call, kwargs: Mapping[str, Any]) -> None:
+        super().__init__(call.started_at)
+        self.call = call
+        self.kwargs = kwargs
+
+    def _partial_attributes(self) -> None:
+        """On a failed stream, keep the response id and model seen before the failure."""
+        span = self.call.span
+        response_id = getattr(self, "response_id", None)
+        response_model = getattr(self, "response_model", None)
+        if span.is_recording():
+            if response_id:
+                span.set_attribute(semconv.GEN_AI_RESPONSE_ID, response_id)
+            if response_model:
+                span.set_attribute(semconv.GEN_AI_RESPONSE_MODEL, response_model)
+
+    def _record_chunk_timing(self, ended_at: float, response_model: str | None) -> None:
+        if response_model:
+            self.call.metric_attrs[semconv.GEN_AI_RESPONSE_MODEL] = response_model
+        first = self.first_chunk_at
+        if first is None:
+            return
+        instruments = self.call.handle.instruments()
+        metric_attrs = self.call.metric_attrs
+        ctx = self.call.span_context
+        instruments.time_to_first_chunk.record(first - self.started_at, metric_attrs, context=ctx)
+        if self.chunks > 1:
+            instruments.time_per_output_chunk.record(
+                (ended_at - first) / (self.chunks - 1), metric_attrs, context=ctx
+            )
+        span = self.call.span
+        if span.is_recording():
+            span.set_attribute(semconv.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK, first - self.started_at)
