@@ -93,6 +93,23 @@ def tool_call_attrs(calls: list[tuple[str | None, str | None]], attrs: dict[str,
         attrs[semconv.AGENTKIT_RESPONSE_TOOL_CALL_NAMES] = [c[1] or "" for c in calls]
 
 
+#: Header the Stainless-generated clients (openai, anthropic) set on
+#: ``with_raw_response`` ("true"/"raw") and ``with_streaming_response`` ("stream") calls.
+RAW_RESPONSE_HEADER = "X-Stainless-Raw-Response"
+
+
+def raw_response_mode(kwargs: Mapping[str, Any]) -> str | None:
+    """The raw-response header value of a call's ``extra_headers`` (None for a plain call)."""
+    headers = kwargs.get("extra_headers")
+    if not headers:
+        return None
+    try:
+        value = headers.get(RAW_RESPONSE_HEADER)
+    except Exception:
+        return None
+    return str(value) if value else None
+
+
 def explicit_capture(value: Any) -> ContentCapture | None:
     """``capture_content=`` as a mode (a bool means SPAN_ONLY/NO_CONTENT); None if not given."""
     if value is None:

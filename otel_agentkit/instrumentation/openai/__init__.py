@@ -38,6 +38,7 @@ from otel_agentkit.instrumentation._base import TelemetryHandle, log_internal_er
 from otel_agentkit.instrumentation._genai import (
     explicit_capture,
     installed_version,
+    raw_response_mode,
     version_supported,
 )
 from otel_agentkit.instrumentation._streams import (
@@ -48,7 +49,6 @@ from otel_agentkit.instrumentation._streams import (
 from otel_agentkit.instrumentation.openai import _calls
 from otel_agentkit.instrumentation.openai._calls import (
     CLIENT_PROVIDER_ATTR,
-    RAW_RESPONSE_HEADER,
     Call,
     ChatStreamRecorder,
     ResponsesStreamRecorder,
@@ -132,14 +132,7 @@ def set_provider_name(client: Any, provider_name: str) -> Any:
 
 
 def _raw_mode(kwargs: Mapping[str, Any]) -> str | None:
-    headers = kwargs.get("extra_headers")
-    if not headers:
-        return None
-    try:
-        value = headers.get(RAW_RESPONSE_HEADER)
-    except Exception:
-        return None
-    return str(value) if value else None
+    return raw_response_mode(kwargs)
 
 
 def _official_span_active() -> bool:

@@ -14,6 +14,7 @@ from typing import Any
 from otel_agentkit import semconv
 from otel_agentkit.instrumentation._base import log_internal_error
 from otel_agentkit.instrumentation._genai import (
+    RAW_RESPONSE_HEADER,
     Call,
     LLMStreamRecorder,
     base_url_of,
@@ -35,9 +36,6 @@ __all__ = [
     "server_of",
 ]
 
-#: Header the openai client sets on ``with_raw_response`` ("true") and
-#: ``with_streaming_response`` ("stream") calls.
-RAW_RESPONSE_HEADER = "X-Stainless-Raw-Response"
 
 #: Attribute a user may set on a client (through ``set_provider_name``) to name its provider.
 CLIENT_PROVIDER_ATTR = "_agentkit_provider_name"
