@@ -200,9 +200,13 @@ def test_manager_exception_inside_with(tel: TelemetryCapture) -> None:
     class BoomError(Exception):
         pass
 
-    with pytest.raises(BoomError), sync_client().messages.stream(**kwargs()) as stream:
-        next(iter(stream))
-        raise BoomError
+    def use_stream() -> None:
+        with sync_client().messages.stream(**kwargs()) as stream:
+            next(iter(stream))
+            raise BoomError
+
+    with pytest.raises(BoomError):
+        use_stream()
     # The manager's exit closes the stream (it does not see the exception): cut short.
     assert_cut_short(ended_once(tel))
 
