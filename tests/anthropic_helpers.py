@@ -1,7 +1,7 @@
 """Replay recorded Anthropic traffic through the real anthropic client.
 
-anthropic 2.x sends through ``httpx2`` and rejects an ``httpx.Client``;
-1.x and 0.x take an ``httpx.Client``. :class:`Cassette` gives the client the
+anthropic 2.x (and late 1.x) sends through ``httpx2`` and rejects an
+``httpx.Client``; older versions take an ``httpx.Client``. :class:`Cassette` gives the client the
 ``MockTransport`` of the stack it uses, as its ``http_client``: the client
 builds, sends, parses and streams exactly as it does against the network;
 only the bytes come from the recording.
@@ -9,6 +9,8 @@ only the bytes come from the recording.
 
 from __future__ import annotations
 
+import importlib
+import inspect
 from pathlib import Path
 from typing import Any
 
@@ -22,34 +24,35 @@ BASE_URL = "https://api.anthropic.com"
 
 FIXTURES_DIR = Path(__file__).parent / "fixtures" / "anthropic"
 
-#: anthropic 2.x removed these from the method signatures; they go in extra_body.
-_EXTRA_BODY_ARGS = ("temperature", "top_p", "top_k")
+#: The arguments ``messages.create`` of the installed client takes. A recorded
+#: body key it does not take (sampling parameters, which recent versions dropped;
+#: ``thinking`` on old versions) is sent in ``extra_body``: the same bytes on the wire.
+_CREATE_PARAMETERS = frozenset(
+    inspect.signature(
+        importlib.import_module("anthropic.resources.messages").Messages.create
+    ).parameters
+)
 
 ANTHROPIC_MAJOR = int(anthropic.__version__.split(".")[0])
 
+#: Whether the installed anthropic traces its own calls (anthropic 1.17+ and 2.x).
+SDK_TRACES = hasattr(importlib.import_module("anthropic._base_client"), "start_api_call_span")
+
 
 def http_module() -> Any:
-    """The HTTP library the installed anthropic sends through."""
-    if ANTHROPIC_MAJOR >= 2:
-        import httpx2
+    """The HTTP library the installed anthropic sends through (``httpx2`` or ``httpx``)."""
+    import anthropic._base_client as base
 
-        return httpx2
-    import httpx
-
-    return httpx
+    return getattr(base, "httpx2", None) or base.httpx
 
 
 class Cassette(cassette_replay.Cassette):
     """One recorded conversation with the Anthropic API, with clients that replay it."""
 
-    def __init__(self, path: Path) -> None:
-        super().__init__(path)
-        if ANTHROPIC_MAJOR >= 2:
-            # Older clients marked beta calls with ``?beta=true``; 2.x sends the same
-            # request to the plain URL. Same endpoint, same body: match it.
-            for interaction in self.interactions:
-                request = interaction["request"]
-                request["uri"] = request["uri"].replace("?beta=true", "")
+    def normalise_url(self, url: str) -> str:
+        # Older clients marked beta calls with ``?beta=true``; newer ones send the same
+        # request to the plain URL. Same endpoint, same body: match either way.
+        return url.replace("?beta=true", "")
 
     def client(self, **kwargs: Any) -> anthropic.Anthropic:
         http = http_module()
@@ -76,14 +79,13 @@ def request_kwargs(cassette: Cassette, index: int = 0) -> dict[str, Any]:
     """The recorded request body as keyword arguments for ``messages.create``.
 
     ``stream`` is left out (the caller chooses ``create(stream=True)`` or
-    ``stream()``); on anthropic 2.x, sampling parameters move to ``extra_body``.
+    ``stream()``); keys this client version takes no argument for go in ``extra_body``.
     """
     kwargs = dict(cassette.request_json(index))
     kwargs.pop("stream", None)
-    if ANTHROPIC_MAJOR >= 2:
-        extra = {k: kwargs.pop(k) for k in _EXTRA_BODY_ARGS if k in kwargs}
-        if extra:
-            kwargs["extra_body"] = extra
+    extra = {k: kwargs.pop(k) for k in list(kwargs) if k not in _CREATE_PARAMETERS}
+    if extra:
+        kwargs["extra_body"] = extra
     return kwargs
 
 

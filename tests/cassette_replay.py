@@ -61,16 +61,22 @@ class Cassette:
 
     # -- replay ----------------------------------------------------------------------
 
+    def normalise_url(self, url: str) -> str:
+        """How a recorded and a sent URL are compared (as they are, unless a subclass says)."""
+        return url
+
     def transport(self, http: Any = httpx) -> Any:
         """A ``MockTransport`` of ``http``: ``httpx``, or ``httpx2`` (openai 3.x's own stack)."""
         queues: dict[tuple[str, str], deque[dict[str, Any]]] = defaultdict(deque)
         for interaction in self.interactions:
             request = interaction["request"]
-            queues[(request["method"], request["uri"])].append(interaction["response"])
+            queues[(request["method"], self.normalise_url(request["uri"]))].append(
+                interaction["response"]
+            )
 
         def handle(request: Any) -> Any:
             self.served.append(request)
-            key = (request.method, str(request.url))
+            key = (request.method, self.normalise_url(str(request.url)))
             if not queues.get(key):
                 return http.Response(599, json={"error": {"message": f"no recording for {key}"}})
             recorded = queues[key].popleft()

@@ -21,7 +21,6 @@ from otel_agentkit import semconv
 from otel_agentkit.instrumentation.anthropic import AnthropicInstrumentor
 from otel_agentkit.testing import TelemetryCapture
 from tests.anthropic_helpers import (
-    ANTHROPIC_MAJOR,
     SECRET_KEY,
     Cassette,
     fixture_cassette,
@@ -346,19 +345,25 @@ def test_thinking_with_content(agentkit_telemetry: TelemetryCapture, instrument:
 
 
 def test_beta_messages_create(tel: TelemetryCapture) -> None:
+    import inspect
+
+    from anthropic.resources.beta.messages import Messages as BetaMessages
+
     cassette = recorded("test_structured_outputs/test_anthropic_structured_outputs_legacy.yaml")
     kwargs = request_kwargs(cassette)
-    output_format = kwargs.pop("output_format")
-    if ANTHROPIC_MAJOR >= 2:
+    extra = kwargs.setdefault("extra_body", {})
+    output_format = extra.pop("output_format", None) or kwargs.pop("output_format")
+    takes_config = "output_config" in inspect.signature(BetaMessages.create).parameters
+    if takes_config:
         kwargs["output_config"] = {"format": output_format}
     else:
-        kwargs["extra_body"] = {"output_format": output_format}
+        extra["output_format"] = output_format
     result = cassette.client().beta.messages.create(**kwargs)
     expected = expected_from_message(cassette.response_json())
     assert result.id == expected["id"]
     span = only_span(tel)
     check_span(span, cassette, expected)
-    if ANTHROPIC_MAJOR >= 2:
+    if takes_config:
         assert span.attributes[semconv.GEN_AI_OUTPUT_TYPE] == "json"
 
 
@@ -492,9 +497,13 @@ def test_thinking_stream_with_content(
     instrument(capture_content="SPAN_ONLY")
     cassette = recorded("test_thinking/test_anthropic_thinking_streaming_legacy.yaml")
     with cassette.client().messages.stream(**request_kwargs(cassette)) as stream:
-        final = stream.get_final_message()
+        stream.until_done()
     (output,) = json.loads(only_span(agentkit_telemetry).attributes[semconv.GEN_AI_OUTPUT_MESSAGES])
-    thinking = [b.thinking for b in final.content if b.type == "thinking"]
+    thinking_blocks: dict[int, list[str]] = {}
+    for event in cassette.stream_events():  # the recorded deltas, joined per block
+        if event["type"] == "content_block_delta" and event["delta"]["type"] == "thinking_delta":
+            thinking_blocks.setdefault(event["index"], []).append(event["delta"]["thinking"])
+    thinking = ["".join(pieces) for _, pieces in sorted(thinking_blocks.items())]
     assert thinking
     assert [p["content"] for p in output["parts"] if p["type"] == "reasoning"] == thinking
 

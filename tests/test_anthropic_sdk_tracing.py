@@ -15,10 +15,10 @@ import pytest
 
 from otel_agentkit.instrumentation.anthropic import AnthropicInstrumentor
 from otel_agentkit.testing import TelemetryCapture
-from tests.anthropic_helpers import ANTHROPIC_MAJOR, fixture_cassette, request_kwargs
+from tests.anthropic_helpers import SDK_TRACES, fixture_cassette, request_kwargs
 
 pytestmark = pytest.mark.skipif(
-    ANTHROPIC_MAJOR < 2, reason="anthropic < 2 has no tracing of its own"
+    not SDK_TRACES, reason="this anthropic version has no tracing of its own"
 )
 
 SDK_SCOPE = "com.anthropic.sdk.python"

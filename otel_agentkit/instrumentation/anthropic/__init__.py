@@ -1,4 +1,4 @@
-"""Anthropic auto-instrumentation (the ``anthropic`` client library, 0.40 to 2.x).
+"""Anthropic auto-instrumentation (the ``anthropic`` client library, 0.43 to 2.x).
 
 ::
 
@@ -64,7 +64,7 @@ _log = logging.getLogger("otel_agentkit")
 
 #: Versions of anthropic we support (checked again in ``_instrument``, because the
 #: ``opentelemetry-instrument`` launcher skips the dependency check).
-_instruments = ("anthropic >= 0.40, < 3",)
+_instruments = ("anthropic >= 0.43, < 3",)
 
 #: (module, class, method, kind, is_async); kind is "create" or "stream".
 _TARGETS: tuple[tuple[str, str, str, str, bool], ...] = tuple(
@@ -331,7 +331,7 @@ def _sdk_span_hook(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
 
 
 class AnthropicInstrumentor(BaseInstrumentor):  # type: ignore[misc]
-    """Instruments the anthropic client library (v0.40 up to, not including, v3).
+    """Instruments the anthropic client library (v0.43 up to, not including, v3).
 
     Keyword arguments to :meth:`instrument`:
 
