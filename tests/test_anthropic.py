@@ -831,3 +831,47 @@ def test_unsupported_anthropic_version_is_left_alone(
         assert "anthropic 0.30.0 is not supported" in caplog.text
     finally:
         instrumentor.uninstrument()
+
+
+def test_vertex_client_names_its_platform(tel: TelemetryCapture) -> None:
+    """Claude on Vertex AI goes through the same methods; provider and server follow the client."""
+    from tests.anthropic_helpers import http_module
+
+    http = http_module()
+    body = fixture_cassette("message_basic.yaml").response_text().encode()
+    sent: list[Any] = []
+
+    def handler(request: Any) -> Any:
+        sent.append(request)
+        return http.Response(200, headers={"content-type": "application/json"}, content=body)
+
+    client = anthropic.AnthropicVertex(
+        project_id="my-project",
+        region="us-east5",
+        access_token=SECRET_KEY,
+        http_client=http.Client(transport=http.MockTransport(handler)),
+        max_retries=0,
+    )
+    client.messages.create(
+        model="claude-fixture@2025", max_tokens=5, messages=[{"role": "user", "content": "hi"}]
+    )
+    assert len(sent) == 1
+    attrs = only_span(tel).attributes
+    assert attrs[semconv.GEN_AI_PROVIDER_NAME] == "gcp.vertex_ai"
+    assert attrs[semconv.SERVER_ADDRESS] == sent[0].url.host == "us-east5-aiplatform.googleapis.com"
+    assert attrs[semconv.GEN_AI_RESPONSE_ID] == "msg_fixture_basic"
+
+
+def test_instrument_by_name_uses_the_entry_point(agentkit_telemetry: TelemetryCapture) -> None:
+    import otel_agentkit.instrumentation as instrumentation
+
+    assert instrumentation.available()["anthropic"] == (
+        "otel_agentkit.instrumentation.anthropic:AnthropicInstrumentor"
+    )
+    assert instrumentation.instrument("anthropic") == ["anthropic"]
+    try:
+        cassette = fixture_cassette("message_basic.yaml")
+        cassette.client().messages.create(**request_kwargs(cassette))
+        assert only_span(agentkit_telemetry).name == "chat fixture-claude"
+    finally:
+        instrumentation.uninstrument("anthropic")
