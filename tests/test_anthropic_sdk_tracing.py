@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from otel_agentkit import semconv
 from otel_agentkit.instrumentation.anthropic import AnthropicInstrumentor
 from otel_agentkit.testing import TelemetryCapture
 from tests.anthropic_helpers import SDK_TRACES, fixture_cassette, request_kwargs
@@ -118,3 +119,18 @@ def test_uninstrument_gives_the_sdk_its_span_back(
     cassette = fixture_cassette("message_basic.yaml")
     cassette.client().messages.create(**request_kwargs(cassette))
     assert list(by_scope(agentkit_telemetry)) == [SDK_SCOPE]
+
+
+def test_the_clients_conversation_id_is_kept(
+    agentkit_telemetry: TelemetryCapture, instrumentor: AnthropicInstrumentor
+) -> None:
+    """The conversation id a client gives its own spans is on ours, which replace them."""
+    instrumentor.instrument()
+    cassette = fixture_cassette("message_basic.yaml")
+    client = cassette.client()
+    client = client.with_options(open_telemetry={**client.open_telemetry, "conversation_id": "c1"})
+    client.messages.create(**request_kwargs(cassette))
+    (span,) = agentkit_telemetry.spans()
+    assert span.attributes[semconv.GEN_AI_CONVERSATION_ID] == "c1"
+    (point,) = agentkit_telemetry.metric_points(semconv.GEN_AI_CLIENT_OPERATION_DURATION)
+    assert semconv.GEN_AI_CONVERSATION_ID not in point.attributes  # an id: never on a metric

@@ -138,6 +138,11 @@ def _start(settings: _Settings, instance: Any, kwargs: Mapping[str, Any], stream
         attributes[semconv.SERVER_ADDRESS] = host
     if port is not None:
         attributes[semconv.SERVER_PORT] = port
+    # anthropic 2.x clients may carry a conversation id for their own spans
+    # (``open_telemetry={"conversation_id": ...}``): ours, which stand in for them, keep it.
+    conversation = getattr(getattr(client, "_otel", None), "conversation_id", None)
+    if isinstance(conversation, str) and conversation:
+        attributes[semconv.GEN_AI_CONVERSATION_ID] = conversation
     attributes.update(request_attributes(kwargs, stream))
     capture = settings.capture or capture_mode()
     return Call(
