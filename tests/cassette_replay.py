@@ -26,7 +26,7 @@ class Cassette:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.interactions: list[dict[str, Any]] = yaml.safe_load(path.read_text())["interactions"]
-        self.served: list[httpx.Request] = []
+        self.served: list[Any] = []  # httpx or httpx2 requests
 
     # -- what was recorded -------------------------------------------------------
 
