@@ -8,6 +8,7 @@ context (``traceparent``) with the request. ``keep_sdk_spans=True`` keeps both.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -23,6 +24,14 @@ pytestmark = pytest.mark.skipif(
 )
 
 SDK_SCOPE = "com.anthropic.sdk.python"
+
+
+@pytest.fixture(autouse=True)
+def _sdk_tracing_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The client's tracing as it ships (a developer's shell may have turned it off)."""
+    for name in list(os.environ):
+        if name.startswith("ANTHROPIC_OPEN_TELEMETRY"):
+            monkeypatch.delenv(name)
 
 
 @pytest.fixture
