@@ -207,8 +207,19 @@ def test_manager_exception_inside_with(tel: TelemetryCapture) -> None:
 
     with pytest.raises(BoomError):
         use_stream()
-    # The manager's exit closes the stream (it does not see the exception): cut short.
-    assert_cut_short(ended_once(tel))
+    span = ended_once(tel)
+    assert span.attributes[semconv.ERROR_TYPE] == "BoomError"
+    assert span.attributes[semconv.GEN_AI_RESPONSE_ID] == START["id"]
+
+
+def test_manager_is_still_the_clients_manager(tel: TelemetryCapture) -> None:
+    from anthropic.lib.streaming import MessageStreamManager
+
+    manager = sync_client().messages.stream(**kwargs())
+    assert isinstance(manager, MessageStreamManager)
+    with manager as stream:
+        assert stream.get_final_text() == "Hello, world."
+    assert_complete(ended_once(tel))
 
 
 def test_manager_error_mid_stream(tel: TelemetryCapture) -> None:
@@ -300,6 +311,20 @@ def test_async_manager_exit_before_the_end(tel: TelemetryCapture) -> None:
 
     asyncio.run(go())
     assert_cut_short(ended_once(tel))
+
+
+def test_async_manager_exception_inside_with(tel: TelemetryCapture) -> None:
+    class BoomError(Exception):
+        pass
+
+    async def go() -> None:
+        async with async_client().messages.stream(**kwargs()) as stream:
+            await stream.__anext__()
+            raise BoomError
+
+    with pytest.raises(BoomError):
+        asyncio.run(go())
+    assert ended_once(tel).attributes[semconv.ERROR_TYPE] == "BoomError"
 
 
 # ---------------------------------------------------------------------------

@@ -30,6 +30,7 @@ import importlib
 import logging
 from collections.abc import Callable, Collection, Coroutine, Mapping
 from contextvars import ContextVar
+from types import TracebackType
 from typing import Any
 
 from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-defined]
@@ -49,7 +50,7 @@ from otel_agentkit.instrumentation._genai import (
     server_of,
     version_supported,
 )
-from otel_agentkit.instrumentation._streams import AsyncStreamProxy, SyncStreamProxy
+from otel_agentkit.instrumentation._streams import AsyncStreamProxy, SyncStreamProxy, _ProxyBase
 from otel_agentkit.instrumentation.anthropic._messages import (
     MessageStreamRecorder,
     finish_message,
@@ -236,8 +237,56 @@ def _request_attr(manager: Any) -> str | None:
     return None
 
 
+class _ManagerProxy(_ProxyBase):
+    """A stream manager whose ``with`` exit tells our stream the exception leaving the block.
+
+    The manager's own exit only closes its stream (a clean end for us); with
+    this, a stream left by an exception ends its span with that ``error.type``,
+    as ``create(stream=True)`` used as a context manager does. Every other
+    attribute is the manager's (``isinstance`` checks still pass).
+    """
+
+    def __init__(self, wrapped: Any, slot: list[Any]) -> None:
+        super().__init__(wrapped)
+        self._self_slot = slot
+
+    def _self_failed(self, exc: BaseException | None) -> None:
+        if exc is not None and self._self_slot:
+            recorder = getattr(self._self_slot[0], "_self_recorder", None)
+            if recorder is not None:
+                recorder.finish(exc)
+
+    def __enter__(self) -> Any:
+        return self.__wrapped__.__enter__()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> Any:
+        self._self_failed(exc)
+        return self.__wrapped__.__exit__(exc_type, exc, tb)
+
+    async def __aenter__(self) -> Any:
+        return await self.__wrapped__.__aenter__()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> Any:
+        self._self_failed(exc)
+        return await self.__wrapped__.__aexit__(exc_type, exc, tb)
+
+
 def _traced_sync_request(
-    settings: _Settings, instance: Any, kwargs: Mapping[str, Any], request: Callable[[], Any]
+    settings: _Settings,
+    instance: Any,
+    kwargs: Mapping[str, Any],
+    request: Callable[[], Any],
+    slot: list[Any],
 ) -> Callable[[], Any]:
     def send() -> Any:
         if _skip(settings):
@@ -257,7 +306,9 @@ def _traced_sync_request(
         finally:
             _CURRENT.reset(current)
             call.detach(token)
-        return _finish(result, call, kwargs, True, False)
+        stream = _finish(result, call, kwargs, True, False)
+        slot.append(stream)
+        return stream
 
     return send
 
@@ -267,6 +318,7 @@ async def _traced_async_request(
     instance: Any,
     kwargs: Mapping[str, Any],
     request: Coroutine[Any, Any, Any],
+    slot: list[Any],
 ) -> Any:
     if _skip(settings):
         return await request
@@ -285,7 +337,9 @@ async def _traced_async_request(
     finally:
         _CURRENT.reset(current)
         call.detach(token)
-    return _finish(result, call, kwargs, True, True)
+    stream = _finish(result, call, kwargs, True, True)
+    slot.append(stream)
+    return stream
 
 
 def _stream_wrapper(settings: _Settings, is_async: bool) -> Callable[..., Any]:
@@ -294,7 +348,7 @@ def _stream_wrapper(settings: _Settings, is_async: bool) -> Callable[..., Any]:
     The manager's deferred request is replaced by one that starts our span when
     it runs, and hands the manager's ``MessageStream`` our stream proxy, so the
     span ends with the stream (exhausted, closed, the ``with`` block left, or
-    garbage collected).
+    garbage collected). The caller gets the manager behind a :class:`_ManagerProxy`.
     """
 
     def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
@@ -307,11 +361,13 @@ def _stream_wrapper(settings: _Settings, is_async: bool) -> Callable[..., Any]:
                 _log.debug("otel-agentkit: unknown anthropic stream manager %r", type(manager))
                 return manager
             request = getattr(manager, name)
+            slot: list[Any] = []
             if is_async:
-                traced: Any = _traced_async_request(settings, instance, kwargs, request)
+                traced: Any = _traced_async_request(settings, instance, kwargs, request, slot)
             else:
-                traced = _traced_sync_request(settings, instance, kwargs, request)
+                traced = _traced_sync_request(settings, instance, kwargs, request, slot)
             setattr(manager, name, traced)
+            return _ManagerProxy(manager, slot)
         except Exception:
             log_internal_error("anthropic stream manager")
         return manager
