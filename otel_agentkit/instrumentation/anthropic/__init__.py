@@ -158,9 +158,15 @@ def _finish(
     try:
         raw = raw_response_mode(kwargs)
         if raw is not None:
+            parsed = None
             parse = getattr(result, "parse", None)
             if raw != "stream" and not stream and not is_async and parse is not None:
-                finish_message(parse(), call, kwargs)  # cached: the caller gets the same
+                try:
+                    parsed = parse()  # cached by the response: the caller gets the same
+                except Exception:
+                    log_internal_error("anthropic raw response parse")
+            if parsed is not None:
+                finish_message(parsed, call, kwargs)
             else:
                 # The body is the caller's to read (or parse asynchronously): the span
                 # covers the request up to the response headers.
