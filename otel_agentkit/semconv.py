@@ -112,6 +112,7 @@ PROVIDER_DEEPSEEK: Final = "deepseek"
 PROVIDER_X_AI: Final = "x_ai"
 PROVIDER_PERPLEXITY: Final = "perplexity"
 PROVIDER_GCP_GEMINI: Final = "gcp.gemini"
+PROVIDER_GCP_VERTEX_AI: Final = "gcp.vertex_ai"
 
 # gen_ai.token.type values
 TOKEN_TYPE_INPUT: Final = "input"

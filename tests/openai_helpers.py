@@ -11,13 +11,13 @@ streams exactly as it does against the network.
 from __future__ import annotations
 
 import json
-from collections import defaultdict, deque
 from pathlib import Path
 from typing import Any
 
 import httpx
 import openai
-import yaml
+
+from tests import cassette_replay
 
 #: What tests use as the API key: it must never appear in any telemetry.
 SECRET_KEY = "sk-test-SECRET"
@@ -25,84 +25,9 @@ BASE_URL = "https://api.openai.com/v1"
 
 FIXTURES_DIR = Path(__file__).parent / "fixtures" / "openai"
 
-_DROP_HEADERS = {"content-length", "transfer-encoding", "content-encoding", "connection"}
 
-
-class Cassette:
-    """One recorded conversation with the API."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.interactions: list[dict[str, Any]] = yaml.safe_load(path.read_text())["interactions"]
-        self.served: list[httpx.Request] = []
-
-    # -- what was recorded -------------------------------------------------------
-
-    def request_json(self, index: int = 0) -> dict[str, Any]:
-        body = self.interactions[index]["request"]["body"]
-        return json.loads(body) if body else {}
-
-    def response_text(self, index: int = 0) -> str:
-        body = self.interactions[index]["response"]["body"]["string"]
-        if isinstance(body, bytes):
-            import gzip
-
-            try:
-                return gzip.decompress(body).decode()
-            except OSError:
-                return body.decode()
-        return str(body)
-
-    def response_json(self, index: int = 0) -> dict[str, Any]:
-        return json.loads(self.response_text(index))  # type: ignore[no-any-return]
-
-    def stream_events(self, index: int = 0) -> list[dict[str, Any]]:
-        """The JSON payloads of a recorded server-sent-event body (no ``[DONE]``)."""
-        events = []
-        for line in self.response_text(index).splitlines():
-            if line.startswith("data: ") and not line.startswith("data: [DONE]"):
-                events.append(json.loads(line[len("data: ") :]))
-        return events
-
-    def status(self, index: int = 0) -> int:
-        return int(self.interactions[index]["response"]["status"]["code"])
-
-    # -- replay ----------------------------------------------------------------------
-
-    def transport(self, http: Any = httpx) -> Any:
-        """A ``MockTransport`` of ``http``: ``httpx``, or ``httpx2`` (openai 3.x's own stack)."""
-        queues: dict[tuple[str, str], deque[dict[str, Any]]] = defaultdict(deque)
-        for interaction in self.interactions:
-            request = interaction["request"]
-            queues[(request["method"], request["uri"])].append(interaction["response"])
-
-        def handle(request: Any) -> Any:
-            self.served.append(request)
-            key = (request.method, str(request.url))
-            if not queues.get(key):
-                return http.Response(599, json={"error": {"message": f"no recording for {key}"}})
-            recorded = queues[key].popleft()
-            body = recorded["body"]["string"]
-            headers = [
-                (name, value)
-                for name, values in recorded["headers"].items()
-                for value in (values if isinstance(values, list) else [values])
-                if name.lower() not in _DROP_HEADERS
-            ]
-            if isinstance(body, bytes):
-                # gzip-compressed recording: serve it compressed, as the server did.
-                headers += [
-                    (name, value)
-                    for name, values in recorded["headers"].items()
-                    for value in (values if isinstance(values, list) else [values])
-                    if name.lower() == "content-encoding"
-                ]
-                content = body
-            else:
-                content = body.encode()
-            return http.Response(recorded["status"]["code"], headers=headers, content=content)
-
-        return http.MockTransport(handle)
+class Cassette(cassette_replay.Cassette):
+    """One recorded conversation with the OpenAI API, with clients that replay it."""
 
     def client(self, **kwargs: Any) -> openai.OpenAI:
         return openai.OpenAI(

@@ -1,4 +1,4 @@
-"""What the LLM client instrumentors (OpenAI, Ollama, ...) share about one call.
+"""What the LLM client instrumentors (OpenAI, Anthropic, Ollama) share about one call.
 
 * :class:`Call`: the CLIENT span of one API call, its metric attributes, and
   how it ends (:meth:`Call.succeed` / :meth:`Call.fail`, exactly once per call),
@@ -6,7 +6,13 @@
   content (span attributes and/or the inference-details event) and the cost.
 * Small readers of request/response objects that may be dicts or pydantic
   models (:func:`get_field`, :func:`maybe_json`), the server of an httpx-based
-  client (:func:`server_of`) and the tool-call attributes.
+  client (:func:`server_of`), the tool-call attributes, :func:`given` (an
+  argument really passed, not ``None``/``NOT_GIVEN``/``omit``) and
+  :func:`raw_response_mode` (Stainless-generated clients: openai, anthropic).
+* :class:`LLMStreamRecorder`: a :class:`~._streams.StreamRecorder` bound to a
+  :class:`Call`, with the time-to-first-chunk / time-per-chunk metrics.
+
+Imports no client library.
 """
 
 from __future__ import annotations
@@ -34,6 +40,28 @@ from otel_agentkit.pricing import ModelPrice, price_for
 
 #: type -> whether it is a Mapping (``isinstance`` against the ABC is slow; types are few).
 _MAPPING_TYPES: dict[type[Any], bool] = {dict: True}
+
+
+def given(value: Any) -> bool:
+    """Whether a request argument was really passed (not None, NOT_GIVEN or omit)."""
+    return value is not None and type(value).__name__ not in ("NotGiven", "Omit")
+
+
+#: Header the Stainless-generated clients (openai, anthropic) set on
+#: ``with_raw_response`` ("true"/"raw") and ``with_streaming_response`` ("stream") calls.
+RAW_RESPONSE_HEADER = "X-Stainless-Raw-Response"
+
+
+def raw_response_mode(kwargs: Mapping[str, Any]) -> str | None:
+    """The raw-response header value of a call's ``extra_headers`` (None for a plain call)."""
+    headers = kwargs.get("extra_headers")
+    if not headers:
+        return None
+    try:
+        value = headers.get(RAW_RESPONSE_HEADER)
+    except Exception:
+        return None
+    return str(value) if value else None
 
 
 def get_field(obj: Any, name: str) -> Any:
@@ -283,3 +311,28 @@ class Call:
             attributes=event_attrs,
             context=self.span_context,
         )
+
+
+class LLMStreamRecorder(StreamRecorder):
+    """A :class:`StreamRecorder` bound to one :class:`Call` (and the request's arguments)."""
+
+    __slots__ = ("call", "kwargs")
+
+    def __init__(self, call: Call, kwargs: Mapping[str, Any]) -> None:
+        super().__init__(call.started_at)
+        self.call = call
+        self.kwargs = kwargs
+
+    def _partial_attributes(self) -> None:
+        """On a failed stream, keep the response id and model seen before the failure."""
+        span = self.call.span
+        response_id = getattr(self, "response_id", None)
+        response_model = getattr(self, "response_model", None)
+        if span.is_recording():
+            if response_id:
+                span.set_attribute(semconv.GEN_AI_RESPONSE_ID, response_id)
+            if response_model:
+                span.set_attribute(semconv.GEN_AI_RESPONSE_MODEL, response_model)
+
+    def _record_chunk_timing(self, ended_at: float, response_model: str | None) -> None:
+        self.call.record_stream_timing(self, ended_at, response_model)

@@ -60,7 +60,8 @@ class StreamRecorder:
         """Record one chunk; never raises.
 
         The proxies below inline these lines on their per-chunk path (one call
-        fewer per chunk); a change here belongs there too.
+        fewer per chunk); a change here belongs there too. A subclass may
+        override it to count chunks its own way: the proxies then call it.
         """
         if not self.chunks:
             self.first_chunk_at = time.perf_counter()
@@ -132,16 +133,22 @@ def _sync_chunks(
                 return
             recorder.on_chunk(first)
             yield first
-        for chunk in iterator:
-            # StreamRecorder.on_chunk, inlined: one call fewer per chunk.
-            if not recorder.chunks:
-                recorder.first_chunk_at = time.perf_counter()
-            recorder.chunks += 1
-            try:
-                process(chunk)
-            except Exception:
-                log_internal_error("stream chunk processing")
-            yield chunk
+        if type(recorder).on_chunk is StreamRecorder.on_chunk:
+            for chunk in iterator:
+                # StreamRecorder.on_chunk, inlined: one call fewer per chunk.
+                if not recorder.chunks:
+                    recorder.first_chunk_at = time.perf_counter()
+                recorder.chunks += 1
+                try:
+                    process(chunk)
+                except Exception:
+                    log_internal_error("stream chunk processing")
+                yield chunk
+        else:  # a recorder that counts chunks its own way (Anthropic: output deltas only)
+            on_chunk = recorder.on_chunk
+            for chunk in iterator:
+                on_chunk(chunk)
+                yield chunk
     except GeneratorExit:  # closed, or collected while suspended: the caller stopped
         recorder.finish(None)
         raise
@@ -162,11 +169,16 @@ class _AsyncChunks:
     when the stream is collected. This object ends it in ``__del__``.
     """
 
-    __slots__ = ("__weakref__", "_anext", "_context", "_recorder")
+    __slots__ = ("__weakref__", "_anext", "_context", "_on_chunk", "_recorder")
 
     def __init__(self, wrapped: Any, recorder: StreamRecorder, context: Any = None) -> None:
         self._recorder = recorder
         self._context = context  # made current around the first chunk (lazy streams)
+        # A recorder that counts chunks its own way gets its on_chunk called; the
+        # others have it inlined below.
+        self._on_chunk = (
+            None if type(recorder).on_chunk is StreamRecorder.on_chunk else recorder.on_chunk
+        )
         self._anext = aiter(wrapped).__anext__  # what ``async for`` over the stream would use
 
     def __aiter__(self) -> _AsyncChunks:
@@ -192,6 +204,9 @@ class _AsyncChunks:
         except BaseException as exc:
             recorder.finish(exc)
             raise
+        if self._on_chunk is not None:
+            self._on_chunk(chunk)
+            return chunk
         if not recorder.chunks:
             recorder.first_chunk_at = time.perf_counter()
         recorder.chunks += 1

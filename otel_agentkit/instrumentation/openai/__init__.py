@@ -38,8 +38,13 @@ from opentelemetry.trace import INVALID_SPAN, get_current_span
 
 from otel_agentkit import semconv
 from otel_agentkit._content import ContentCapture, capture_mode
-from otel_agentkit.instrumentation._base import TelemetryHandle, log_internal_error
-from otel_agentkit.instrumentation._genai import explicit_capture
+from otel_agentkit.instrumentation._base import (
+    TelemetryHandle,
+    installed_version,
+    log_internal_error,
+    supported,
+)
+from otel_agentkit.instrumentation._genai import explicit_capture, raw_response_mode
 from otel_agentkit.instrumentation._streams import (
     AsyncStreamProxy,
     StreamRecorder,
@@ -48,7 +53,6 @@ from otel_agentkit.instrumentation._streams import (
 from otel_agentkit.instrumentation.openai import _calls, _completions, _unbound
 from otel_agentkit.instrumentation.openai._calls import (
     CLIENT_PROVIDER_ATTR,
-    RAW_RESPONSE_HEADER,
     Call,
     ChatStreamRecorder,
     ResponsesStreamRecorder,
@@ -156,14 +160,7 @@ def set_provider_name(client: Any, provider_name: str) -> Any:
 
 
 def _raw_mode(kwargs: Mapping[str, Any]) -> str | None:
-    headers = kwargs.get("extra_headers")
-    if not headers:
-        return None
-    try:
-        value = headers.get(RAW_RESPONSE_HEADER)
-    except Exception:
-        return None
-    return str(value) if value else None
+    return raw_response_mode(kwargs)
 
 
 def _official_span_active() -> bool:
@@ -358,23 +355,11 @@ def _async_wrapper(settings: _Settings, op: _Operation) -> Callable[..., Any]:
 
 
 def _openai_version() -> str | None:
-    try:
-        from importlib.metadata import version
-
-        return version("openai")
-    except Exception:
-        return None
+    return installed_version("openai")
 
 
 def _supported(version: str | None) -> bool:
-    if version is None:
-        return False
-    try:
-        from packaging.specifiers import SpecifierSet
-
-        return version in SpecifierSet(_instruments[0].split(" ", 1)[1].replace(" ", ""))
-    except Exception:
-        return False
+    return supported(_instruments[0], version)
 
 
 class OpenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]

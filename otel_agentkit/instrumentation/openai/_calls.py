@@ -14,14 +14,16 @@ from typing import Any
 from otel_agentkit import semconv
 from otel_agentkit.instrumentation._base import log_internal_error
 from otel_agentkit.instrumentation._genai import (
+    RAW_RESPONSE_HEADER,
     Call,
+    LLMStreamRecorder,
     base_url_of,
     get_field,
+    given,
     maybe_json,
     server_of,
     tool_call_attributes,
 )
-from otel_agentkit.instrumentation._streams import StreamRecorder
 
 __all__ = [
     "CLIENT_PROVIDER_ATTR",
@@ -46,10 +48,8 @@ __all__ = [
 _get = get_field
 _maybe_json = maybe_json
 _tool_call_attrs = tool_call_attributes
+_given = given
 
-#: Header the openai client sets on ``with_raw_response`` ("true") and
-#: ``with_streaming_response`` ("stream") calls.
-RAW_RESPONSE_HEADER = "X-Stainless-Raw-Response"
 
 #: Attribute a user may set on a client (through ``set_provider_name``) to name its provider.
 CLIENT_PROVIDER_ATTR = "_agentkit_provider_name"
@@ -67,11 +67,6 @@ _PROVIDER_BY_HOST: tuple[tuple[str, str], ...] = (
     ("generativelanguage.googleapis.com", semconv.PROVIDER_GCP_GEMINI),
 )
 _OLLAMA_DEFAULT_PORT = 11434
-
-
-def _given(value: Any) -> bool:
-    """Whether a request argument was really passed (not None, NOT_GIVEN or omit)."""
-    return value is not None and type(value).__name__ not in ("NotGiven", "Omit")
 
 
 def provider_for(
@@ -550,30 +545,7 @@ class _ToolCallAcc:
         self.arguments: list[str] = []
 
 
-class _StreamRecorderBase(StreamRecorder):
-    __slots__ = ("call", "kwargs")
-
-    def __init__(self, call: Call, kwargs: Mapping[str, Any]) -> None:
-        super().__init__(call.started_at)
-        self.call = call
-        self.kwargs = kwargs
-
-    def _partial_attributes(self) -> None:
-        """On a failed stream, keep the response id and model seen before the failure."""
-        span = self.call.span
-        response_id = getattr(self, "response_id", None)
-        response_model = getattr(self, "response_model", None)
-        if span.is_recording():
-            if response_id:
-                span.set_attribute(semconv.GEN_AI_RESPONSE_ID, response_id)
-            if response_model:
-                span.set_attribute(semconv.GEN_AI_RESPONSE_MODEL, response_model)
-
-    def _record_chunk_timing(self, ended_at: float, response_model: str | None) -> None:
-        self.call.record_stream_timing(self, ended_at, response_model)
-
-
-class ChatStreamRecorder(_StreamRecorderBase):
+class ChatStreamRecorder(LLMStreamRecorder):
     """Accumulates a chat.completions stream: ids, model, finish reasons, usage, tool calls."""
 
     __slots__ = (
@@ -698,7 +670,7 @@ class ChatStreamRecorder(_StreamRecorderBase):
 _FINAL_RESPONSE_EVENTS = frozenset({"response.completed", "response.incomplete", "response.failed"})
 
 
-class ResponsesStreamRecorder(_StreamRecorderBase):
+class ResponsesStreamRecorder(LLMStreamRecorder):
     """Accumulates a Responses API event stream: the final ``Response`` carries it all."""
 
     __slots__ = ("final", "response_id", "response_model", "stream_error")

@@ -15,10 +15,10 @@ from typing import Any
 
 from otel_agentkit import semconv
 from otel_agentkit.instrumentation._base import log_internal_error
+from otel_agentkit.instrumentation._genai import LLMStreamRecorder
 from otel_agentkit.instrumentation.openai._calls import (
     Call,
     _get,
-    _StreamRecorderBase,
     text_input_messages,
 )
 
@@ -79,7 +79,7 @@ def finish_completion(response: Any, call: Call, kwargs: Mapping[str, Any]) -> N
     call.succeed(attrs, input_tokens, output_tokens, content)
 
 
-class CompletionStreamRecorder(_StreamRecorderBase):
+class CompletionStreamRecorder(LLMStreamRecorder):
     """Accumulates a completions stream: id, model, finish reason per choice, usage.
 
     Text is kept only when content capture is on.
