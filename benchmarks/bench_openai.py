@@ -21,6 +21,11 @@ Tracing and metrics go to real SDK providers (spans dropped at end by a
 processor that does nothing, metrics into an in-memory reader), the same for
 every configuration. Overheads are reported per call and per chunk, and as a
 ratio to the baseline measured in the same run.
+
+Two measures: wall-clock time (interleaved rounds, best kept), and, when
+valgrind is installed, instructions executed under callgrind
+(:mod:`benchmarks._instructions`), which repeat exactly whatever the load on
+the machine; the comparison with openai-v2 is read off the second.
 """
 
 from __future__ import annotations
