@@ -305,7 +305,8 @@ def _number(raw: Any, name: str) -> float:
 
 def _add_point(family: _Family, raw: Mapping[str, Any], state: ProcessState) -> None:
     attributes = _attrs_from_json(raw["a"])
-    start, at = int(raw["s"]), int(raw["t"])
+    at = int(raw["t"])
+    start = at if raw.get("s") is None else int(raw["s"])  # gauges have no start time
     key = _key(attributes)
     current = family.points.get(key)
     kind = family.kind
