@@ -413,3 +413,24 @@ def test_clear_multiprocess_dir_removes_only_state_files(tmp_path: Path) -> None
     assert sorted(p.name for p in tmp_path.iterdir()) == ["counter_123.db", "notes.txt"]
     with pytest.raises(ConfigurationError):
         clear_multiprocess_dir(tmp_path / "missing")
+
+
+def test_cli_clears_the_configured_directory_and_doctor_shows_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from otel_agentkit import cli
+
+    _write_worker(tmp_path, LIVE_PID, _violations(1))
+    _write_worker(tmp_path, LIVE_PID + 1, _violations(1))
+    assert cli.main(["clear-metrics-dir"]) == 2  # nothing configured
+    assert "AGENTKIT_METRICS_MULTIPROC_DIR" in capsys.readouterr().err
+
+    monkeypatch.setenv("AGENTKIT_METRICS_MULTIPROC_DIR", str(tmp_path))
+    assert cli.main(["doctor"]) == 0
+    out = capsys.readouterr().out
+    assert f"prometheus multi-process dir: {tmp_path} (from AGENTKIT_METRICS_MULTIPROC_DIR)" in out
+
+    assert cli.main(["clear-metrics-dir"]) == 0
+    assert f"removed 2 metric state files from {tmp_path}" in capsys.readouterr().out
+    assert list(tmp_path.iterdir()) == []
+    assert cli.main(["clear-metrics-dir", str(tmp_path / "missing")]) == 2
