@@ -8,6 +8,7 @@ live process (our parent) or of one that has exited.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import secrets
@@ -30,7 +31,14 @@ import otel_agentkit
 from otel_agentkit import semconv
 from otel_agentkit.errors import ConfigurationError
 from otel_agentkit.telemetry import Telemetry, clear_multiprocess_dir
-from otel_agentkit.telemetry._multiproc import WRITE_INTERVAL_S, read_states, to_json
+from otel_agentkit.telemetry._multiproc import (
+    ARCHIVE_NAME,
+    STALE_S,
+    WRITE_INTERVAL_S,
+    compact,
+    read_states,
+    to_json,
+)
 from otel_agentkit.telemetry._setup import build_views
 from tests.web_helpers import prom_value
 
@@ -72,9 +80,12 @@ def _collect(record: Callable[[Meter], None]) -> object:
         provider.shutdown()
 
 
-def _write_worker(directory: Path, pid: int, record: Callable[[Meter], None]) -> Path:
-    """Write what a worker with ``pid`` would write after ``record``."""
+def _write_worker(
+    directory: Path, pid: int, record: Callable[[Meter], None], *, age_s: float = 0.0
+) -> Path:
+    """What a worker with ``pid`` would have written ``age_s`` seconds ago after ``record``."""
     document = to_json(_collect(record), pid)  # type: ignore[arg-type]
+    document["written"] -= int(age_s * 1e9)
     path = directory / f"metrics-{pid}-{secrets.token_hex(4)}.json"
     path.write_text(json.dumps(document))
     return path
@@ -434,3 +445,138 @@ def test_cli_clears_the_configured_directory_and_doctor_shows_it(
     assert f"removed 2 metric state files from {tmp_path}" in capsys.readouterr().out
     assert list(tmp_path.iterdir()) == []
     assert cli.main(["clear-metrics-dir", str(tmp_path / "missing")]) == 2
+
+
+# -- compaction of exited workers' files ----------------------------------------------
+
+
+def _files(directory: Path) -> list[str]:
+    return sorted(p.name for p in directory.iterdir() if not p.name.startswith("."))
+
+
+def test_long_exited_workers_are_folded_into_the_archive_without_changing_totals(
+    tmp_path: Path, dead_pid: int
+) -> None:
+    old = STALE_S + 5
+    for i in range(3):  # restarted workers, long gone
+        _write_worker(tmp_path, dead_pid + 100_000 * i, _violations(1 + i), age_s=old)
+    _write_worker(tmp_path, dead_pid + 400_000, _durations(0.2, 3.0), age_s=old)
+    _write_worker(tmp_path, dead_pid + 500_000, _active(7), age_s=old)  # dropped: dead
+    recent = _write_worker(tmp_path, dead_pid, _violations(10))  # exited a moment ago
+    live = _write_worker(tmp_path, LIVE_PID, _violations(100), age_s=old)  # alive: kept
+    telemetry = _multiproc(tmp_path)
+    _durations(0.2)(otel_agentkit_meter())
+
+    def totals(text: str) -> tuple[float, float, float]:
+        return (
+            prom_value(text, VIOLATIONS),
+            prom_value(text, DURATION_COUNT),
+            prom_value(text, DURATION_SUM),
+        )
+
+    first = _scrape(telemetry)  # compacts
+    assert totals(first) == (1 + 2 + 3 + 10 + 100, 3, pytest.approx(3.4))
+    assert "test_active" not in first
+    files = _files(tmp_path)
+    assert ARCHIVE_NAME in files
+    assert recent.name in files
+    assert live.name in files
+    assert len(files) == 4  # archive, recent, live, this process
+    assert totals(_scrape(telemetry)) == totals(first)
+
+    # more restarts later: folded into the same archive, totals keep adding up
+    _write_worker(tmp_path, dead_pid + 600_000, _violations(1000), age_s=old)
+    assert compact(tmp_path) == 1
+    assert prom_value(_scrape(telemetry), VIOLATIONS) == 1 + 2 + 3 + 10 + 100 + 1000
+
+
+def test_a_file_left_behind_by_a_crashed_compaction_is_not_counted_twice(
+    tmp_path: Path, dead_pid: int
+) -> None:
+    gone = _write_worker(tmp_path, dead_pid, _violations(5), age_s=STALE_S + 5)
+    content = gone.read_bytes()
+    assert compact(tmp_path) == 1
+    assert not gone.exists()
+    gone.write_bytes(content)  # as if the compactor died between rename and unlink
+    telemetry = _multiproc(tmp_path)
+    assert prom_value(_scrape(telemetry), VIOLATIONS) == 5
+
+
+def test_compaction_is_skipped_while_another_process_compacts(
+    tmp_path: Path, dead_pid: int
+) -> None:
+    _write_worker(tmp_path, dead_pid, _violations(5), age_s=STALE_S + 5)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import fcntl, os, sys, time\n"
+            f"fd = os.open({str(tmp_path / '.metrics-compact.lock')!r}, os.O_CREAT | os.O_RDWR)\n"
+            "fcntl.flock(fd, fcntl.LOCK_EX)\n"
+            "print('locked', flush=True)\n"
+            "sys.stdin.read()\n",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "locked"
+        assert compact(tmp_path) == 0
+    finally:
+        holder.communicate("")
+    assert compact(tmp_path) == 1
+
+
+_SCRAPER = """
+import json, sys, time
+from prometheus_client import CollectorRegistry
+import otel_agentkit
+from tests.web_helpers import prom_value
+
+telemetry = otel_agentkit.configure(
+    "mp", metrics_exporter="prometheus", traces_exporter="none", prometheus_server=False,
+    prometheus_registry=CollectorRegistry(), metrics_multiprocess_dir=sys.argv[1],
+)
+print("ready", flush=True)
+seen = []
+deadline = time.monotonic() + float(sys.argv[2])
+while time.monotonic() < deadline:
+    text = telemetry.render_metrics()[0].decode()
+    seen.append(prom_value(text, sys.argv[3]) if sys.argv[3] in text else 0.0)
+print(json.dumps(seen), flush=True)
+"""
+
+
+def test_concurrent_scrapes_while_compacting_never_double_count_or_dip(tmp_path: Path) -> None:
+    """Four processes scrape (and compact) while exited workers' files keep appearing."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "AGENTKIT_"))}
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1])
+    scrapers = [
+        subprocess.Popen(
+            [sys.executable, "-c", _SCRAPER, str(tmp_path), "2.5", VIOLATIONS],
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        for _ in range(4)
+    ]
+    for scraper in scrapers:
+        assert scraper.stdout is not None
+        assert scraper.stdout.readline().strip() == "ready"
+    added = 0
+    deadline = time.monotonic() + 2.0
+    while time.monotonic() < deadline:  # pids above pid_max: never alive
+        _write_worker(tmp_path, 10_000_000 + added, _violations(1), age_s=STALE_S + 5)
+        added += 1
+        time.sleep(0.01)
+    outputs = [scraper.communicate(timeout=30)[0] for scraper in scrapers]
+    for output in outputs:
+        seen = json.loads(output.strip().splitlines()[-1])
+        assert len(seen) > 5
+        assert all(a <= b for a, b in itertools.pairwise(seen)), seen  # never dips
+        assert max(seen) <= added  # never counts a file twice
+    assert ARCHIVE_NAME in _files(tmp_path)
+    telemetry = _multiproc(tmp_path)
+    assert prom_value(_scrape(telemetry), VIOLATIONS) == added

@@ -21,6 +21,10 @@ Merge rules (after prometheus/client_python's multiprocess mode):
   processes only (a dead worker's in-flight requests or memory are gone);
 - gauges: the most recently observed value among live processes.
 
+Files of processes that exited more than :data:`STALE_S` seconds ago are
+folded into an archive file by the next scrape (:func:`compact`), so worker
+churn does not make scrapes slower and slower.
+
 A process is live when its pid exists (``os.kill(pid, 0)``) and its file is the
 newest one for that pid (a reused pid does not revive an old file). The file
 name carries a per-process random token, so a child forked after
@@ -76,11 +80,14 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
 __all__ = [
+    "ARCHIVE_NAME",
     "FILE_PREFIX",
+    "STALE_S",
     "WRITE_INTERVAL_S",
     "MultiprocessCollector",
     "MultiprocessMetricReader",
     "clear_directory",
+    "compact",
     "merge",
     "read_states",
 ]
@@ -93,6 +100,13 @@ WRITE_INTERVAL_S: Final = 1.0
 FILE_PREFIX: Final = "metrics-"
 _SUFFIX: Final = ".json"
 _FORMAT: Final = 1
+#: Where the counters and histograms of long-exited processes are kept (pid 0: never live).
+ARCHIVE_NAME: Final = f"{FILE_PREFIX}0-archive{_SUFFIX}"
+#: Lock file that keeps two processes from compacting at once.
+LOCK_NAME: Final = ".metrics-compact.lock"
+#: An exited process's file is folded into the archive once it is this many seconds old.
+STALE_S: Final = 30.0
+_ABSORBED_KEEP_S: Final = 3600.0
 
 _CUMULATIVE: Final = AggregationTemporality.CUMULATIVE
 
@@ -198,6 +212,8 @@ class ProcessState:
     scopes: list[dict[str, Any]]
     source: str
     live: bool = True
+    absorbed: dict[str, int] = field(default_factory=dict)
+    """Archive only: names of the files folded into it, with when they were."""
 
 
 def _parse(document: Any, source: str) -> ProcessState:
@@ -206,7 +222,10 @@ def _parse(document: Any, source: str) -> ProcessState:
     pid, written, scopes = document.get("pid"), document.get("written"), document.get("scopes")
     if not isinstance(pid, int) or not isinstance(written, int) or not isinstance(scopes, list):
         raise ValueError("pid, written or scopes missing")
-    return ProcessState(pid=pid, written=written, scopes=scopes, source=source)
+    absorbed = document.get("absorbed", {})
+    if not isinstance(absorbed, dict):
+        raise ValueError("absorbed is not an object")
+    return ProcessState(pid=pid, written=written, scopes=scopes, source=source, absorbed=absorbed)
 
 
 def _pid_alive(pid: int) -> bool:
@@ -241,15 +260,17 @@ def read_states(
     """
     states: list[ProcessState] = []
     for path in _state_files(Path(directory)):
-        if path.name == skip:
+        if path.name in (skip, ARCHIVE_NAME):
             continue
-        try:
-            with path.open("rb") as handle:
-                states.append(_parse(json.load(handle), path.name))
-        except FileNotFoundError:  # removed between listing and reading
-            continue
-        except (OSError, ValueError, UnicodeDecodeError) as exc:
-            _log.debug("otel-agentkit: skipping metrics state file %s: %s", path, exc)
+        state = _read(path)
+        if state is not None:
+            states.append(state)
+    # The archive is read last, by name: a file compacted into it while we
+    # read was either read above (and is dropped here, being in ``absorbed``)
+    # or deleted after the archive that holds it was renamed into place.
+    archive = _read(Path(directory) / ARCHIVE_NAME)
+    if archive is not None:
+        states = [s for s in states if s.source not in archive.absorbed]
     newest: dict[int, int] = {}
     for state in states:
         newest[state.pid] = max(newest.get(state.pid, state.written), state.written)
@@ -258,7 +279,91 @@ def read_states(
         if state.pid not in alive:
             alive[state.pid] = _pid_alive(state.pid)
         state.live = alive[state.pid] and state.written == newest[state.pid]
+    if archive is not None:
+        archive.live = False
+        states.append(archive)
     return states
+
+
+def _read(path: Path) -> ProcessState | None:
+    try:
+        with path.open("rb") as handle:
+            return _parse(json.load(handle), path.name)
+    except FileNotFoundError:  # removed between listing and reading (or no archive yet)
+        return None
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        _log.debug("otel-agentkit: skipping metrics state file %s: %s", path, exc)
+        return None
+
+
+def _compactable(states: Iterable[ProcessState], stale_s: float) -> list[ProcessState]:
+    """Files of exited processes not rewritten for ``stale_s`` seconds (never the archive).
+
+    Both conditions: a live process rewrites its file every second, so even a
+    pid from another pid namespace (a directory shared across containers,
+    which is not supported) is not folded away while its process runs.
+    """
+    cutoff = time.time_ns() - int(stale_s * 1e9)
+    return [s for s in states if s.source != ARCHIVE_NAME and not s.live and s.written <= cutoff]
+
+
+def compact(directory: str | os.PathLike[str], *, stale_s: float = STALE_S) -> int:
+    """Fold the files of long-exited processes into the archive; return how many.
+
+    Their counters and histograms are added to ``metrics-0-archive.json`` (up-down
+    counters and gauges of exited processes count for nothing anyway), so a
+    server whose workers restart often (gunicorn ``--max-requests``) keeps a
+    bounded number of files to merge per scrape. One process compacts at a time
+    (``flock`` on a lock file; the others skip); the archive lists the files it
+    holds, so a file that survives a crash between the archive's rename and its
+    deletion is never counted twice.
+    """
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: files are kept, scrapes read them all
+        return 0
+    root = Path(directory)
+    fd = os.open(root / LOCK_NAME, os.O_CREAT | os.O_RDWR, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return 0
+        states = read_states(root)
+        victims = _compactable(states, stale_s)
+        if not victims:
+            return 0
+        archive = next((s for s in states if s.source == ARCHIVE_NAME), None)
+        folded = merge([*([archive] if archive else []), *victims], Resource.get_empty())
+        document = to_json(folded, 0)
+        now = time.time_ns()
+        keep_after = now - int(_ABSORBED_KEEP_S * 1e9)
+        absorbed = {
+            name: when
+            for name, when in (archive.absorbed if archive else {}).items()
+            if isinstance(when, int) and when >= keep_after
+        }
+        absorbed.update((v.source, now) for v in victims)
+        document["absorbed"] = absorbed
+        _write_atomically(root / ARCHIVE_NAME, document)
+        for victim in victims:
+            with contextlib.suppress(FileNotFoundError):
+                (root / victim.source).unlink()
+        return len(victims)
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _write_atomically(path: Path, document: dict[str, Any]) -> None:
+    temp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        with open(temp, "w", encoding="utf-8") as handle:
+            json.dump(document, handle, separators=(",", ":"))
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
 
 
 # -- merging -----------------------------------------------------------------------
@@ -502,16 +607,11 @@ class _FileExporter(MetricExporter):
             name = self.file_name()
             document = to_json(metrics_data, self._pid)
             self.latest = document
-            path = os.path.join(self.directory, name)
-            temp = os.path.join(self.directory, f".{name}.{threading.get_ident()}.tmp")
+            path = Path(self.directory, name)
             try:
-                with open(temp, "w", encoding="utf-8") as handle:
-                    json.dump(document, handle, separators=(",", ":"))
-                os.replace(temp, path)
+                _write_atomically(path, document)
             except (OSError, TypeError, ValueError):
                 _log.debug("otel-agentkit: could not write %s", path, exc_info=True)
-                with contextlib.suppress(OSError):
-                    os.unlink(temp)
                 return MetricExportResult.FAILURE
         return MetricExportResult.SUCCESS
 
@@ -561,6 +661,12 @@ class MultiprocessMetricReader(PeriodicExportingMetricReader):
         except OSError as exc:
             _log.debug("otel-agentkit: cannot list %s: %s", self.directory, exc)
             others = []
+        if _compactable(others, STALE_S):
+            try:
+                if compact(self.directory):
+                    others = read_states(self.directory, skip=skip)
+            except (OSError, ValueError):
+                _log.debug("otel-agentkit: compacting %s failed", self.directory, exc_info=True)
         states = [own, *others] if own is not None else others
         return merge(states, resource)
 
@@ -603,7 +709,7 @@ def clear_directory(directory: str | os.PathLike[str]) -> int:
         name = path.name
         ours = name.startswith(FILE_PREFIX) and name.endswith(_SUFFIX)
         temp = name.startswith("." + FILE_PREFIX) and name.endswith(".tmp")
-        if ours or temp:
+        if ours or temp or name == LOCK_NAME:
             try:
                 path.unlink()
                 removed += 1
