@@ -580,3 +580,31 @@ def test_concurrent_scrapes_while_compacting_never_double_count_or_dip(tmp_path:
     assert ARCHIVE_NAME in _files(tmp_path)
     telemetry = _multiproc(tmp_path)
     assert prom_value(_scrape(telemetry), VIOLATIONS) == added
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_fork_while_the_parent_writes_does_not_leave_the_child_locked(tmp_path: Path) -> None:
+    telemetry = _multiproc(tmp_path)
+    exporter = telemetry._prometheus_reader._file_exporter  # type: ignore[union-attr]
+    with exporter._lock:  # the parent's writer is mid-write at the fork
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                _violations(3)(otel_agentkit_meter())
+                otel_agentkit.shutdown()  # writes the final state: needs the lock
+                code = 0
+            finally:
+                os._exit(code)
+    deadline = time.monotonic() + 10
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        if time.monotonic() > deadline:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+            pytest.fail("the forked child hung writing its state")
+        time.sleep(0.02)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert {s.pid for s in read_states(tmp_path)} >= {pid}

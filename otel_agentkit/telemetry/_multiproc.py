@@ -46,6 +46,7 @@ import os
 import secrets
 import threading
 import time
+import weakref
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -590,6 +591,20 @@ class _FileExporter(MetricExporter):
         self._pid = -1
         self._name = ""
         self.latest: dict[str, Any] | None = None
+        if hasattr(os, "register_at_fork"):
+            # A fork while the parent's writer thread holds the lock would leave
+            # the child's copy locked forever.
+            reinit = weakref.WeakMethod(self._reinit_lock)
+
+            def after_in_child() -> None:
+                method = reinit()
+                if method is not None:
+                    method()
+
+            os.register_at_fork(after_in_child=after_in_child)
+
+    def _reinit_lock(self) -> None:
+        self._lock = threading.Lock()
 
     def file_name(self) -> str:
         """This process's file name; a new one (new token) after a fork."""
