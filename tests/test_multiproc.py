@@ -324,11 +324,14 @@ def test_a_child_forked_after_configure_writes_its_own_file(tmp_path: Path) -> N
     telemetry = _multiproc(tmp_path)
     _violations(1)(otel_agentkit_meter())
     _scrape(telemetry)  # the parent's file exists before the fork
+    _violations(2)(otel_agentkit_meter())  # recorded after the last write: only the fork sees it
+    _durations(0.2, 0.3)(otel_agentkit_meter())
     pid = os.fork()
     if pid == 0:  # child: record, flush through the normal shutdown path, leave quietly
         code = 1
         try:
             _violations(10)(otel_agentkit_meter())
+            _durations(3.0)(otel_agentkit_meter())
             otel_agentkit.shutdown()
             code = 0
         finally:
@@ -338,12 +341,23 @@ def test_a_child_forked_after_configure_writes_its_own_file(tmp_path: Path) -> N
 
     by_pid = {s.pid: s for s in read_states(tmp_path)}
     assert set(by_pid) == {os.getpid(), pid}
-    # The child's cumulative counter includes what it inherited (1) plus its own 10;
-    # the parent's own file is untouched by the child.
-    [parent_counter] = [m for s in by_pid[os.getpid()].scopes for m in s["metrics"]]
-    assert parent_counter["points"][0]["v"] == 1
+    # The child's SDK inherited the parent's 3 (snapshotted at the fork): its
+    # file holds only its own 10, and the parent's file is the parent's.
+    [parent_counter] = [
+        m for s in by_pid[os.getpid()].scopes for m in s["metrics"] if m["type"] == "counter"
+    ]
+    assert parent_counter["points"][0]["v"] == 3
+    [child_counter, child_histogram] = sorted(
+        (m for s in by_pid[pid].scopes for m in s["metrics"]), key=lambda m: m["type"]
+    )
+    assert child_counter["points"][0]["v"] == 10
+    assert child_histogram["points"][0]["count"] == 1
+    assert child_histogram["points"][0]["sum"] == pytest.approx(3.0)
     text = _scrape(telemetry)
-    assert prom_value(text, VIOLATIONS) == 1 + 11
+    assert prom_value(text, VIOLATIONS) == 3 + 10
+    assert prom_value(text, DURATION_COUNT) == 3
+    assert prom_value(text, DURATION_BUCKET, le="+Inf") == 3
+    assert prom_value(text, DURATION_SUM) == pytest.approx(3.5)
 
 
 # -- settings, server, clearing ---------------------------------------------------------
@@ -584,9 +598,26 @@ def test_concurrent_scrapes_while_compacting_never_double_count_or_dip(tmp_path:
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 def test_a_fork_while_the_parent_writes_does_not_leave_the_child_locked(tmp_path: Path) -> None:
+    import threading
+
     telemetry = _multiproc(tmp_path)
-    exporter = telemetry._prometheus_reader._file_exporter  # type: ignore[union-attr]
-    with exporter._lock:  # the parent's writer is mid-write at the fork
+    reader = telemetry._prometheus_reader
+    exporter = reader._file_exporter  # type: ignore[union-attr]
+    snapshot = reader._before_fork  # type: ignore[union-attr]
+    grabbed, release = threading.Event(), threading.Event()
+
+    def writer_thread() -> None:
+        with exporter._lock:  # the periodic writer is mid-write at the fork
+            grabbed.set()
+            release.wait(10)
+
+    def snapshot_then_writer_grabs_the_lock() -> None:
+        snapshot()
+        threading.Thread(target=writer_thread, daemon=True).start()
+        assert grabbed.wait(5)
+
+    reader._before_fork = snapshot_then_writer_grabs_the_lock  # type: ignore[union-attr]
+    try:
         pid = os.fork()
         if pid == 0:
             code = 1
@@ -596,6 +627,9 @@ def test_a_fork_while_the_parent_writes_does_not_leave_the_child_locked(tmp_path
                 code = 0
             finally:
                 os._exit(code)
+    finally:
+        release.set()
+        del reader._before_fork  # type: ignore[union-attr]
     deadline = time.monotonic() + 10
     while True:
         done, status = os.waitpid(pid, os.WNOHANG)

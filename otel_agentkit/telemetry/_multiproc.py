@@ -29,7 +29,9 @@ A process is live when its pid exists (``os.kill(pid, 0)``) and its file is the
 newest one for that pid (a reused pid does not revive an old file). The file
 name carries a per-process random token, so a child forked after
 ``configure()`` (gunicorn ``--preload``) writes its own file, never its
-parent's: the pid is checked at every write.
+parent's: the pid is checked at every write. The parent snapshots its state
+just before a fork and the child subtracts it from its counters and
+histograms, so what the parent recorded is not counted again per child.
 
 The format is plain JSON (never pickle: anyone who can write the directory
 must not be able to run code in the scraping process). Unreadable, partial or
@@ -572,6 +574,55 @@ def _to_metric(name: str, family: _Family) -> Metric | None:
 # -- writing -------------------------------------------------------------------------
 
 
+def _subtract(document: dict[str, Any], baseline: dict[str, Any]) -> dict[str, Any]:
+    """``document`` minus ``baseline`` for counters and histograms (a forked child's own part).
+
+    Up-down counters and gauges are left alone: an inherited up-down value
+    (the parent's in-flight work) is rare and a gauge is observed afresh.
+    """
+    base: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for scope in baseline["scopes"]:
+        scope_key = _scope_key(scope)
+        for metric in scope["metrics"]:
+            if metric["type"] in ("counter", "histogram"):
+                for point in metric["points"]:
+                    base[(scope_key, metric["name"], _key(_attrs_from_json(point["a"])))] = point
+    if not base:
+        return document
+    scopes = []
+    for scope in document["scopes"]:
+        scope_key = _scope_key(scope)
+        metrics = []
+        for metric in scope["metrics"]:
+            if metric["type"] in ("counter", "histogram"):
+                points = []
+                for point in metric["points"]:
+                    old = base.get((scope_key, metric["name"], _key(_attrs_from_json(point["a"]))))
+                    points.append(point if old is None else _minus(point, old))
+                metric = {**metric, "points": points}
+            metrics.append(metric)
+        scopes.append({**scope, "metrics": metrics})
+    return {**document, "scopes": scopes}
+
+
+def _scope_key(scope: Mapping[str, Any]) -> tuple[Any, ...]:
+    attributes = _key(_attrs_from_json(scope.get("attributes") or {}))
+    return (scope["name"], scope.get("version") or "", scope.get("schema_url") or "", attributes)
+
+
+def _minus(point: dict[str, Any], old: Mapping[str, Any]) -> dict[str, Any]:
+    if "v" in point:
+        return {**point, "v": point["v"] - old["v"]}
+    if point["bounds"] != old["bounds"]:
+        return point
+    return {
+        **point,
+        "count": point["count"] - old["count"],
+        "sum": point["sum"] - old["sum"],
+        "counts": [a - b for a, b in zip(point["counts"], old["counts"], strict=True)],
+    }
+
+
 class _FileExporter(MetricExporter):
     """Writes each collected state to this process's file; keeps the latest in memory."""
 
@@ -590,21 +641,18 @@ class _FileExporter(MetricExporter):
         self._lock = threading.Lock()
         self._pid = -1
         self._name = ""
+        #: The last state written, as in the file.
         self.latest: dict[str, Any] | None = None
-        if hasattr(os, "register_at_fork"):
-            # A fork while the parent's writer thread holds the lock would leave
-            # the child's copy locked forever.
-            reinit = weakref.WeakMethod(self._reinit_lock)
+        #: The last state collected, before the fork baseline was taken off.
+        self._latest_raw: dict[str, Any] | None = None
+        #: In a forked child: the parent's state at the fork, inherited by the
+        #: child's SDK and already counted in the parent's file.
+        self._baseline: dict[str, Any] | None = None
 
-            def after_in_child() -> None:
-                method = reinit()
-                if method is not None:
-                    method()
-
-            os.register_at_fork(after_in_child=after_in_child)
-
-    def _reinit_lock(self) -> None:
+    def after_fork_in_child(self) -> None:
+        """Re-create the lock (the parent's writer may have held it) and keep the baseline."""
         self._lock = threading.Lock()
+        self._baseline = self._latest_raw
 
     def file_name(self) -> str:
         """This process's file name; a new one (new token) after a fork."""
@@ -620,8 +668,9 @@ class _FileExporter(MetricExporter):
     ) -> MetricExportResult:
         with self._lock:
             name = self.file_name()
-            document = to_json(metrics_data, self._pid)
-            self.latest = document
+            raw = to_json(metrics_data, self._pid)
+            document = raw if self._baseline is None else _subtract(raw, self._baseline)
+            self._latest_raw, self.latest = raw, document
             path = Path(self.directory, name)
             try:
                 _write_atomically(path, document)
@@ -654,6 +703,34 @@ class MultiprocessMetricReader(PeriodicExportingMetricReader):
         self._registry = registry if registry is not None else REGISTRY
         self.collector = MultiprocessCollector(self, resource)
         self._registry.register(self.collector)
+        if hasattr(os, "register_at_fork"):
+            this = weakref.ref(self)
+
+            def before() -> None:
+                reader = this()
+                if reader is not None:
+                    reader._before_fork()
+
+            def after_in_child() -> None:
+                reader = this()
+                if reader is not None:
+                    reader._file_exporter.after_fork_in_child()
+
+            os.register_at_fork(before=before, after_in_child=after_in_child)
+
+    def _before_fork(self) -> None:
+        """Snapshot this process's state: a forked child subtracts it from its own.
+
+        The child's SDK starts with a copy of everything recorded here (gunicorn
+        ``--preload``); without the snapshot each worker would report the
+        master's counts again.
+        """
+        if self._shutdown:
+            return
+        try:
+            self.collect()
+        except Exception:
+            _log.debug("otel-agentkit: snapshot before fork failed", exc_info=True)
 
     def own_state(self) -> ProcessState | None:
         """Collect now (writing this process's file) and return the fresh state."""
