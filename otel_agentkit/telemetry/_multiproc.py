@@ -775,17 +775,27 @@ class MultiprocessCollector:
     def __init__(self, reader: MultiprocessMetricReader, resource: Resource) -> None:
         self._reader = reader
         self._resource = resource
+        # The stock reader's translator (private, but the one thing that keeps
+        # names, units, suffixes and labels identical): fail at configure()
+        # rather than at every scrape if a release moves it.
+        try:
+            from opentelemetry.exporter.prometheus import _CustomCollector
+        except ImportError as exc:  # pragma: no cover - depends on the installed release
+            raise ImportError(
+                "otel-agentkit's multi-process metrics need the translator of "
+                "opentelemetry-exporter-prometheus (_CustomCollector), which this "
+                "release does not have"
+            ) from exc
+        self._translator_class: Any = _CustomCollector
 
     def collect(self) -> Iterator[Any]:
         """Merge and translate with the stock exporter's translator (same names and labels)."""
-        from opentelemetry.exporter.prometheus import _CustomCollector
-
         try:
             data = self._reader.merged(self._resource)
         except Exception:  # never fail a scrape
             _log.debug("otel-agentkit: merging multi-process metrics failed", exc_info=True)
             return
-        translator = _CustomCollector()
+        translator = self._translator_class()
         translator.add_metrics_data(data)
         yield from translator.collect()
 
