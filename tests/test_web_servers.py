@@ -4,7 +4,7 @@
 from the same server and the request counts and latency buckets must match
 what was sent. gunicorn runs one worker: the stock Prometheus reader keeps
 metrics per process, so with several pre-fork workers each scrape would see
-only the worker that answered it (tests/test_multiproc_gunicorn.py runs
+only the worker that answered it (tests/test_multiproc_servers.py runs
 several workers in multi-process mode).
 """
 

@@ -84,3 +84,22 @@ def create_flask_multiproc_app() -> Any:
 
     instrument_app(app)
     return app
+
+
+def create_fastapi_multiproc_app() -> Any:
+    """FastAPI twin of :func:`create_flask_multiproc_app` for ``uvicorn --workers N``."""
+    import os
+
+    from fastapi import FastAPI
+
+    from otel_agentkit.web.fastapi import instrument_app
+
+    _configure("e2e-fastapi-multiproc")
+    app = FastAPI()
+
+    @app.get("/pid")
+    async def pid() -> dict[str, Any]:
+        return {"pid": os.getpid()}
+
+    instrument_app(app)
+    return app

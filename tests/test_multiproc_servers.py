@@ -1,8 +1,9 @@
-"""End to end: Flask under REAL gunicorn with 3 pre-fork workers in multi-process mode.
+"""End to end: REAL pre-fork servers with 3 workers in multi-process mode.
 
-Requests spread over the workers; every scrape of ``/metrics``, whichever
-worker answers it, must report the total. Runs with and without ``--preload``
-(configure() before the fork, so each child must write its own file).
+Flask under gunicorn, with and without ``--preload`` (configure() before the
+fork, so each child must write its own file), and FastAPI under
+``uvicorn --workers 3`` (spawned workers). Requests spread over the workers;
+every scrape of ``/metrics``, whichever worker answers it, must report the total.
 """
 
 from __future__ import annotations
@@ -43,24 +44,30 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@contextmanager
-def _gunicorn(directory: Path, *extra: str) -> Iterator[str]:
-    if importlib.util.find_spec("gunicorn") is None:
-        message = "gunicorn is not installed (it is in the test dependency group)"
+def _require_module(name: str) -> None:
+    if importlib.util.find_spec(name) is None:
+        message = f"{name} is not installed (it is in the test dependency group)"
         if IN_CI:
             pytest.fail(message + " -- required under CI=true")
         pytest.skip(message)
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "AGENTKIT_"))}
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-    env["AGENTKIT_METRICS_MULTIPROC_DIR"] = str(directory)
-    command = [
+
+
+def _gunicorn_command(port: int, *extra: str) -> list[str]:
+    _require_module("gunicorn")
+    return [
         sys.executable, "-m", "gunicorn", "--workers", str(WORKERS),
         "--bind", f"127.0.0.1:{port}", "--log-level", "warning",
         "-c", str(ROOT / "tests" / "gunicorn_multiproc_conf.py"), *extra,
         "tests.web_e2e_apps:create_flask_multiproc_app()",
     ]  # fmt: skip
+
+
+@contextmanager
+def _server(directory: Path, command: list[str], port: int) -> Iterator[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "AGENTKIT_"))}
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    env["AGENTKIT_METRICS_MULTIPROC_DIR"] = str(directory)
     process = subprocess.Popen(
         command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )
@@ -70,14 +77,14 @@ def _gunicorn(directory: Path, *extra: str) -> Iterator[str]:
         while True:
             if process.poll() is not None:
                 output = process.stdout.read().decode() if process.stdout else ""
-                pytest.fail(f"gunicorn exited with {process.returncode}:\n{output}")
+                pytest.fail(f"server exited with {process.returncode}:\n{output}")
             try:
                 if httpx.get(f"{base}/health/live", timeout=1).status_code == 200:
                     break
             except httpx.TransportError:
                 pass
             if time.monotonic() > deadline:
-                pytest.fail(f"gunicorn did not answer on {base} within 20 s")
+                pytest.fail(f"server did not answer on {base} within 20 s")
             time.sleep(0.1)
         yield base
     finally:
@@ -102,14 +109,33 @@ def _spread_requests(base: str) -> set[int]:
         return set(pool.map(send, range(REQUESTS)))
 
 
-@pytest.mark.parametrize("preload", [False, True], ids=["fork-then-configure", "preload"])
-def test_every_scrape_reports_all_workers(tmp_path: Path, preload: bool) -> None:
+@pytest.mark.parametrize("server", ["gunicorn", "gunicorn-preload", "uvicorn"])
+def test_every_scrape_reports_all_workers(tmp_path: Path, server: str) -> None:
     promtool = require_binary("promtool")
-    # A file left by the previous deployment: the on_starting hook must clear it.
+    # A file left by the previous deployment: the gunicorn on_starting hook (or,
+    # for uvicorn, the CLI run before it) must clear it.
     stale = tmp_path / "metrics-1-deadbeef.json"
     stale.write_text('{"format": 1, "pid": 1, "written": 0, "scopes": []}')
+    port = _free_port()
+    if server == "uvicorn":
+        _require_module("uvicorn")
+        cleared = subprocess.run(
+            [sys.executable, "-m", "otel_agentkit.cli", "clear-metrics-dir", str(tmp_path)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert cleared.returncode == 0, cleared.stderr
+        command = [
+            sys.executable, "-m", "uvicorn", "--factory",
+            "tests.web_e2e_apps:create_fastapi_multiproc_app", "--host", "127.0.0.1",
+            "--port", str(port), "--workers", str(WORKERS), "--log-level", "warning",
+            "--no-access-log",
+        ]  # fmt: skip
+    else:
+        command = _gunicorn_command(port, *(["--preload"] if server.endswith("preload") else []))
 
-    with _gunicorn(tmp_path, *(["--preload"] if preload else [])) as base:
+    with _server(tmp_path, command, port) as base:
         assert not stale.exists()
         pids = _spread_requests(base)
         assert len(pids) > 1, f"every request went to one worker ({pids}); nothing to merge"
