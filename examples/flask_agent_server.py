@@ -13,8 +13,12 @@ Then::
     curl -s localhost:8000/metrics | grep agentkit_http
     curl -s localhost:8000/health
 
-One gunicorn worker: the Prometheus reader keeps metrics per process, so with
-several pre-fork workers each scrape would see only the worker that answered.
+Several gunicorn workers: give them a shared directory and every scrape shows
+all of them merged (docs/web.md, "Servers and workers")::
+
+    mkdir -p /tmp/agentkit-metrics && otel-agentkit clear-metrics-dir /tmp/agentkit-metrics
+    AGENTKIT_METRICS_MULTIPROC_DIR=/tmp/agentkit-metrics \
+        gunicorn --workers 4 --bind 127.0.0.1:8000 examples.flask_agent_server:app
 """
 
 from __future__ import annotations

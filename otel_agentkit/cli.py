@@ -86,6 +86,11 @@ def _doctor(args: argparse.Namespace) -> int:
     if "prometheus" in settings.metrics_exporters:
         where = f"{settings.prometheus_host}:{settings.prometheus_port}"
         print(f"prometheus: {where}" if settings.prometheus_server else "prometheus: app-mounted")
+        if settings.metrics_multiprocess_dir is not None:
+            print(
+                f"prometheus multi-process dir: {settings.metrics_multiprocess_dir} "
+                f"(from {settings.metrics_multiprocess_dir_source})"
+            )
     print(
         f"sampler: {settings.sampler}"
         + (f" ({settings.sampler_arg})" if settings.sampler_arg is not None else "")
@@ -167,6 +172,30 @@ def _add_threshold_flags(parser: argparse.ArgumentParser) -> None:
         )
 
 
+def _clear_metrics_dir(args: argparse.Namespace) -> int:
+    """Delete the multi-process metric state files (before the server starts)."""
+    from otel_agentkit.telemetry import clear_multiprocess_dir
+    from otel_agentkit.telemetry.settings import resolve_settings
+
+    directory = args.directory
+    try:
+        if directory is None:
+            directory = resolve_settings(metrics_exporter="prometheus").metrics_multiprocess_dir
+            if directory is None:
+                print(
+                    "configuration error: no directory given and neither "
+                    "AGENTKIT_METRICS_MULTIPROC_DIR nor PROMETHEUS_MULTIPROC_DIR is set",
+                    file=sys.stderr,
+                )
+                return 2
+        removed = clear_multiprocess_dir(directory)
+    except ConfigurationError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    print(f"removed {removed} metric state file{'s' * (removed != 1)} from {directory}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for ``otel-agentkit``."""
     parser = argparse.ArgumentParser(
@@ -187,6 +216,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     doctor = sub.add_parser("doctor", help="show the configuration the environment resolves to")
     doctor.set_defaults(func=_doctor)
+
+    clear = sub.add_parser(
+        "clear-metrics-dir",
+        help="delete the multi-process metric state files; run before starting the server",
+    )
+    clear.add_argument(
+        "directory",
+        nargs="?",
+        default=None,
+        help="default: AGENTKIT_METRICS_MULTIPROC_DIR, else PROMETHEUS_MULTIPROC_DIR",
+    )
+    clear.set_defaults(func=_clear_metrics_dir)
 
     from otel_agentkit.ops import dashboards, stack
 

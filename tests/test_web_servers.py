@@ -4,7 +4,8 @@
 from the same server and the request counts and latency buckets must match
 what was sent. gunicorn runs one worker: the stock Prometheus reader keeps
 metrics per process, so with several pre-fork workers each scrape would see
-only the worker that answered it.
+only the worker that answered it (tests/test_multiproc_servers.py runs
+several workers in multi-process mode).
 """
 
 from __future__ import annotations

@@ -61,3 +61,45 @@ def create_flask_app() -> Any:
 
     instrument_app(app)
     return app
+
+
+def create_flask_multiproc_app() -> Any:
+    """Flask app for pre-fork workers in multi-process metrics mode.
+
+    The directory comes from ``AGENTKIT_METRICS_MULTIPROC_DIR``; ``GET /pid``
+    answers with the worker's pid so the test can see the requests spread.
+    """
+    import os
+
+    import flask
+
+    from otel_agentkit.web.flask import instrument_app
+
+    _configure("e2e-flask-multiproc")
+    app = flask.Flask("e2e-multiproc")
+
+    @app.get("/pid")
+    def pid() -> Any:
+        return {"pid": os.getpid()}
+
+    instrument_app(app)
+    return app
+
+
+def create_fastapi_multiproc_app() -> Any:
+    """FastAPI twin of :func:`create_flask_multiproc_app` for ``uvicorn --workers N``."""
+    import os
+
+    from fastapi import FastAPI
+
+    from otel_agentkit.web.fastapi import instrument_app
+
+    _configure("e2e-fastapi-multiproc")
+    app = FastAPI()
+
+    @app.get("/pid")
+    async def pid() -> dict[str, Any]:
+        return {"pid": os.getpid()}
+
+    instrument_app(app)
+    return app

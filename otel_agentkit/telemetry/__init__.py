@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from otel_agentkit.telemetry._exportstats import ExportStats
     from otel_agentkit.telemetry._setup import Built
 
-__all__ = ["Telemetry", "configure", "get_telemetry", "shutdown"]
+__all__ = ["Telemetry", "clear_multiprocess_dir", "configure", "get_telemetry", "shutdown"]
 
 _log = logging.getLogger("otel_agentkit")
 _lock = threading.RLock()
@@ -102,6 +102,17 @@ class Telemetry:
         registry = self._registry if self._registry is not None else REGISTRY
         return encoder(registry), content_type
 
+    @property
+    def metrics_multiprocess_dir(self) -> str | None:
+        """The shared directory of multi-process mode, or None when it is off.
+
+        When set, ``render_metrics()`` and the standalone server show the
+        metrics of every process writing there, merged.
+        """
+        if self._prometheus_reader is None:
+            return None
+        return self.settings.metrics_multiprocess_dir
+
     # -- lifecycle ----------------------------------------------------------
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
@@ -141,9 +152,9 @@ class Telemetry:
 
         self._registry = registry
         if self._prometheus_reader is not None and self.settings.prometheus_server:
-            self._server, self._thread, self._port = _setup.start_prometheus_server(
-                self.settings, registry
-            )
+            started = _setup.start_prometheus_server(self.settings, registry)
+            if started is not None:
+                self._server, self._thread, self._port = started
         if self._log_handler is not None:
             from otel_agentkit.telemetry._logbridge import is_bridge
 
@@ -192,6 +203,7 @@ def configure(
     sampler: str | None = None,
     sampler_arg: float | None = None,
     metric_export_interval: float | None = None,
+    metrics_multiprocess_dir: str | os.PathLike[str] | None = None,
     span_processors: Sequence[SpanProcessor] = (),
     metric_readers: Sequence[MetricReader] = (),
     log_processors: Sequence[LogRecordProcessor] = (),
@@ -233,6 +245,12 @@ def configure(
         sampler: an ``OTEL_TRACES_SAMPLER`` name (default ``parentbased_always_on``).
         sampler_arg: the ratio for the ``*traceidratio`` samplers.
         metric_export_interval: seconds between pushes of OTLP/console metrics.
+        metrics_multiprocess_dir: a directory shared by the worker processes of
+            a pre-fork server (gunicorn/uvicorn ``--workers N``); turns on
+            multi-process mode: each process writes its metrics there and a
+            Prometheus scrape of any of them shows all of them merged (env
+            ``AGENTKIT_METRICS_MULTIPROC_DIR``, else ``PROMETHEUS_MULTIPROC_DIR``).
+            It must exist and be writable. See :func:`clear_multiprocess_dir`.
         span_processors: extra span processors to add to the tracer provider.
         metric_readers: extra metric readers to add to the meter provider.
         log_processors: extra log record processors to add to the logger provider.
@@ -282,6 +300,7 @@ def configure(
             sampler=sampler,
             sampler_arg=sampler_arg,
             metric_export_interval=metric_export_interval,
+            metrics_multiprocess_dir=metrics_multiprocess_dir,
         )
 
         log_handler: logging.Handler | None = None
@@ -351,3 +370,25 @@ def shutdown() -> None:
         telemetry, _current = _current, None
     if telemetry is not None:
         telemetry.shutdown()
+
+
+def clear_multiprocess_dir(path: str | os.PathLike[str]) -> int:
+    """Delete the metric state files in a multi-process directory; return how many.
+
+    Call it once when the server starts, before any worker runs (gunicorn's
+    ``on_starting`` hook), so counters restart from zero with the new
+    deployment instead of adding to the last one. Files of processes that
+    exited are otherwise kept on purpose: their counters stay in the sums, so
+    a worker restart never makes a counter go backwards. Only files this
+    package wrote are removed (``metrics-*.json``); other files, such as
+    ``prometheus_client``'s ``*.db`` files, are left alone.
+
+    Raises:
+        ConfigurationError: ``path`` is not an existing directory.
+    """
+    from otel_agentkit.errors import ConfigurationError
+    from otel_agentkit.telemetry._multiproc import clear_directory
+
+    if not os.path.isdir(path):
+        raise ConfigurationError("path", os.fspath(path), "not an existing directory")
+    return clear_directory(path)

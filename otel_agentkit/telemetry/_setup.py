@@ -187,6 +187,15 @@ def build(
     interval_ms = settings.metric_export_interval * 1000
     for name in settings.metrics_exporters:
         if name == "prometheus":
+            if settings.metrics_multiprocess_dir is not None:
+                from otel_agentkit.telemetry._multiproc import MultiprocessMetricReader
+
+                prometheus_reader = MultiprocessMetricReader(
+                    settings.metrics_multiprocess_dir, resource, prometheus_registry
+                )
+                readers.append(prometheus_reader)
+                continue
+
             from opentelemetry.exporter.prometheus import PrometheusMetricReader
 
             if prometheus_registry is None:
@@ -229,8 +238,15 @@ def build(
     )
 
 
-def start_prometheus_server(settings: Settings, registry: Any = None) -> tuple[Any, Any, int]:
-    """Serve ``/metrics`` on a daemon thread; return (server, thread, bound port)."""
+def start_prometheus_server(
+    settings: Settings, registry: Any = None
+) -> tuple[Any, Any, int] | None:
+    """Serve ``/metrics`` on a daemon thread; return (server, thread, bound port).
+
+    In multi-process mode a port already in use is expected (another worker
+    of the same server bound it first and serves the merged metrics of all of
+    them): None is returned instead of raising.
+    """
     from prometheus_client import REGISTRY, start_http_server
 
     try:
@@ -240,8 +256,18 @@ def start_prometheus_server(settings: Settings, registry: Any = None) -> tuple[A
             registry=registry if registry is not None else REGISTRY,
         )
     except OSError as exc:
+        import errno
         import socket
 
+        if settings.metrics_multiprocess_dir is not None and exc.errno == errno.EADDRINUSE:
+            _log.info(
+                "otel-agentkit: %s:%s is taken, presumably by another worker; it serves "
+                "the merged metrics of every process writing to %s",
+                settings.prometheus_host,
+                settings.prometheus_port,
+                settings.metrics_multiprocess_dir,
+            )
+            return None
         reason = exc.strerror or str(exc)
         if isinstance(exc, socket.gaierror):
             raise ConfigurationError(

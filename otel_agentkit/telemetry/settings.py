@@ -93,6 +93,9 @@ class Settings:
     sampler_arg: float | None
     metric_export_interval: float
     disabled: bool
+    metrics_multiprocess_dir: str | None = None
+    """Directory of per-process metric state files (multi-process mode), or None."""
+    metrics_multiprocess_dir_source: str = "metrics_multiprocess_dir"
 
 
 def _env(name: str, environ: Mapping[str, str]) -> str | None:
@@ -371,6 +374,7 @@ def resolve_settings(
     sampler: str | None = None,
     sampler_arg: float | None = None,
     metric_export_interval: float | None = None,
+    metrics_multiprocess_dir: str | os.PathLike[str] | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> Settings:
     """Resolve and validate every setting; see :func:`otel_agentkit.configure`."""
@@ -479,6 +483,18 @@ def resolve_settings(
     else:
         interval = DEFAULT_METRIC_EXPORT_INTERVAL_S
 
+    # Multi-process metrics ----------------------------------------------
+    multiproc_value, multiproc_setting = _first(
+        None if metrics_multiprocess_dir is None else os.fspath(metrics_multiprocess_dir),
+        "metrics_multiprocess_dir",
+        env,
+        "AGENTKIT_METRICS_MULTIPROC_DIR",
+        "PROMETHEUS_MULTIPROC_DIR",
+    )
+    multiproc_dir = None
+    if multiproc_value is not None and "prometheus" in metrics:
+        multiproc_dir = _writable_dir(multiproc_setting, str(multiproc_value))
+
     return Settings(
         service_name=name,
         service_version=version,
@@ -497,7 +513,25 @@ def resolve_settings(
         sampler_arg=ratio,
         metric_export_interval=interval,
         disabled=disabled,
+        metrics_multiprocess_dir=multiproc_dir,
+        metrics_multiprocess_dir_source=multiproc_setting,
     )
+
+
+def _writable_dir(setting: str, value: str) -> str:
+    """An existing directory this process can create files in, as an absolute path."""
+    if not value.strip():
+        raise ConfigurationError(setting, value, "expected a directory path")
+    path = os.path.abspath(value)
+    if not os.path.exists(path):
+        raise ConfigurationError(
+            setting, value, "the directory does not exist (create it before the server starts)"
+        )
+    if not os.path.isdir(path):
+        raise ConfigurationError(setting, value, "not a directory")
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise ConfigurationError(setting, value, "the directory is not writable by this process")
+    return path
 
 
 def _as_names(value: object) -> str | Sequence[str] | None:
