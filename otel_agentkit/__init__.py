@@ -36,7 +36,13 @@ from otel_agentkit.metrics import (
     record_scheduler_trigger,
 )
 from otel_agentkit.pricing import ModelPrice, get_model_prices, set_model_prices
-from otel_agentkit.telemetry import Telemetry, configure, get_telemetry, shutdown
+from otel_agentkit.telemetry import (
+    Telemetry,
+    clear_multiprocess_dir,
+    configure,
+    get_telemetry,
+    shutdown,
+)
 
 __all__ = [
     "AgentkitError",
@@ -49,6 +55,7 @@ __all__ = [
     "TracedOperation",
     "__version__",
     "agent_span",
+    "clear_multiprocess_dir",
     "configure",
     "configure_logging",
     "content",

@@ -57,13 +57,15 @@ def otlp_receiver() -> Iterator[OTLPReceiver]:
 
 
 _OTEL_ENV_PREFIXES = ("OTEL_", "AGENTKIT_")
+#: Read by configure() too (multi-process metrics): a developer's shell must not leak it in.
+_OTHER_ENV = frozenset({"PROMETHEUS_MULTIPROC_DIR"})
 
 
 @pytest.fixture(autouse=True)
 def _clean_otel(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Each test starts with no OTel/AgentKit env vars and no global providers."""
     for name in list(os.environ):
-        if name.startswith(_OTEL_ENV_PREFIXES):
+        if name.startswith(_OTEL_ENV_PREFIXES) or name in _OTHER_ENV:
             monkeypatch.delenv(name)
     otel_agentkit.shutdown()
     _globals.reset()

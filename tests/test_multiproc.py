@@ -378,12 +378,19 @@ def test_missing_or_unusable_directory_is_a_configuration_error(tmp_path: Path) 
     assert otel_agentkit.get_telemetry() is None
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root can write to any directory")
 def test_unwritable_directory_is_a_configuration_error(tmp_path: Path) -> None:
-    locked = tmp_path / "locked"
-    locked.mkdir(mode=0o500)
-    with pytest.raises(ConfigurationError, match="not writable"):
+    if os.geteuid() == 0:
+        # Root may write to any ordinary directory (CI runs as root), but procfs
+        # refuses new files even to root: a real directory nobody can write.
+        locked = Path("/proc/self")
+        assert locked.is_dir()
+        assert not os.access(locked, os.W_OK)
+    else:
+        locked = tmp_path / "locked"
+        locked.mkdir(mode=0o500)
+    with pytest.raises(ConfigurationError, match="not writable") as caught:
         _multiproc(locked)
+    assert str(locked) in str(caught.value)
 
 
 def test_env_vars_turn_it_on_agentkit_first(
