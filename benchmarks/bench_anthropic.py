@@ -108,6 +108,9 @@ def _providers() -> Callable[[], None]:
     tracer_provider = TracerProvider()
     tracer_provider.add_span_processor(SpanProcessor())
     reader = InMemoryMetricReader()
+    from otel_agentkit.telemetry import _globals
+
+    _globals.reset()  # the API sets a global provider once: an earlier benchmark may have
     trace.set_tracer_provider(tracer_provider)
     metrics.set_meter_provider(MeterProvider(metric_readers=[reader]))
 

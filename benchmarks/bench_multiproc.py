@@ -72,9 +72,9 @@ def _scrape_cost(files: int | None) -> float:
             metrics_multiprocess_dir=None if files is None else directory,
         )
         try:
-            from opentelemetry import metrics
-
-            _record(metrics.get_meter_provider().get_meter("bench"))
+            # The telemetry's own provider: an earlier benchmark in this process may
+            # have left another one installed as the global.
+            _record(telemetry.meter_provider.get_meter("bench"))
             return per_call(telemetry.render_metrics, number=100, repeat=3)
         finally:
             otel_agentkit.shutdown()
