@@ -11,6 +11,10 @@
   :func:`raw_response_mode` (Stainless-generated clients: openai, anthropic).
 * :class:`LLMStreamRecorder`: a :class:`~._streams.StreamRecorder` bound to a
   :class:`Call`, with the time-to-first-chunk / time-per-chunk metrics.
+* What every LLM wrapper does around one call: :class:`LLMSettings` (what
+  ``instrument()`` was given), :func:`start_call` (the span's common attributes
+  and the :class:`Call`), :func:`run_sync` / :func:`run_async` (the wrapped call
+  with the span current and the in-call flag set; an exception fails the call).
 
 Imports no client library.
 """
@@ -19,15 +23,16 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping
+from contextvars import ContextVar
+from typing import Any, Self
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind
 
 from otel_agentkit import _content, semconv
-from otel_agentkit._content import ContentCapture, parse_capture_mode, to_json
+from otel_agentkit._content import ContentCapture, capture_mode, parse_capture_mode, to_json
 from otel_agentkit.instrumentation._base import (
     GenAIInstruments,
     TelemetryHandle,
@@ -36,7 +41,7 @@ from otel_agentkit.instrumentation._base import (
     metric_attributes,
 )
 from otel_agentkit.instrumentation._streams import StreamRecorder
-from otel_agentkit.pricing import ModelPrice, price_for
+from otel_agentkit.pricing import ModelPrice, check_prices, price_for
 
 #: type -> whether it is a Mapping (``isinstance`` against the ABC is slow; types are few).
 _MAPPING_TYPES: dict[type[Any], bool] = {dict: True}
@@ -177,15 +182,6 @@ class Call:
         self.span_context = trace.set_span_in_context(self.span)
         self.metric_attrs = metric_attributes(attributes)
         self.started_at = time.perf_counter()
-
-    def attach(self) -> object:
-        """Make the span current (so HTTP client spans nest under it)."""
-        return otel_context.attach(self.span_context)
-
-    @staticmethod
-    def detach(token: object) -> None:
-        """Undo :meth:`attach`."""
-        otel_context.detach(token)  # type: ignore[arg-type]
 
     # -- ending ---------------------------------------------------------------
 
@@ -336,3 +332,128 @@ class LLMStreamRecorder(StreamRecorder):
 
     def _record_chunk_timing(self, ended_at: float, response_model: str | None) -> None:
         self.call.record_stream_timing(self, ended_at, response_model)
+
+
+# ---------------------------------------------------------------------------
+# Around one wrapped call (shared by the three LLM instrumentors' wrappers)
+# ---------------------------------------------------------------------------
+
+
+class LLMSettings:
+    """What ``instrument()`` was given, as the LLM instrumentors' wrappers read it."""
+
+    __slots__ = ("capture", "handle", "prices", "provider_name")
+
+    def __init__(
+        self,
+        handle: TelemetryHandle,
+        capture: ContentCapture | None,
+        provider_name: str | None = None,
+        prices: Mapping[str, ModelPrice] | None = None,
+    ) -> None:
+        self.handle = handle
+        #: An explicit ``capture_content=``; None: the env var, read at each call.
+        self.capture = capture
+        #: ``gen_ai.provider.name`` for every client, when given.
+        self.provider_name = provider_name
+        #: None: the process-wide price table (set_model_prices).
+        self.prices = prices
+
+    @classmethod
+    def from_kwargs(cls, kwargs: Mapping[str, Any]) -> Self:
+        """Settings from ``instrument()`` keyword arguments (providers, capture, prices).
+
+        A bad ``capture_content`` or ``prices`` raises an error that names it.
+        """
+        handle = TelemetryHandle(
+            tracer_provider=kwargs.get("tracer_provider"),
+            meter_provider=kwargs.get("meter_provider"),
+            logger_provider=kwargs.get("logger_provider"),
+        )
+        capture = explicit_capture(kwargs.get("capture_content"))
+        prices = kwargs.get("prices")
+        if prices is not None:
+            prices = check_prices(prices, "instrument(prices)")
+        return cls(handle, capture, kwargs.get("provider_name"), prices)
+
+
+def start_call(
+    settings: LLMSettings,
+    operation: str,
+    provider: str,
+    model: Any,
+    host: str | None,
+    port: int | None,
+    request_attributes: Mapping[str, Any],
+) -> Call:
+    """Start the :class:`Call` of one request: the common attributes, then the API's own.
+
+    ``model`` is the request's ``model`` argument (only a non-empty string names
+    the span); ``request_attributes`` are the API-specific ``gen_ai.request.*``.
+    """
+    request_model = model if isinstance(model, str) and model else None
+    attributes: dict[str, Any] = {
+        semconv.GEN_AI_OPERATION_NAME: operation,
+        semconv.GEN_AI_PROVIDER_NAME: provider,
+    }
+    if request_model:
+        attributes[semconv.GEN_AI_REQUEST_MODEL] = request_model
+    if host:
+        attributes[semconv.SERVER_ADDRESS] = host
+    if port is not None:
+        attributes[semconv.SERVER_PORT] = port
+    attributes.update(request_attributes)
+    # An explicit capture_content= wins; otherwise the env var / set_capture_mode(),
+    # read now (cached per raw value), so a change takes effect without re-instrumenting.
+    capture = settings.capture or capture_mode()
+    return Call(settings.handle, operation, request_model, attributes, capture, settings.prices)
+
+
+def run_sync(
+    call: Call,
+    context: otel_context.Context,
+    flag: ContextVar[Any],
+    value: Any,
+    wrapped: Callable[..., Any],
+    args: Any,
+    kwargs: Any,
+) -> Any:
+    """``wrapped(*args, **kwargs)`` with ``context`` current and ``flag`` set to ``value``.
+
+    ``context`` carries the call's span (so HTTP client spans nest under it);
+    ``flag`` tells a nested wrapper (or the SDK's own tracing) that a span for
+    this call exists. An exception fails ``call`` and propagates untouched; the
+    result is returned for the caller's own result handling.
+    """
+    token = otel_context.attach(context)
+    mark = flag.set(value)
+    try:
+        return wrapped(*args, **kwargs)
+    except BaseException as exc:
+        call.fail(exc)
+        raise
+    finally:
+        flag.reset(mark)
+        otel_context.detach(token)
+
+
+async def run_async(
+    call: Call,
+    context: otel_context.Context,
+    flag: ContextVar[Any],
+    value: Any,
+    wrapped: Callable[..., Awaitable[Any]],
+    args: Any,
+    kwargs: Any,
+) -> Any:
+    """:func:`run_sync` for a coroutine function: the result is awaited with the span current."""
+    token = otel_context.attach(context)
+    mark = flag.set(value)
+    try:
+        return await wrapped(*args, **kwargs)
+    except BaseException as exc:
+        call.fail(exc)
+        raise
+    finally:
+        flag.reset(mark)
+        otel_context.detach(token)

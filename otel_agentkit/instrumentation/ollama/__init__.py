@@ -36,18 +36,25 @@ from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-de
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled, unwrap
 
 from otel_agentkit import semconv
-from otel_agentkit._content import ContentCapture, capture_mode
+from otel_agentkit._content import ContentCapture
 from otel_agentkit.instrumentation._base import (
     TelemetryHandle,
     installed_version,
     log_internal_error,
     supported,
 )
-from otel_agentkit.instrumentation._genai import Call, explicit_capture, server_of
+from otel_agentkit.instrumentation._genai import (
+    Call,
+    LLMSettings,
+    run_async,
+    run_sync,
+    server_of,
+    start_call,
+)
 from otel_agentkit.instrumentation._streams import LazyAsyncStreamProxy, LazySyncStreamProxy
 from otel_agentkit.instrumentation.ollama import _calls
 from otel_agentkit.instrumentation.ollama._calls import GenerationStreamRecorder
-from otel_agentkit.pricing import ModelPrice, check_prices
+from otel_agentkit.pricing import ModelPrice
 
 __all__ = ["OllamaInstrumentor"]
 
@@ -128,18 +135,18 @@ _OPENLLMETRY_SUPPRESS_KEY = "suppress_language_model_instrumentation"
 _IN_CALL: ContextVar[bool] = ContextVar("otel_agentkit_ollama_in_call", default=False)
 
 
-class _Settings:
-    __slots__ = ("capture", "handle", "prices", "server_cache")
+class _Settings(LLMSettings):
+    __slots__ = ("server_cache",)
 
     def __init__(
         self,
         handle: TelemetryHandle,
         capture: ContentCapture | None,
-        prices: Mapping[str, ModelPrice] | None,
+        provider_name: str | None = None,
+        prices: Mapping[str, ModelPrice] | None = None,
     ) -> None:
-        self.handle = handle
-        self.capture = capture
-        self.prices = prices
+        # provider_name is not read: every span names the ollama provider.
+        super().__init__(handle, capture, provider_name, prices)
         # (base URL object, host, port) of the last client seen.
         self.server_cache: tuple[Any, str | None, int | None] | None = None
 
@@ -163,22 +170,16 @@ def _server(settings: _Settings, instance: Any) -> tuple[str | None, int | None]
 
 
 def _start(settings: _Settings, op: _Operation, instance: Any, params: Mapping[str, Any]) -> Call:
-    model = params.get("model")
-    request_model = model if isinstance(model, str) and model else None
-    attributes: dict[str, Any] = {
-        semconv.GEN_AI_OPERATION_NAME: op.name,
-        semconv.GEN_AI_PROVIDER_NAME: semconv.PROVIDER_OLLAMA,
-    }
-    if request_model:
-        attributes[semconv.GEN_AI_REQUEST_MODEL] = request_model
     host, port = _server(settings, instance)
-    if host:
-        attributes[semconv.SERVER_ADDRESS] = host
-    if port is not None:
-        attributes[semconv.SERVER_PORT] = port
-    attributes.update(op.request_attributes(params))
-    capture = settings.capture or capture_mode()
-    return Call(settings.handle, op.name, request_model, attributes, capture, settings.prices)
+    return start_call(
+        settings,
+        op.name,
+        semconv.PROVIDER_OLLAMA,
+        params.get("model"),
+        host,
+        port,
+        op.request_attributes(params),
+    )
 
 
 def _handle_result(
@@ -223,16 +224,7 @@ def _sync_wrapper(settings: _Settings, op: _Operation) -> Callable[..., Any]:
             log_internal_error("ollama span start")
             return wrapped(*args, **kwargs)
         context = otel_context.set_value(_OPENLLMETRY_SUPPRESS_KEY, True, call.span_context)
-        token = otel_context.attach(context)
-        in_call = _IN_CALL.set(True)
-        try:
-            result = wrapped(*args, **kwargs)
-        except BaseException as exc:
-            call.fail(exc)
-            raise
-        finally:
-            _IN_CALL.reset(in_call)
-            otel_context.detach(token)
+        result = run_sync(call, context, _IN_CALL, True, wrapped, args, kwargs)
         return _handle_result(result, call, op, params, context, False)
 
     return wrapper
@@ -249,16 +241,7 @@ def _async_wrapper(settings: _Settings, op: _Operation) -> Callable[..., Any]:
             log_internal_error("ollama span start")
             return await wrapped(*args, **kwargs)
         context = otel_context.set_value(_OPENLLMETRY_SUPPRESS_KEY, True, call.span_context)
-        token = otel_context.attach(context)
-        in_call = _IN_CALL.set(True)
-        try:
-            result = await wrapped(*args, **kwargs)
-        except BaseException as exc:
-            call.fail(exc)
-            raise
-        finally:
-            _IN_CALL.reset(in_call)
-            otel_context.detach(token)
+        result = await run_async(call, context, _IN_CALL, True, wrapped, args, kwargs)
         return _handle_result(result, call, op, params, context, True)
 
     return wrapper
@@ -296,15 +279,7 @@ class OllamaInstrumentor(BaseInstrumentor):  # type: ignore[misc]
                 _instruments[0],
             )
             return
-        handle = TelemetryHandle(
-            tracer_provider=kwargs.get("tracer_provider"),
-            meter_provider=kwargs.get("meter_provider"),
-            logger_provider=kwargs.get("logger_provider"),
-        )
-        prices = kwargs.get("prices")
-        if prices is not None:
-            prices = check_prices(prices, "instrument(prices)")
-        settings = _Settings(handle, explicit_capture(kwargs.get("capture_content")), prices)
+        settings = _Settings.from_kwargs(kwargs)
         import wrapt
 
         try:

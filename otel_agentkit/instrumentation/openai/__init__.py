@@ -37,14 +37,20 @@ from opentelemetry.instrumentation.utils import is_instrumentation_enabled, unwr
 from opentelemetry.trace import INVALID_SPAN, get_current_span
 
 from otel_agentkit import semconv
-from otel_agentkit._content import ContentCapture, capture_mode
+from otel_agentkit._content import ContentCapture
 from otel_agentkit.instrumentation._base import (
     TelemetryHandle,
     installed_version,
     log_internal_error,
     supported,
 )
-from otel_agentkit.instrumentation._genai import explicit_capture, raw_response_mode
+from otel_agentkit.instrumentation._genai import (
+    LLMSettings,
+    raw_response_mode,
+    run_async,
+    run_sync,
+    start_call,
+)
 from otel_agentkit.instrumentation._streams import (
     AsyncStreamProxy,
     StreamRecorder,
@@ -58,7 +64,7 @@ from otel_agentkit.instrumentation.openai._calls import (
     ResponsesStreamRecorder,
 )
 from otel_agentkit.instrumentation.openai._helpers import HELPER_HOOKS
-from otel_agentkit.pricing import ModelPrice, check_prices
+from otel_agentkit.pricing import ModelPrice
 
 __all__ = ["OpenAIInstrumentor", "set_provider_name"]
 
@@ -159,10 +165,6 @@ def set_provider_name(client: Any, provider_name: str) -> Any:
     return client
 
 
-def _raw_mode(kwargs: Mapping[str, Any]) -> str | None:
-    return raw_response_mode(kwargs)
-
-
 def _official_span_active() -> bool:
     """Whether the current span was started by the official openai-v2 instrumentation."""
     span = get_current_span()
@@ -186,20 +188,17 @@ def _is_official_wrapper(func: Any) -> bool:
 _IN_CALL: ContextVar[bool] = ContextVar("otel_agentkit_openai_in_call", default=False)
 
 
-class _Settings:
-    __slots__ = ("capture", "handle", "prices", "provider_name", "server_cache")
+class _Settings(LLMSettings):
+    __slots__ = ("server_cache",)
 
     def __init__(
         self,
         handle: TelemetryHandle,
         capture: ContentCapture | None,
-        provider_name: str | None,
+        provider_name: str | None = None,
         prices: Mapping[str, ModelPrice] | None = None,
     ) -> None:
-        self.handle = handle
-        self.capture = capture
-        self.provider_name = provider_name
-        self.prices = prices
+        super().__init__(handle, capture, provider_name, prices)
         self.server_cache: tuple[Any, type[Any], str | None, int | None, str] | None = None
 
 
@@ -220,23 +219,9 @@ def _start(settings: _Settings, op: _Operation, instance: Any, kwargs: Mapping[s
         provider = str(per_client)
     elif settings.provider_name:
         provider = settings.provider_name
-    model = kwargs.get("model")
-    request_model = model if isinstance(model, str) else None
-    attributes: dict[str, Any] = {
-        semconv.GEN_AI_OPERATION_NAME: op.name,
-        semconv.GEN_AI_PROVIDER_NAME: provider,
-    }
-    if request_model:
-        attributes[semconv.GEN_AI_REQUEST_MODEL] = request_model
-    if host:
-        attributes[semconv.SERVER_ADDRESS] = host
-    if port is not None:
-        attributes[semconv.SERVER_PORT] = port
-    attributes.update(op.request_attributes(kwargs))
-    # An explicit capture_content= wins; otherwise the env var / set_capture_mode(),
-    # read now (cached per raw value), so a change takes effect without re-instrumenting.
-    capture = settings.capture or capture_mode()
-    return Call(settings.handle, op.name, request_model, attributes, capture, settings.prices)
+    return start_call(
+        settings, op.name, provider, kwargs.get("model"), host, port, op.request_attributes(kwargs)
+    )
 
 
 def _handle_result(
@@ -244,7 +229,7 @@ def _handle_result(
 ) -> Any:
     """Finish ``call`` from ``result``; return what the caller gets (maybe a stream proxy)."""
     try:
-        raw = _raw_mode(kwargs)
+        raw = raw_response_mode(kwargs)
         if raw == "stream":
             # with_streaming_response: the body is the caller's to read; reading it here
             # would change what they get. The span covers the request up to the headers.
@@ -308,16 +293,7 @@ def _sync_wrapper(settings: _Settings, op: _Operation) -> Callable[..., Any]:
         except Exception:
             log_internal_error("openai span start")
             return wrapped(*args, **kwargs)
-        token = call.attach()
-        in_call = _IN_CALL.set(True)
-        try:
-            result = wrapped(*args, **kwargs)
-        except BaseException as exc:
-            call.fail(exc)
-            raise
-        finally:
-            _IN_CALL.reset(in_call)
-            call.detach(token)
+        result = run_sync(call, call.span_context, _IN_CALL, True, wrapped, args, kwargs)
         return _handle_result(result, call, op, kwargs, False)
 
     return wrapper
@@ -339,16 +315,7 @@ def _async_wrapper(settings: _Settings, op: _Operation) -> Callable[..., Any]:
         except Exception:
             log_internal_error("openai span start")
             return await wrapped(*args, **kwargs)
-        token = call.attach()
-        in_call = _IN_CALL.set(True)
-        try:
-            result = await wrapped(*args, **kwargs)
-        except BaseException as exc:
-            call.fail(exc)
-            raise
-        finally:
-            _IN_CALL.reset(in_call)
-            call.detach(token)
+        result = await run_async(call, call.span_context, _IN_CALL, True, wrapped, args, kwargs)
         return _handle_result(result, call, op, kwargs, True)
 
     return wrapper
@@ -398,16 +365,7 @@ class OpenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             )
             self._wrapped: list[tuple[Any, str]] = []
             return
-        handle = TelemetryHandle(
-            tracer_provider=kwargs.get("tracer_provider"),
-            meter_provider=kwargs.get("meter_provider"),
-            logger_provider=kwargs.get("logger_provider"),
-        )
-        capture = explicit_capture(kwargs.get("capture_content"))
-        prices = kwargs.get("prices")
-        if prices is not None:
-            prices = check_prices(prices, "instrument(prices)")
-        settings = _Settings(handle, capture, kwargs.get("provider_name"), prices)
+        settings = _Settings.from_kwargs(kwargs)
         self._wrapped = []
         import wrapt
 
