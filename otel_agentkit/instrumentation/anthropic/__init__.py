@@ -26,7 +26,6 @@ context with the request (unless its ``propagation`` is off). Pass
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections.abc import Awaitable, Callable, Collection, Coroutine, Mapping
 from contextvars import ContextVar
@@ -36,14 +35,16 @@ from typing import Any
 from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-defined]
     BaseInstrumentor,
 )
-from opentelemetry.instrumentation.utils import is_instrumentation_enabled, unwrap
+from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.trace import NonRecordingSpan
 
 from otel_agentkit import semconv
 from otel_agentkit.instrumentation._base import (
     installed_version,
     log_internal_error,
-    supported,
+    supported_or_warn,
+    unwrap_methods,
+    wrap_methods,
 )
 from otel_agentkit.instrumentation._genai import (
     Call,
@@ -370,54 +371,22 @@ class AnthropicInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
     def _instrument(self, **kwargs: Any) -> None:
         self._wrapped: list[tuple[Any, str]] = []
-        version = installed_version("anthropic")
-        if not supported(_instruments[0], version):
-            _log.warning(
-                "otel-agentkit: anthropic %s is not supported (%s); not instrumenting",
-                version or "(not installed)",
-                _instruments[0],
-            )
+        if not supported_or_warn("anthropic", _instruments[0], installed_version("anthropic")):
             return
         settings = LLMSettings.from_kwargs(kwargs)
-        import wrapt
-
-        for module_name, class_name, method, kind, is_async in _TARGETS:
-            try:
-                module = importlib.import_module(module_name)
-                owner = getattr(module, class_name, None)
-                if owner is None or not hasattr(owner, method):
-                    continue
-                if kind == "stream":
-                    factory = _stream_wrapper(settings, is_async)
-                else:
-                    factory = _create_wrapper(settings, is_async)
-                wrapt.wrap_function_wrapper(owner, method, factory)
-                self._wrapped.append((owner, method))
-            except Exception:
-                _log.debug(
-                    "otel-agentkit: cannot wrap %s.%s.%s",
-                    module_name,
-                    class_name,
-                    method,
-                    exc_info=True,
-                )
+        self._wrapped = wrap_methods(
+            (
+                module,
+                cls,
+                method,
+                (_stream_wrapper if kind == "stream" else _create_wrapper)(settings, is_async),
+            )
+            for module, cls, method, kind, is_async in _TARGETS
+        )
         if not kwargs.get("keep_sdk_spans"):
-            self._hook_sdk_spans(wrapt)
-
-    def _hook_sdk_spans(self, wrapt: Any) -> None:
-        module_name, function = _SDK_SPAN_HOOK
-        try:
-            module = importlib.import_module(module_name)
-            if hasattr(module, function):
-                wrapt.wrap_function_wrapper(module, function, _sdk_span_hook)
-                self._wrapped.append((module, function))
-        except Exception:
-            _log.debug("otel-agentkit: cannot hook anthropic's own spans", exc_info=True)
+            module, function = _SDK_SPAN_HOOK
+            self._wrapped += wrap_methods([(module, None, function, _sdk_span_hook)])
 
     def _uninstrument(self, **kwargs: Any) -> None:
-        for owner, method in getattr(self, "_wrapped", []):
-            try:
-                unwrap(owner, method)
-            except Exception:
-                log_internal_error("anthropic uninstrument")
+        unwrap_methods(getattr(self, "_wrapped", []), "anthropic uninstrument")
         self._wrapped = []

@@ -23,7 +23,6 @@ client metrics, recorded in the span's context.
 from __future__ import annotations
 
 import importlib
-import logging
 from collections.abc import Callable, Collection, Mapping
 from contextvars import ContextVar
 from types import MethodType
@@ -33,7 +32,7 @@ from opentelemetry import context as otel_context
 from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-defined]
     BaseInstrumentor,
 )
-from opentelemetry.instrumentation.utils import is_instrumentation_enabled, unwrap
+from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 
 from otel_agentkit import semconv
 from otel_agentkit._content import ContentCapture
@@ -41,7 +40,9 @@ from otel_agentkit.instrumentation._base import (
     TelemetryHandle,
     installed_version,
     log_internal_error,
-    supported,
+    supported_or_warn,
+    unwrap_methods,
+    wrap_methods,
 )
 from otel_agentkit.instrumentation._genai import (
     Call,
@@ -57,8 +58,6 @@ from otel_agentkit.instrumentation.ollama._calls import GenerationStreamRecorder
 from otel_agentkit.pricing import ModelPrice
 
 __all__ = ["OllamaInstrumentor"]
-
-_log = logging.getLogger("otel_agentkit")
 
 #: Versions of the ollama client we support (checked again in ``_instrument``,
 #: because the ``opentelemetry-instrument`` launcher skips the dependency check).
@@ -271,33 +270,19 @@ class OllamaInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     def _instrument(self, **kwargs: Any) -> None:
         self._wrapped: list[tuple[Any, str]] = []
         self._rebound: dict[str, Any] = {}
-        version = installed_version("ollama")
-        if not supported(_instruments[0], version):
-            _log.warning(
-                "otel-agentkit: ollama %s is not supported (%s); not instrumenting",
-                version or "(not installed)",
-                _instruments[0],
-            )
+        if not supported_or_warn("ollama", _instruments[0], installed_version("ollama")):
             return
         settings = _Settings.from_kwargs(kwargs)
-        import wrapt
-
-        try:
-            client_module = importlib.import_module("ollama._client")
-        except Exception:
-            log_internal_error("ollama import")
-            return
-        for class_name, is_async in (("Client", False), ("AsyncClient", True)):
-            owner = getattr(client_module, class_name, None)
-            for method, op in _METHODS:
-                if owner is None or not hasattr(owner, method):
-                    continue
-                factory = _async_wrapper if is_async else _sync_wrapper
-                try:
-                    wrapt.wrap_function_wrapper(owner, method, factory(settings, op))
-                    self._wrapped.append((owner, method))
-                except Exception:
-                    log_internal_error(f"wrapping ollama {class_name}.{method}")
+        self._wrapped = wrap_methods(
+            (
+                "ollama._client",
+                cls,
+                method,
+                (_async_wrapper if is_async else _sync_wrapper)(settings, op),
+            )
+            for cls, is_async in (("Client", False), ("AsyncClient", True))
+            for method, op in _METHODS
+        )
         self._rebind_module_functions()
 
     def _rebind_module_functions(self) -> None:
@@ -324,11 +309,7 @@ class OllamaInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             log_internal_error("rebinding ollama module functions")
 
     def _uninstrument(self, **kwargs: Any) -> None:
-        for owner, method in getattr(self, "_wrapped", []):
-            try:
-                unwrap(owner, method)
-            except Exception:
-                log_internal_error("ollama uninstrument")
+        unwrap_methods(getattr(self, "_wrapped", []), "ollama uninstrument")
         self._wrapped = []
         rebound: dict[str, Any] = getattr(self, "_rebound", {})
         if rebound:

@@ -33,7 +33,7 @@ from typing import Any
 from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-defined]
     BaseInstrumentor,
 )
-from opentelemetry.instrumentation.utils import is_instrumentation_enabled, unwrap
+from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.trace import INVALID_SPAN, get_current_span
 
 from otel_agentkit import semconv
@@ -42,7 +42,9 @@ from otel_agentkit.instrumentation._base import (
     TelemetryHandle,
     installed_version,
     log_internal_error,
-    supported,
+    supported_or_warn,
+    unwrap_methods,
+    wrap_methods,
 )
 from otel_agentkit.instrumentation._genai import (
     LLMSettings,
@@ -325,10 +327,6 @@ def _openai_version() -> str | None:
     return installed_version("openai")
 
 
-def _supported(version: str | None) -> bool:
-    return supported(_instruments[0], version)
-
-
 class OpenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     """Instruments the openai client library (v1.40 up to, not including, v4).
 
@@ -356,37 +354,16 @@ class OpenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         return _instruments
 
     def _instrument(self, **kwargs: Any) -> None:
-        version = _openai_version()
-        if not _supported(version):
-            _log.warning(
-                "otel-agentkit: openai %s is not supported (%s); not instrumenting",
-                version or "(not installed)",
-                _instruments[0],
-            )
-            self._wrapped: list[tuple[Any, str]] = []
+        self._wrapped: list[tuple[Any, str]] = []
+        if not supported_or_warn("openai", _instruments[0], _openai_version()):
             return
         settings = _Settings.from_kwargs(kwargs)
-        self._wrapped = []
-        import wrapt
-
-        for module_name, class_name, method, op, is_async in _TARGETS:
-            try:
-                module = importlib.import_module(module_name)
-                owner = getattr(module, class_name)
-                if not hasattr(owner, method):
-                    continue
-                factory = _async_wrapper if is_async else _sync_wrapper
-                wrapt.wrap_function_wrapper(owner, method, factory(settings, op))
-                self._wrapped.append((owner, method))
-            except Exception:
-                _log.debug(
-                    "otel-agentkit: cannot wrap %s.%s.%s",
-                    module_name,
-                    class_name,
-                    method,
-                    exc_info=True,
-                )
-        self._wrap_helpers(wrapt)
+        self._wrapped = wrap_methods(
+            (module, cls, method, (_async_wrapper if is_async else _sync_wrapper)(settings, op))
+            for module, cls, method, op, is_async in _TARGETS
+        )
+        # Hooks that end a ``chat.completions.stream()`` span when the helper closes.
+        self._wrapped += wrap_methods(HELPER_HOOKS)
         self._wrap_requests(settings)
 
     def _wrap_requests(self, settings: _Settings) -> None:
@@ -401,24 +378,8 @@ class OpenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             except Exception:
                 _log.debug("otel-agentkit: cannot wrap %s.request", class_name, exc_info=True)
 
-    def _wrap_helpers(self, wrapt: Any) -> None:
-        """Hooks that end a ``chat.completions.stream()`` span when the helper closes."""
-        for module_name, class_name, method, hook in HELPER_HOOKS:
-            try:
-                owner = getattr(importlib.import_module(module_name), class_name, None)
-                if owner is None or not hasattr(owner, method):
-                    continue
-                wrapt.wrap_function_wrapper(owner, method, hook)
-                self._wrapped.append((owner, method))
-            except Exception:
-                _log.debug("otel-agentkit: cannot hook %s.%s", class_name, method, exc_info=True)
-
     def _uninstrument(self, **kwargs: Any) -> None:
-        for owner, method in getattr(self, "_wrapped", []):
-            try:
-                unwrap(owner, method)
-            except Exception:
-                log_internal_error("openai uninstrument")
+        unwrap_methods(getattr(self, "_wrapped", []), "openai uninstrument")
         self._wrapped = []
         for installed in getattr(self, "_requests", []):
             _unbound.uninstall(installed)
