@@ -122,6 +122,43 @@ def server_of(client: Any) -> tuple[str | None, int | None]:
     return host, port
 
 
+def response_id_and_model(attrs: dict[str, Any], response_id: Any, response_model: Any) -> None:
+    """``gen_ai.response.id`` and ``gen_ai.response.model``, each when the response has one."""
+    if response_id:
+        attrs[semconv.GEN_AI_RESPONSE_ID] = response_id
+    if response_model:
+        attrs[semconv.GEN_AI_RESPONSE_MODEL] = response_model
+
+
+def token_counts(
+    usage: Any, input_field: str, output_field: str, attrs: dict[str, Any]
+) -> tuple[int | None, int | None]:
+    """``gen_ai.usage.input_tokens`` / ``output_tokens`` from a usage block (model or dict).
+
+    Returns the two counts for the token metrics; a field that is not an int
+    (absent, None) gives no attribute and None.
+    """
+    if usage is None:
+        return None, None
+    input_tokens = get_field(usage, input_field)
+    output_tokens = get_field(usage, output_field)
+    if isinstance(input_tokens, int):
+        attrs[semconv.GEN_AI_USAGE_INPUT_TOKENS] = input_tokens
+    else:
+        input_tokens = None
+    if isinstance(output_tokens, int):
+        attrs[semconv.GEN_AI_USAGE_OUTPUT_TOKENS] = output_tokens
+    else:
+        output_tokens = None
+    return input_tokens, output_tokens
+
+
+def indexed_finish_reasons(reasons: Mapping[int, str], attrs: dict[str, Any]) -> None:
+    """``gen_ai.response.finish_reasons`` from per-choice reasons, in choice order."""
+    if reasons:
+        attrs[semconv.GEN_AI_RESPONSE_FINISH_REASONS] = [reasons[i] for i in sorted(reasons)]
+
+
 def tool_call_attributes(calls: list[tuple[str | None, str | None]], attrs: dict[str, Any]) -> None:
     """Tool-call ids and names a response asked for (no arguments: those are content)."""
     if calls:
@@ -310,7 +347,12 @@ class Call:
 
 
 class LLMStreamRecorder(StreamRecorder):
-    """A :class:`StreamRecorder` bound to one :class:`Call` (and the request's arguments)."""
+    """A :class:`StreamRecorder` bound to one :class:`Call` (and the request's arguments).
+
+    :meth:`complete` records the chunk timing, then fails the call (keeping the
+    response id and model seen so far) or hands over to :meth:`succeeded`, which
+    a subclass overrides to set the response attributes and end the span.
+    """
 
     __slots__ = ("call", "kwargs")
 
@@ -318,6 +360,25 @@ class LLMStreamRecorder(StreamRecorder):
         super().__init__(call.started_at)
         self.call = call
         self.kwargs = kwargs
+
+    def complete(self, error: BaseException | None, ended_at: float) -> None:
+        try:
+            self.record_timing(ended_at)
+        except Exception:
+            log_internal_error("stream timing")
+        if error is not None:
+            self._partial_attributes()
+            self.call.fail(error, ended_at)
+            return
+        self.succeeded(ended_at)
+
+    def record_timing(self, ended_at: float) -> None:
+        """Time to first chunk and per chunk (the response model on later metric points)."""
+        self.call.record_stream_timing(self, ended_at, getattr(self, "response_model", None))
+
+    def succeeded(self, ended_at: float) -> None:
+        """The stream ended cleanly: set what it told, end the span (a subclass says how)."""
+        self.call.succeed({}, None, None, None, ended_at)
 
     def _partial_attributes(self) -> None:
         """On a failed stream, keep the response id and model seen before the failure."""
@@ -329,9 +390,6 @@ class LLMStreamRecorder(StreamRecorder):
                 span.set_attribute(semconv.GEN_AI_RESPONSE_ID, response_id)
             if response_model:
                 span.set_attribute(semconv.GEN_AI_RESPONSE_MODEL, response_model)
-
-    def _record_chunk_timing(self, ended_at: float, response_model: str | None) -> None:
-        self.call.record_stream_timing(self, ended_at, response_model)
 
 
 # ---------------------------------------------------------------------------
