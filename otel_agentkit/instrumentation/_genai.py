@@ -122,6 +122,11 @@ def server_of(client: Any) -> tuple[str | None, int | None]:
     return host, port
 
 
+def stop_sequences(stop: Any) -> list[str]:
+    """A ``stop`` argument (one string or several) as ``gen_ai.request.stop_sequences``."""
+    return [stop] if isinstance(stop, str) else [str(s) for s in stop]
+
+
 def response_id_and_model(attrs: dict[str, Any], response_id: Any, response_model: Any) -> None:
     """``gen_ai.response.id`` and ``gen_ai.response.model``, each when the response has one."""
     if response_id:
@@ -400,7 +405,7 @@ class LLMStreamRecorder(StreamRecorder):
 class LLMSettings:
     """What ``instrument()`` was given, as the LLM instrumentors' wrappers read it."""
 
-    __slots__ = ("capture", "handle", "prices", "provider_name")
+    __slots__ = ("capture", "handle", "prices", "provider_name", "server_cache")
 
     def __init__(
         self,
@@ -416,6 +421,8 @@ class LLMSettings:
         self.provider_name = provider_name
         #: None: the process-wide price table (set_model_prices).
         self.prices = prices
+        #: What an instrumentor derived from the last client's base URL (its own shape).
+        self.server_cache: Any = None
 
     @classmethod
     def from_kwargs(cls, kwargs: Mapping[str, Any]) -> Self:

@@ -29,7 +29,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Collection, Coroutine, Mapping
 from contextvars import ContextVar
-from types import TracebackType
 from typing import Any
 
 from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-defined]
@@ -224,26 +223,16 @@ class _ManagerProxy(_ProxyBase):
     def __enter__(self) -> Any:
         return self.__wrapped__.__enter__()
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> Any:
-        self._self_failed(exc)
-        return self.__wrapped__.__exit__(exc_type, exc, tb)
+    def __exit__(self, *exc_info: Any) -> Any:
+        self._self_failed(exc_info[1])
+        return self.__wrapped__.__exit__(*exc_info)
 
     async def __aenter__(self) -> Any:
         return await self.__wrapped__.__aenter__()
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> Any:
-        self._self_failed(exc)
-        return await self.__wrapped__.__aexit__(exc_type, exc, tb)
+    async def __aexit__(self, *exc_info: Any) -> Any:
+        self._self_failed(exc_info[1])
+        return await self.__wrapped__.__aexit__(*exc_info)
 
 
 def _traced_sync_request(

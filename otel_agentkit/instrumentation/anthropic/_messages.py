@@ -26,6 +26,7 @@ from otel_agentkit.instrumentation._genai import (
     given,
     maybe_json,
     response_id_and_model,
+    stop_sequences,
     tool_call_attributes,
 )
 
@@ -69,9 +70,7 @@ def request_attributes(kwargs: Mapping[str, Any], stream: bool) -> dict[str, Any
             attrs[attr] = value
     stop = _argument(kwargs, extra, "stop_sequences")
     if given(stop) and stop:
-        attrs[semconv.GEN_AI_REQUEST_STOP_SEQUENCES] = (
-            [stop] if isinstance(stop, str) else [str(s) for s in stop]
-        )
+        attrs[semconv.GEN_AI_REQUEST_STOP_SEQUENCES] = stop_sequences(stop)
     if stream:
         attrs[semconv.GEN_AI_REQUEST_STREAM] = True
     output_format = kwargs.get("output_format")

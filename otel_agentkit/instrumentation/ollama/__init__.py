@@ -35,9 +35,7 @@ from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-de
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 
 from otel_agentkit import semconv
-from otel_agentkit._content import ContentCapture
 from otel_agentkit.instrumentation._base import (
-    TelemetryHandle,
     installed_version,
     log_internal_error,
     supported_or_warn,
@@ -55,7 +53,6 @@ from otel_agentkit.instrumentation._genai import (
 from otel_agentkit.instrumentation._streams import LazyAsyncStreamProxy, LazySyncStreamProxy
 from otel_agentkit.instrumentation.ollama import _calls
 from otel_agentkit.instrumentation.ollama._calls import GenerationStreamRecorder
-from otel_agentkit.pricing import ModelPrice
 
 __all__ = ["OllamaInstrumentor"]
 
@@ -134,33 +131,17 @@ _OPENLLMETRY_SUPPRESS_KEY = "suppress_language_model_instrumentation"
 _IN_CALL: ContextVar[bool] = ContextVar("otel_agentkit_ollama_in_call", default=False)
 
 
-class _Settings(LLMSettings):
-    __slots__ = ("server_cache",)
-
-    def __init__(
-        self,
-        handle: TelemetryHandle,
-        capture: ContentCapture | None,
-        provider_name: str | None = None,
-        prices: Mapping[str, ModelPrice] | None = None,
-    ) -> None:
-        # provider_name is not read: every span names the ollama provider.
-        super().__init__(handle, capture, provider_name, prices)
-        # (base URL object, host, port) of the last client seen.
-        self.server_cache: tuple[Any, str | None, int | None] | None = None
-
-
 def _bind(op: _Operation, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> dict[str, Any]:
     params = dict(zip(op.positional, args, strict=False)) if args else {}
     params.update(kwargs)
     return params
 
 
-def _server(settings: _Settings, instance: Any) -> tuple[str | None, int | None]:
+def _server(settings: LLMSettings, instance: Any) -> tuple[str | None, int | None]:
     """server.address/port from the client's base URL (host only: never its userinfo)."""
     http = getattr(instance, "_client", None)
     url = getattr(http, "_base_url", None)
-    cached = settings.server_cache
+    cached = settings.server_cache  # (base URL object, host, port) of the last client
     if cached is not None and url is not None and cached[0] is url:
         return cached[1], cached[2]
     host, port = server_of(http)
@@ -168,7 +149,7 @@ def _server(settings: _Settings, instance: Any) -> tuple[str | None, int | None]
     return host, port
 
 
-def _start(settings: _Settings, op: _Operation, instance: Any, params: Mapping[str, Any]) -> Call:
+def _start(settings: LLMSettings, op: _Operation, instance: Any, params: Mapping[str, Any]) -> Call:
     host, port = _server(settings, instance)
     return start_call(
         settings,
@@ -212,7 +193,7 @@ def _handle_result(
     return result
 
 
-def _sync_wrapper(settings: _Settings, op: _Operation) -> Callable[..., Any]:
+def _sync_wrapper(settings: LLMSettings, op: _Operation) -> Callable[..., Any]:
     def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
         if _IN_CALL.get() or settings.handle.inactive() or not is_instrumentation_enabled():
             return wrapped(*args, **kwargs)
@@ -229,7 +210,7 @@ def _sync_wrapper(settings: _Settings, op: _Operation) -> Callable[..., Any]:
     return wrapper
 
 
-def _async_wrapper(settings: _Settings, op: _Operation) -> Callable[..., Any]:
+def _async_wrapper(settings: LLMSettings, op: _Operation) -> Callable[..., Any]:
     async def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
         if _IN_CALL.get() or settings.handle.inactive() or not is_instrumentation_enabled():
             return await wrapped(*args, **kwargs)
@@ -272,7 +253,7 @@ class OllamaInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         self._rebound: dict[str, Any] = {}
         if not supported_or_warn("ollama", _instruments[0], installed_version("ollama")):
             return
-        settings = _Settings.from_kwargs(kwargs)
+        settings = LLMSettings.from_kwargs(kwargs)
         self._wrapped = wrap_methods(
             (
                 "ollama._client",

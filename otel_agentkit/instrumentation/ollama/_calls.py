@@ -19,6 +19,7 @@ from otel_agentkit.instrumentation._genai import (
     LLMStreamRecorder,
     get_field,
     maybe_json,
+    stop_sequences,
     token_counts,
 )
 
@@ -57,9 +58,7 @@ def _options_attributes(options: Any, attrs: dict[str, Any]) -> None:
             attrs[attr] = value
     stop = get_field(options, "stop")
     if stop:
-        attrs[semconv.GEN_AI_REQUEST_STOP_SEQUENCES] = (
-            [stop] if isinstance(stop, str) else [str(s) for s in stop]
-        )
+        attrs[semconv.GEN_AI_REQUEST_STOP_SEQUENCES] = stop_sequences(stop)
 
 
 def _output_type(fmt: Any) -> str | None:

@@ -37,9 +37,7 @@ from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.trace import INVALID_SPAN, get_current_span
 
 from otel_agentkit import semconv
-from otel_agentkit._content import ContentCapture
 from otel_agentkit.instrumentation._base import (
-    TelemetryHandle,
     installed_version,
     log_internal_error,
     supported_or_warn,
@@ -66,7 +64,6 @@ from otel_agentkit.instrumentation.openai._calls import (
     ResponsesStreamRecorder,
 )
 from otel_agentkit.instrumentation.openai._helpers import HELPER_HOOKS
-from otel_agentkit.pricing import ModelPrice
 
 __all__ = ["OpenAIInstrumentor", "set_provider_name"]
 
@@ -190,24 +187,11 @@ def _is_official_wrapper(func: Any) -> bool:
 _IN_CALL: ContextVar[bool] = ContextVar("otel_agentkit_openai_in_call", default=False)
 
 
-class _Settings(LLMSettings):
-    __slots__ = ("server_cache",)
-
-    def __init__(
-        self,
-        handle: TelemetryHandle,
-        capture: ContentCapture | None,
-        provider_name: str | None = None,
-        prices: Mapping[str, ModelPrice] | None = None,
-    ) -> None:
-        super().__init__(handle, capture, provider_name, prices)
-        self.server_cache: tuple[Any, type[Any], str | None, int | None, str] | None = None
-
-
-def _start(settings: _Settings, op: _Operation, instance: Any, kwargs: Mapping[str, Any]) -> Call:
+def _start(settings: LLMSettings, op: _Operation, instance: Any, kwargs: Mapping[str, Any]) -> Call:
     client = getattr(instance, "_client", None)
     # server.address/port and the provider derived from them change only with the
     # client's base URL: remember the last one (most programs use one client).
+    # settings.server_cache: (base URL object, client type, host, port, provider).
     url = _calls.base_url_of(client)
     cached = settings.server_cache
     if cached is not None and cached[0] is url and cached[1] is type(client):
@@ -279,7 +263,7 @@ def _wrap_stream(
     return SyncStreamProxy(stream, recorder)
 
 
-def _sync_wrapper(settings: _Settings, op: _Operation) -> Callable[..., Any]:
+def _sync_wrapper(settings: LLMSettings, op: _Operation) -> Callable[..., Any]:
     def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
         if (
             _IN_CALL.get()
@@ -301,7 +285,7 @@ def _sync_wrapper(settings: _Settings, op: _Operation) -> Callable[..., Any]:
     return wrapper
 
 
-def _async_wrapper(settings: _Settings, op: _Operation) -> Callable[..., Any]:
+def _async_wrapper(settings: LLMSettings, op: _Operation) -> Callable[..., Any]:
     async def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
         if (
             _IN_CALL.get()
@@ -357,7 +341,7 @@ class OpenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         self._wrapped: list[tuple[Any, str]] = []
         if not supported_or_warn("openai", _instruments[0], _openai_version()):
             return
-        settings = _Settings.from_kwargs(kwargs)
+        settings = LLMSettings.from_kwargs(kwargs)
         self._wrapped = wrap_methods(
             (module, cls, method, (_async_wrapper if is_async else _sync_wrapper)(settings, op))
             for module, cls, method, op, is_async in _TARGETS
@@ -366,7 +350,7 @@ class OpenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         self._wrapped += wrap_methods(HELPER_HOOKS)
         self._wrap_requests(settings)
 
-    def _wrap_requests(self, settings: _Settings) -> None:
+    def _wrap_requests(self, settings: LLMSettings) -> None:
         """The ``request`` fallback for helpers bound before ``instrument()``."""
         self._requests: list[tuple[Any, Any, Any]] = []
         for module_name, class_name, is_async in _unbound.REQUEST_TARGETS:

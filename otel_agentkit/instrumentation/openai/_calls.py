@@ -24,6 +24,7 @@ from otel_agentkit.instrumentation._genai import (
     maybe_json,
     response_id_and_model,
     server_of,
+    stop_sequences,
     token_counts,
     tool_call_attributes,
 )
@@ -149,9 +150,7 @@ def chat_request_attributes(kwargs: Mapping[str, Any]) -> dict[str, Any]:
             attrs[attr] = value
     stop: Any = kwargs.get("stop")
     if _given(stop):
-        attrs[semconv.GEN_AI_REQUEST_STOP_SEQUENCES] = (
-            [stop] if isinstance(stop, str) else [str(s) for s in stop]
-        )
+        attrs[semconv.GEN_AI_REQUEST_STOP_SEQUENCES] = stop_sequences(stop)
     n = kwargs.get("n")
     if _given(n) and n != 1:
         attrs[semconv.GEN_AI_REQUEST_CHOICE_COUNT] = n
