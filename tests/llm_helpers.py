@@ -6,6 +6,7 @@
       instrument = instrument_fixture(OpenAIInstrumentor)
       tel = tel_fixture()
 
+* :data:`CAPTURE_MODES`: the content-capture modes, parametrized.
 * :func:`run`, :func:`call_api`: one call with a sync or an async client.
 * :func:`only_span`, :func:`ended_once`: the one span a call (or stream) made.
 * :func:`launch`, :func:`our_spans`, :func:`spans_of_scope`: a script under the real
@@ -31,6 +32,19 @@ from tests.otlp_receiver import OTLPReceiver, attrs
 
 #: The repository root (launched scripts put it on sys.path to import tests.*).
 ROOT = str(Path(__file__).resolve().parents[1])
+
+
+#: The capture modes (env var value) and where each puts content: span, event.
+CAPTURE_MODES = pytest.mark.parametrize(
+    ("mode", "on_span", "on_event"),
+    [
+        ("NO_CONTENT", False, False),
+        ("SPAN_ONLY", True, False),
+        ("true", True, False),
+        ("EVENT_ONLY", False, True),
+        ("SPAN_AND_EVENT", True, True),
+    ],
+)
 
 
 def instrument_fixture(instrumentor_class: Callable[[], Any]) -> Any:

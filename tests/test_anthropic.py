@@ -25,7 +25,14 @@ from tests.anthropic_helpers import (
     request_kwargs,
 )
 from tests.conftest import cassettes_dir
-from tests.llm_helpers import call_api, instrument_fixture, only_span, run, tel_fixture
+from tests.llm_helpers import (
+    CAPTURE_MODES,
+    call_api,
+    instrument_fixture,
+    only_span,
+    run,
+    tel_fixture,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # old recorded models
 
@@ -521,16 +528,7 @@ def test_connection_error_type(tel: TelemetryCapture) -> None:
 # ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("mode", "on_span", "on_event"),
-    [
-        ("NO_CONTENT", False, False),
-        ("SPAN_ONLY", True, False),
-        ("true", True, False),
-        ("EVENT_ONLY", False, True),
-        ("SPAN_AND_EVENT", True, True),
-    ],
-)
+@CAPTURE_MODES
 def test_content_capture_modes(
     agentkit_telemetry: TelemetryCapture,
     instrument: Any,

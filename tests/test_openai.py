@@ -17,7 +17,14 @@ from otel_agentkit import semconv
 from otel_agentkit.instrumentation.openai import OpenAIInstrumentor, set_provider_name
 from otel_agentkit.testing import TelemetryCapture
 from tests.conftest import cassettes_dir
-from tests.llm_helpers import call_api, instrument_fixture, only_span, run, tel_fixture
+from tests.llm_helpers import (
+    CAPTURE_MODES,
+    call_api,
+    instrument_fixture,
+    only_span,
+    run,
+    tel_fixture,
+)
 from tests.openai_helpers import SECRET_KEY, Cassette, fixture_cassette
 
 instrument = instrument_fixture(OpenAIInstrumentor)
@@ -558,16 +565,7 @@ def test_embeddings_errors(tel: TelemetryCapture, name: str) -> None:
 # ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("mode", "on_span", "on_event"),
-    [
-        ("NO_CONTENT", False, False),
-        ("SPAN_ONLY", True, False),
-        ("true", True, False),
-        ("EVENT_ONLY", False, True),
-        ("SPAN_AND_EVENT", True, True),
-    ],
-)
+@CAPTURE_MODES
 def test_content_capture_modes(
     agentkit_telemetry: TelemetryCapture,
     instrument: Any,
