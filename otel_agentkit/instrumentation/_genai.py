@@ -6,11 +6,15 @@
   content (span attributes and/or the inference-details event) and the cost.
 * Small readers of request/response objects that may be dicts or pydantic
   models (:func:`get_field`, :func:`maybe_json`), the server of an httpx-based
-  client (:func:`server_of`), the tool-call attributes, :func:`given` (an
-  argument really passed, not ``None``/``NOT_GIVEN``/``omit``) and
-  :func:`raw_response_mode` (Stainless-generated clients: openai, anthropic).
+  client (:func:`server_of`), the response readers every API shares
+  (:func:`response_id_and_model`, :func:`token_counts`,
+  :func:`indexed_finish_reasons`, :func:`stop_sequences`), the tool-call
+  attributes, :func:`given` (an argument really passed, not
+  ``None``/``NOT_GIVEN``/``omit``) and :func:`raw_response_mode`
+  (Stainless-generated clients: openai, anthropic).
 * :class:`LLMStreamRecorder`: a :class:`~._streams.StreamRecorder` bound to a
-  :class:`Call`, with the time-to-first-chunk / time-per-chunk metrics.
+  :class:`Call`, with the time-to-first-chunk / time-per-chunk metrics and the
+  end every stream shares (timing, then fail or :meth:`~LLMStreamRecorder.succeeded`).
 * What every LLM wrapper does around one call: :class:`LLMSettings` (what
   ``instrument()`` was given), :func:`start_call` (the span's common attributes
   and the :class:`Call`), :func:`run_sync` / :func:`run_async` (the wrapped call
