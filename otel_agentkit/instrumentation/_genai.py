@@ -8,7 +8,7 @@
   models (:func:`get_field`, :func:`maybe_json`), the server of an httpx-based
   client (:func:`server_of`), the response readers every API shares
   (:func:`response_id_and_model`, :func:`token_counts`,
-  :func:`indexed_finish_reasons`, :func:`stop_sequences`), the tool-call
+  :func:`indexed_finish_reasons`, :func:`stop_sequences`, :func:`request_content`), the tool-call
   attributes, :func:`given` (an argument really passed, not
   ``None``/``NOT_GIVEN``/``omit``) and :func:`raw_response_mode`
   (Stainless-generated clients: openai, anthropic).
@@ -124,6 +124,20 @@ def server_of(client: Any) -> tuple[str | None, int | None]:
         scheme = getattr(url, "scheme", "")
         port = 443 if scheme == "https" else 80 if scheme == "http" else None
     return host, port
+
+
+def request_content(
+    input_messages: list[dict[str, Any]],
+    system_instructions: list[dict[str, Any]] | None = None,
+    tool_definitions: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """Request-side content: the input messages; instructions and tools when there are any."""
+    content: dict[str, Any] = {semconv.GEN_AI_INPUT_MESSAGES: input_messages}
+    if system_instructions:
+        content[semconv.GEN_AI_SYSTEM_INSTRUCTIONS] = system_instructions
+    if tool_definitions:
+        content[semconv.GEN_AI_TOOL_DEFINITIONS] = tool_definitions
+    return content
 
 
 def stop_sequences(stop: Any) -> list[str]:

@@ -25,6 +25,7 @@ from otel_agentkit.instrumentation._genai import (
     get_field,
     given,
     maybe_json,
+    request_content,
     response_id_and_model,
     stop_sequences,
     tool_call_attributes,
@@ -194,16 +195,11 @@ def message_content(call: Call, kwargs: Mapping[str, Any]) -> dict[str, Any]:
     """Request-side content (empty when capture is off)."""
     if not call.capture_enabled:
         return {}
-    content: dict[str, Any] = {
-        semconv.GEN_AI_INPUT_MESSAGES: input_messages(kwargs.get("messages"))
-    }
-    system = system_instructions(kwargs.get("system"))
-    if system:
-        content[semconv.GEN_AI_SYSTEM_INSTRUCTIONS] = system
-    tools = tool_definitions(kwargs.get("tools"))
-    if tools:
-        content[semconv.GEN_AI_TOOL_DEFINITIONS] = tools
-    return content
+    return request_content(
+        input_messages(kwargs.get("messages")),
+        system_instructions(kwargs.get("system")),
+        tool_definitions(kwargs.get("tools")),
+    )
 
 
 # ---------------------------------------------------------------------------

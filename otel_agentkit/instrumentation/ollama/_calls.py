@@ -19,6 +19,7 @@ from otel_agentkit.instrumentation._genai import (
     LLMStreamRecorder,
     get_field,
     maybe_json,
+    request_content,
     stop_sequences,
     token_counts,
 )
@@ -164,13 +165,10 @@ def chat_content(call: Call, params: Mapping[str, Any]) -> dict[str, Any]:
     """Request-side content of a chat call (empty when capture is off)."""
     if not call.capture_enabled:
         return {}
-    content: dict[str, Any] = {
-        semconv.GEN_AI_INPUT_MESSAGES: input_messages(params.get("messages"))
-    }
-    tools = [_tool_definition(t) for t in params.get("tools") or ()]
-    if tools:
-        content[semconv.GEN_AI_TOOL_DEFINITIONS] = tools
-    return content
+    return request_content(
+        input_messages(params.get("messages")),
+        tool_definitions=[_tool_definition(t) for t in params.get("tools") or ()],
+    )
 
 
 def generate_content(call: Call, params: Mapping[str, Any]) -> dict[str, Any]:
@@ -178,18 +176,14 @@ def generate_content(call: Call, params: Mapping[str, Any]) -> dict[str, Any]:
     if not call.capture_enabled:
         return {}
     prompt = params.get("prompt")
-    content: dict[str, Any] = {
-        semconv.GEN_AI_INPUT_MESSAGES: [
-            {"role": "user", "parts": [{"type": "text", "content": prompt}] if prompt else []}
-        ]
-    }
     system = params.get("system")
-    if system:
-        content[semconv.GEN_AI_SYSTEM_INSTRUCTIONS] = [{"type": "text", "content": system}]
-    return content
+    return request_content(
+        [{"role": "user", "parts": [{"type": "text", "content": prompt}] if prompt else []}],
+        [{"type": "text", "content": system}] if system else None,
+    )
 
 
-def request_content(
+def guarded_content(
     reader: Callable[[Call, Mapping[str, Any]], dict[str, Any]],
     call: Call,
     params: Mapping[str, Any],
@@ -282,7 +276,7 @@ def _finish_generation(
 ) -> None:
     """End a chat or generate span from its final response (``output`` reads the rest)."""
     attrs: dict[str, Any] = {}
-    content = request_content(reader, call, params)
+    content = guarded_content(reader, call, params)
     input_tokens = output_tokens = None
     try:
         input_tokens, output_tokens, reason = _final_attributes(response, attrs)
@@ -393,7 +387,7 @@ class GenerationStreamRecorder(LLMStreamRecorder):
         call = self.call
         attrs: dict[str, Any] = {}
         reader = chat_content if self.chat else generate_content
-        content = request_content(reader, call, self.kwargs)
+        content = guarded_content(reader, call, self.kwargs)
         input_tokens = output_tokens = None
         try:
             reason = None

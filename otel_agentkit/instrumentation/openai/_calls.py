@@ -22,6 +22,7 @@ from otel_agentkit.instrumentation._genai import (
     given,
     indexed_finish_reasons,
     maybe_json,
+    request_content,
     response_id_and_model,
     server_of,
     stop_sequences,
@@ -368,13 +369,10 @@ def chat_content(call: Call, kwargs: Mapping[str, Any]) -> dict[str, Any]:
     """Request-side content for a chat call (empty when capture is off)."""
     if not call.capture_enabled:
         return {}
-    content: dict[str, Any] = {
-        semconv.GEN_AI_INPUT_MESSAGES: chat_input_messages(kwargs.get("messages"))
-    }
-    tools = tool_definitions(kwargs.get("tools"))
-    if tools:
-        content[semconv.GEN_AI_TOOL_DEFINITIONS] = tools
-    return content
+    return request_content(
+        chat_input_messages(kwargs.get("messages")),
+        tool_definitions=tool_definitions(kwargs.get("tools")),
+    )
 
 
 def finish_chat(response: Any, call: Call, kwargs: Mapping[str, Any]) -> None:
@@ -462,16 +460,17 @@ def responses_content(call: Call, kwargs: Mapping[str, Any]) -> dict[str, Any]:
     """Request-side content for a Responses API call (empty when capture is off)."""
     if not call.capture_enabled:
         return {}
-    content: dict[str, Any] = {
-        semconv.GEN_AI_INPUT_MESSAGES: responses_input_messages(kwargs.get("input"))
-    }
     instructions = kwargs.get("instructions")
-    if _given(instructions) and instructions:
-        content[semconv.GEN_AI_SYSTEM_INSTRUCTIONS] = [{"type": "text", "content": instructions}]
-    tools = tool_definitions(kwargs.get("tools"))
-    if tools:
-        content[semconv.GEN_AI_TOOL_DEFINITIONS] = tools
-    return content
+    system = (
+        [{"type": "text", "content": instructions}]
+        if _given(instructions) and instructions
+        else None
+    )
+    return request_content(
+        responses_input_messages(kwargs.get("input")),
+        system,
+        tool_definitions(kwargs.get("tools")),
+    )
 
 
 def responses_attributes(
