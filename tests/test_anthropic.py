@@ -8,9 +8,7 @@ the self-written ones under tests/fixtures/anthropic.
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import anthropic
@@ -27,53 +25,24 @@ from tests.anthropic_helpers import (
     request_kwargs,
 )
 from tests.conftest import cassettes_dir
+from tests.llm_helpers import (
+    CAPTURE_MODES,
+    call_api,
+    instrument_fixture,
+    only_span,
+    run,
+    tel_fixture,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # old recorded models
 
 
-@pytest.fixture
-def instrument(agentkit_telemetry: TelemetryCapture) -> Iterator[Any]:
-    """Returns a function that instruments (with kwargs); uninstruments after the test."""
-    instrumentor = AnthropicInstrumentor()
-
-    def _instrument(**kwargs: Any) -> AnthropicInstrumentor:
-        instrumentor.instrument(**kwargs)
-        return instrumentor
-
-    yield _instrument
-    instrumentor.uninstrument()
-
-
-@pytest.fixture
-def tel(agentkit_telemetry: TelemetryCapture, instrument: Any) -> TelemetryCapture:
-    instrument()
-    return agentkit_telemetry
+instrument = instrument_fixture(AnthropicInstrumentor)
+tel = tel_fixture()
 
 
 def recorded(name: str) -> Cassette:
     return Cassette(cassettes_dir("anthropic") / name)
-
-
-def run(coro: Any) -> Any:
-    return asyncio.run(coro)
-
-
-def call_api(cassette: Cassette, mode: str, fn: Any) -> Any:
-    """``fn(client)`` with a sync client, or awaited with an async one."""
-    if mode == "sync":
-        return fn(cassette.client())
-
-    async def go() -> Any:
-        return await fn(cassette.async_client())
-
-    return run(go())
-
-
-def only_span(tel: TelemetryCapture) -> Any:
-    """The one span of the process: ours (anthropic 2.x's own span must not be there too)."""
-    spans = tel.spans()
-    assert len(spans) == 1, [(s.name, s.instrumentation_scope.name) for s in spans]
-    return spans[0]
 
 
 def our_spans(tel: TelemetryCapture) -> list[Any]:
@@ -559,16 +528,7 @@ def test_connection_error_type(tel: TelemetryCapture) -> None:
 # ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("mode", "on_span", "on_event"),
-    [
-        ("NO_CONTENT", False, False),
-        ("SPAN_ONLY", True, False),
-        ("true", True, False),
-        ("EVENT_ONLY", False, True),
-        ("SPAN_AND_EVENT", True, True),
-    ],
-)
+@CAPTURE_MODES
 def test_content_capture_modes(
     agentkit_telemetry: TelemetryCapture,
     instrument: Any,

@@ -7,13 +7,11 @@ network), and the spans cross the wire to the test's OTLP receiver.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
-from typing import Any
 
+from tests.llm_helpers import ROOT, spans_of_scope
+from tests.llm_helpers import launch as run_launcher
 from tests.otlp_receiver import OTLPReceiver, attrs
 
 SCRIPT = textwrap.dedent(
@@ -33,45 +31,15 @@ SCRIPT = textwrap.dedent(
 
 
 def launch(tmp_path: Path, receiver: OTLPReceiver, **extra_env: str) -> None:
-    root = str(Path(__file__).resolve().parents[1])
-    script = tmp_path / "app.py"
-    script.write_text(SCRIPT.format(root=root))
-    launcher = Path(sys.executable).with_name("opentelemetry-instrument")
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("OTEL_", "AGENTKIT_", "ANTHROPIC_"))
-    }
-    env.update(
-        OTEL_PYTHON_CONFIGURATOR="agentkit",
-        OTEL_SERVICE_NAME="launcher-test",
-        OTEL_TRACES_EXPORTER="otlp",
-        OTEL_EXPORTER_OTLP_PROTOCOL="http/protobuf",
-        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=receiver.http_endpoint + "/v1/traces",
-        OTEL_METRICS_EXPORTER="none",
-        OTEL_LOGS_EXPORTER="none",
+    done = run_launcher(
+        tmp_path,
+        receiver,
+        SCRIPT.format(root=ROOT),
+        drop_env=("ANTHROPIC_",),
         PYTHONWARNINGS="ignore::DeprecationWarning",
         **extra_env,
     )
-    done = subprocess.run(
-        [str(launcher), sys.executable, str(script)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
     assert "RESULT msg_fixture_basic msg_fixture_stream" in done.stdout
-
-
-def spans_by_scope(receiver: OTLPReceiver) -> dict[str, list[Any]]:
-    found: dict[str, list[Any]] = {}
-    for r in receiver.of("traces"):
-        for rs in r.request.resource_spans:
-            for ss in rs.scope_spans:
-                found.setdefault(ss.scope.name, []).extend(ss.spans)
-    return found
 
 
 #: The other instrumentors the launcher would load (and their heavy libraries): not ours to test.
@@ -81,7 +49,7 @@ OTHERS = "agentkit_openai,agentkit_chromadb,agentkit_qdrant,openai,flask,fastapi
 def test_launcher_loads_agentkit_anthropic(tmp_path: Path, otlp_receiver: OTLPReceiver) -> None:
     launch(tmp_path, otlp_receiver, OTEL_PYTHON_DISABLED_INSTRUMENTATIONS=OTHERS)
     otlp_receiver.wait_for(lambda received: any(r.signal == "traces" for r in received))
-    spans = spans_by_scope(otlp_receiver)
+    spans = spans_of_scope(otlp_receiver)
     chat = [s for s in spans.get("otel_agentkit", []) if s.name == "chat fixture-claude"]
     assert len(chat) == 2, {scope: [s.name for s in ss] for scope, ss in spans.items()}
     ids = sorted(attrs(s.attributes)["gen_ai.response.id"] for s in chat)
@@ -101,4 +69,4 @@ def test_disabled_instrumentation_makes_no_span(
         ANTHROPIC_OPEN_TELEMETRY="false",
     )
     # The process has exited and flushed: anything it exported has arrived.
-    assert spans_by_scope(otlp_receiver).get("otel_agentkit", []) == []
+    assert spans_of_scope(otlp_receiver).get("otel_agentkit", []) == []

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import anthropic
@@ -23,13 +22,10 @@ from otel_agentkit import semconv
 from otel_agentkit.instrumentation.anthropic import AnthropicInstrumentor
 from otel_agentkit.testing import TelemetryCapture
 from tests.anthropic_helpers import SECRET_KEY, fixture_cassette, http_module, request_kwargs
+from tests.llm_helpers import ended_once, instrument_fixture, tel_fixture
 
-
-@pytest.fixture
-def tel(agentkit_telemetry: TelemetryCapture) -> Iterator[TelemetryCapture]:
-    AnthropicInstrumentor().instrument()
-    yield agentkit_telemetry
-    AnthropicInstrumentor().uninstrument()
+instrument = instrument_fixture(AnthropicInstrumentor)
+tel = tel_fixture()
 
 
 STREAM = fixture_cassette("message_stream.yaml")
@@ -48,15 +44,6 @@ def sync_client() -> anthropic.Anthropic:
 
 def async_client() -> anthropic.AsyncAnthropic:
     return fixture_cassette("message_stream.yaml").async_client()
-
-
-def ended_once(tel: TelemetryCapture) -> Any:
-    """The one span; fails if the stream's telemetry ended zero or several times."""
-    spans = tel.spans()
-    assert len(spans) == 1, f"{len(spans)} spans"
-    (duration,) = tel.metric_points(semconv.GEN_AI_CLIENT_OPERATION_DURATION)
-    assert duration.count == 1
-    return spans[0]
 
 
 def assert_complete(span: Any) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -23,6 +22,7 @@ from otel_agentkit import semconv
 from otel_agentkit.instrumentation.ollama import OllamaInstrumentor
 from otel_agentkit.testing import TelemetryCapture
 from tests.conftest import cassettes_dir
+from tests.llm_helpers import instrument_fixture, only_span, tel_fixture
 from tests.ollama_helpers import HOST, SECRET_TOKEN, OllamaCassette, fixture_cassette
 
 _DURATION_FIELDS = {
@@ -45,23 +45,8 @@ _CONTENT_KEYS = (
 )
 
 
-@pytest.fixture
-def instrument(agentkit_telemetry: TelemetryCapture) -> Iterator[Any]:
-    """Returns a function that instruments (with kwargs); uninstruments after the test."""
-    instrumentor = OllamaInstrumentor()
-
-    def _instrument(**kwargs: Any) -> OllamaInstrumentor:
-        instrumentor.instrument(**kwargs)
-        return instrumentor
-
-    yield _instrument
-    instrumentor.uninstrument()
-
-
-@pytest.fixture
-def tel(agentkit_telemetry: TelemetryCapture, instrument: Any) -> TelemetryCapture:
-    instrument()
-    return agentkit_telemetry
+instrument = instrument_fixture(OllamaInstrumentor)
+tel = tel_fixture()
 
 
 def recorded(name: str) -> OllamaCassette:
@@ -80,12 +65,6 @@ def call_api(cassette: OllamaCassette, mode: str, index: int = 0) -> Any:
         return [c async for c in result] if kwargs.get("stream") else result
 
     return asyncio.run(go())
-
-
-def only_span(tel: TelemetryCapture) -> Any:
-    spans = tel.spans()
-    assert len(spans) == 1, [s.name for s in spans]
-    return spans[0]
 
 
 def check_span(

@@ -9,15 +9,13 @@ the wire to the test's OTLP receiver.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
+from tests.llm_helpers import ROOT, our_spans
+from tests.llm_helpers import launch as run_launcher
 from tests.ollama_helpers import fixture_cassette
 from tests.otlp_receiver import OTLPReceiver, attrs
-from tests.test_openai_launcher import our_spans
 
 SCRIPT = textwrap.dedent(
     """
@@ -44,33 +42,15 @@ def _other_instrumentors() -> str:
 
 
 def launch(tmp_path: Path, receiver: OTLPReceiver, *, disable: str = "") -> None:
-    root = str(Path(__file__).resolve().parents[1])
-    script = tmp_path / "app.py"
-    script.write_text(SCRIPT.format(root=root))
-    launcher = Path(sys.executable).with_name("opentelemetry-instrument")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "AGENTKIT_"))}
-    env.pop("OLLAMA_HOST", None)
-    env.update(
-        OTEL_PYTHON_CONFIGURATOR="agentkit",
-        OTEL_SERVICE_NAME="launcher-test",
-        OTEL_TRACES_EXPORTER="otlp",
-        OTEL_EXPORTER_OTLP_PROTOCOL="http/protobuf",
-        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=receiver.http_endpoint + "/v1/traces",
-        OTEL_METRICS_EXPORTER="none",
-        OTEL_LOGS_EXPORTER="none",
+    done = run_launcher(
+        tmp_path,
+        receiver,
+        SCRIPT.format(root=ROOT),
+        drop_env=("OLLAMA_HOST",),
         OTEL_PYTHON_DISABLED_INSTRUMENTATIONS=",".join(
             filter(None, [_other_instrumentors(), disable])
         ),
     )
-    done = subprocess.run(
-        [str(launcher), sys.executable, str(script)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
     expected = fixture_cassette("chat_basic.yaml").final()["message"]["content"]
     assert f"RESULT {expected}" in done.stdout
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-from collections.abc import Iterator
 from typing import Any
 
 import ollama
@@ -21,14 +20,11 @@ from opentelemetry.trace import StatusCode
 from otel_agentkit import semconv
 from otel_agentkit.instrumentation.ollama import OllamaInstrumentor
 from otel_agentkit.testing import TelemetryCapture
+from tests.llm_helpers import ended_once, instrument_fixture, tel_fixture
 from tests.ollama_helpers import fixture_cassette
 
-
-@pytest.fixture
-def tel(agentkit_telemetry: TelemetryCapture) -> Iterator[TelemetryCapture]:
-    OllamaInstrumentor().instrument()
-    yield agentkit_telemetry
-    OllamaInstrumentor().uninstrument()
+instrument = instrument_fixture(OllamaInstrumentor)
+tel = tel_fixture()
 
 
 STREAM = fixture_cassette("generate_stream.yaml")
@@ -43,15 +39,6 @@ def sync_stream() -> Any:
 async def async_stream() -> Any:
     cassette = fixture_cassette("generate_stream.yaml")
     return await cassette.async_client().generate(**cassette.call_kwargs())
-
-
-def ended_once(tel: TelemetryCapture) -> Any:
-    """The one span; fails if the stream's telemetry ended zero or several times."""
-    spans = tel.spans()
-    assert len(spans) == 1, f"{len(spans)} spans"
-    (duration,) = tel.metric_points(semconv.GEN_AI_CLIENT_OPERATION_DURATION)
-    assert duration.count == 1
-    return spans[0]
 
 
 def assert_complete(span: Any) -> None:

@@ -6,9 +6,7 @@ finish reasons, tool calls), never retyped.
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import openai
@@ -19,51 +17,22 @@ from otel_agentkit import semconv
 from otel_agentkit.instrumentation.openai import OpenAIInstrumentor, set_provider_name
 from otel_agentkit.testing import TelemetryCapture
 from tests.conftest import cassettes_dir
+from tests.llm_helpers import (
+    CAPTURE_MODES,
+    call_api,
+    instrument_fixture,
+    only_span,
+    run,
+    tel_fixture,
+)
 from tests.openai_helpers import SECRET_KEY, Cassette, fixture_cassette
 
-
-@pytest.fixture
-def instrument(agentkit_telemetry: TelemetryCapture) -> Iterator[Any]:
-    """Returns a function that instruments (with kwargs); uninstruments after the test."""
-    instrumentor = OpenAIInstrumentor()
-
-    def _instrument(**kwargs: Any) -> OpenAIInstrumentor:
-        instrumentor.instrument(**kwargs)
-        return instrumentor
-
-    yield _instrument
-    instrumentor.uninstrument()
-
-
-@pytest.fixture
-def tel(agentkit_telemetry: TelemetryCapture, instrument: Any) -> TelemetryCapture:
-    instrument()
-    return agentkit_telemetry
+instrument = instrument_fixture(OpenAIInstrumentor)
+tel = tel_fixture()
 
 
 def recorded(name: str) -> Cassette:
     return Cassette(cassettes_dir("openai") / name)
-
-
-def run(coro: Any) -> Any:
-    return asyncio.run(coro)
-
-
-def call_api(cassette: Cassette, mode: str, fn: Any) -> Any:
-    """``fn(client)`` with a sync client, or awaited with an async one."""
-    if mode == "sync":
-        return fn(cassette.client())
-
-    async def go() -> Any:
-        return await fn(cassette.async_client())
-
-    return run(go())
-
-
-def only_span(tel: TelemetryCapture) -> Any:
-    spans = tel.spans()
-    assert len(spans) == 1, [s.name for s in spans]
-    return spans[0]
 
 
 def check_chat_span(span: Any, cassette: Cassette, index: int = 0) -> None:
@@ -596,16 +565,7 @@ def test_embeddings_errors(tel: TelemetryCapture, name: str) -> None:
 # ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("mode", "on_span", "on_event"),
-    [
-        ("NO_CONTENT", False, False),
-        ("SPAN_ONLY", True, False),
-        ("true", True, False),
-        ("EVENT_ONLY", False, True),
-        ("SPAN_AND_EVENT", True, True),
-    ],
-)
+@CAPTURE_MODES
 def test_content_capture_modes(
     agentkit_telemetry: TelemetryCapture,
     instrument: Any,

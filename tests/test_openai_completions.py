@@ -7,7 +7,6 @@ like the API's responses; every expectation is read from the recording.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import openai
@@ -17,26 +16,12 @@ from opentelemetry.trace import SpanKind, StatusCode
 from otel_agentkit import semconv
 from otel_agentkit.instrumentation.openai import OpenAIInstrumentor
 from otel_agentkit.testing import TelemetryCapture
+from tests.llm_helpers import instrument_fixture, only_span, run, tel_fixture
 from tests.openai_helpers import Cassette, fixture_cassette
-from tests.test_openai import check_metrics, only_span, run
+from tests.test_openai import check_metrics
 
-
-@pytest.fixture
-def instrument(agentkit_telemetry: TelemetryCapture) -> Iterator[Any]:
-    instrumentor = OpenAIInstrumentor()
-
-    def _instrument(**kwargs: Any) -> OpenAIInstrumentor:
-        instrumentor.instrument(**kwargs)
-        return instrumentor
-
-    yield _instrument
-    instrumentor.uninstrument()
-
-
-@pytest.fixture
-def tel(agentkit_telemetry: TelemetryCapture, instrument: Any) -> TelemetryCapture:
-    instrument()
-    return agentkit_telemetry
+instrument = instrument_fixture(OpenAIInstrumentor)
+tel = tel_fixture()
 
 
 def complete(cassette: Cassette, mode: str, **overrides: Any) -> Any:

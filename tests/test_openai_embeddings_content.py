@@ -8,7 +8,6 @@ docs/openai.md says. Recorded traffic from the shared cassettes.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -16,14 +15,10 @@ import pytest
 from otel_agentkit import semconv
 from otel_agentkit.instrumentation.openai import OpenAIInstrumentor
 from otel_agentkit.testing import TelemetryCapture
-from tests.test_openai import only_span, recorded, run
+from tests.llm_helpers import instrument_fixture, only_span, run
+from tests.test_openai import recorded
 
-
-@pytest.fixture
-def instrument(agentkit_telemetry: TelemetryCapture) -> Iterator[Any]:
-    instrumentor = OpenAIInstrumentor()
-    yield instrumentor.instrument
-    instrumentor.uninstrument()
+instrument = instrument_fixture(OpenAIInstrumentor)
 
 
 def embed(name: str, mode: str) -> tuple[dict[str, Any], Any]:

@@ -7,13 +7,11 @@ the span crosses the wire to the test's OTLP receiver.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
-from typing import Any
 
+from tests.llm_helpers import ROOT, our_spans
+from tests.llm_helpers import launch as run_launcher
 from tests.openai_helpers import FIXTURES_DIR
 from tests.otlp_receiver import OTLPReceiver, attrs
 
@@ -31,44 +29,9 @@ SCRIPT = textwrap.dedent(
 
 
 def launch(tmp_path: Path, receiver: OTLPReceiver, **extra_env: str) -> str:
-    root = str(Path(__file__).resolve().parents[1])
-    script = tmp_path / "app.py"
-    script.write_text(SCRIPT.format(root=root))
-    launcher = Path(sys.executable).with_name("opentelemetry-instrument")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "AGENTKIT_"))}
-    env.update(
-        OTEL_PYTHON_CONFIGURATOR="agentkit",
-        OTEL_SERVICE_NAME="launcher-test",
-        OTEL_TRACES_EXPORTER="otlp",
-        OTEL_EXPORTER_OTLP_PROTOCOL="http/protobuf",
-        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=receiver.http_endpoint + "/v1/traces",
-        OTEL_METRICS_EXPORTER="none",
-        OTEL_LOGS_EXPORTER="none",
-        **extra_env,
-    )
-    done = subprocess.run(
-        [str(launcher), sys.executable, str(script)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
+    done = run_launcher(tmp_path, receiver, SCRIPT.format(root=ROOT), **extra_env)
     assert "RESULT chatcmpl-fixture-basic" in done.stdout
     return done.stderr
-
-
-def our_spans(receiver: OTLPReceiver) -> list[tuple[dict[str, Any], Any]]:
-    """(resource attributes, span) of spans from otel-agentkit's instrumentation scope."""
-    return [
-        (attrs(rs.resource.attributes), span)
-        for r in receiver.of("traces")
-        for rs in r.request.resource_spans
-        for ss in rs.scope_spans
-        if ss.scope.name == "otel_agentkit"
-        for span in ss.spans
-    ]
 
 
 def test_launcher_loads_agentkit_openai(tmp_path: Path, otlp_receiver: OTLPReceiver) -> None:

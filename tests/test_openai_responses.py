@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import openai
@@ -19,22 +18,15 @@ from otel_agentkit import semconv
 from otel_agentkit.instrumentation.openai import OpenAIInstrumentor
 from otel_agentkit.testing import TelemetryCapture
 from tests.conftest import cassettes_dir
+from tests.llm_helpers import instrument_fixture, only_span, tel_fixture
 from tests.openai_helpers import Cassette
 
 if not hasattr(openai.OpenAI, "responses"):  # a version question, not a missing component
     pytest.skip(f"openai {openai.__version__} has no Responses API", allow_module_level=True)
 
 
-@pytest.fixture
-def instrument(agentkit_telemetry: TelemetryCapture) -> Iterator[Any]:
-    yield OpenAIInstrumentor().instrument
-    OpenAIInstrumentor().uninstrument()
-
-
-@pytest.fixture
-def tel(agentkit_telemetry: TelemetryCapture, instrument: Any) -> TelemetryCapture:
-    instrument()
-    return agentkit_telemetry
+instrument = instrument_fixture(OpenAIInstrumentor)
+tel = tel_fixture()
 
 
 def recorded(stem: str) -> Cassette:
@@ -52,12 +44,6 @@ def create(cassette: Cassette, mode: str, **extra: Any) -> Any:
         return await cassette.async_client().responses.create(**kwargs)
 
     return asyncio.run(go())
-
-
-def only_span(tel: TelemetryCapture) -> Any:
-    spans = tel.spans()
-    assert len(spans) == 1, [s.name for s in spans]
-    return spans[0]
 
 
 def check_response_span(span: Any, request: dict[str, Any], response: dict[str, Any]) -> None:

@@ -10,7 +10,6 @@ collection. Self-written recordings, replayed through the real client.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import openai
@@ -20,20 +19,17 @@ from opentelemetry.trace import StatusCode
 from otel_agentkit import semconv
 from otel_agentkit.instrumentation.openai import OpenAIInstrumentor
 from otel_agentkit.testing import TelemetryCapture
+from tests.llm_helpers import instrument_fixture, only_span, run, tel_fixture
 from tests.openai_helpers import fixture_cassette
-from tests.test_openai import check_chat_span, expected_from_stream, only_span, run
+from tests.test_openai import check_chat_span, expected_from_stream
 
 #: openai < ~1.9x has ``.stream()`` (and ``.parse()``) only under ``client.beta``.
 HAS_CHAT_STREAM = hasattr(openai.resources.chat.Completions, "stream")
 BETA_ONLY = not HAS_CHAT_STREAM
 
 
-@pytest.fixture
-def tel(agentkit_telemetry: TelemetryCapture) -> Iterator[TelemetryCapture]:
-    instrumentor = OpenAIInstrumentor()
-    instrumentor.instrument()
-    yield agentkit_telemetry
-    instrumentor.uninstrument()
+instrument = instrument_fixture(OpenAIInstrumentor)
+tel = tel_fixture()
 
 
 STREAM = fixture_cassette("chat_stream.yaml")

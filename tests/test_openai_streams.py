@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -22,14 +21,11 @@ from opentelemetry.trace import StatusCode
 from otel_agentkit import semconv
 from otel_agentkit.instrumentation.openai import OpenAIInstrumentor
 from otel_agentkit.testing import TelemetryCapture
+from tests.llm_helpers import ended_once, instrument_fixture, tel_fixture
 from tests.openai_helpers import SECRET_KEY, fixture_cassette, sse_body
 
-
-@pytest.fixture
-def tel(agentkit_telemetry: TelemetryCapture) -> Iterator[TelemetryCapture]:
-    OpenAIInstrumentor().instrument()
-    yield agentkit_telemetry
-    OpenAIInstrumentor().uninstrument()
+instrument = instrument_fixture(OpenAIInstrumentor)
+tel = tel_fixture()
 
 
 STREAM = fixture_cassette("chat_stream.yaml")
@@ -46,15 +42,6 @@ def sync_client() -> openai.OpenAI:
 
 def async_client() -> openai.AsyncOpenAI:
     return fixture_cassette("chat_stream.yaml").async_client()
-
-
-def ended_once(tel: TelemetryCapture) -> Any:
-    """The one span; fails if the stream's telemetry ended zero or several times."""
-    spans = tel.spans()
-    assert len(spans) == 1, f"{len(spans)} spans"
-    (duration,) = tel.metric_points(semconv.GEN_AI_CLIENT_OPERATION_DURATION)
-    assert duration.count == 1
-    return spans[0]
 
 
 def assert_complete(span: Any) -> None:

@@ -20,8 +20,9 @@ from opentelemetry.trace import StatusCode
 from otel_agentkit import semconv
 from otel_agentkit.instrumentation.openai import OpenAIInstrumentor
 from otel_agentkit.testing import TelemetryCapture
+from tests.llm_helpers import only_span, run
 from tests.openai_helpers import fixture_cassette
-from tests.test_openai import check_chat_span, only_span, run
+from tests.test_openai import check_chat_span
 
 
 @pytest.fixture

@@ -8,13 +8,11 @@ is instrumented from its entry point, Chroma is turned off through
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 from otel_agentkit import semconv
+from tests.llm_helpers import launch, our_spans
 from tests.otlp_receiver import OTLPReceiver, attrs
 
 SCRIPT = textwrap.dedent(
@@ -38,40 +36,17 @@ SCRIPT = textwrap.dedent(
 def test_launcher_loads_the_vector_instrumentors(
     tmp_path: Path, otlp_receiver: OTLPReceiver
 ) -> None:
-    script = tmp_path / "app.py"
-    script.write_text(SCRIPT)
-    launcher = Path(sys.executable).with_name("opentelemetry-instrument")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "AGENTKIT_"))}
-    env.update(
-        OTEL_PYTHON_CONFIGURATOR="agentkit",
-        OTEL_SERVICE_NAME="vector-launcher-test",
+    done = launch(
+        tmp_path,
+        otlp_receiver,
+        SCRIPT,
+        service_name="vector-launcher-test",
         OTEL_PYTHON_DISABLED_INSTRUMENTATIONS="agentkit_chromadb",
-        OTEL_TRACES_EXPORTER="otlp",
-        OTEL_EXPORTER_OTLP_PROTOCOL="http/protobuf",
-        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=otlp_receiver.http_endpoint + "/v1/traces",
-        OTEL_METRICS_EXPORTER="none",
-        OTEL_LOGS_EXPORTER="none",
         ANONYMIZED_TELEMETRY="False",
     )
-    done = subprocess.run(
-        [str(launcher), sys.executable, str(script)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
     assert "RESULT 1 1" in done.stdout
     otlp_receiver.wait_for(lambda received: any(r.signal == "traces" for r in received))
-    spans = [
-        span
-        for r in otlp_receiver.of("traces")
-        for rs in r.request.resource_spans
-        for ss in rs.scope_spans
-        if ss.scope.name == "otel_agentkit"
-        for span in ss.spans
-    ]
+    spans = [span for _, span in our_spans(otlp_receiver)]
     names = sorted(s.name for s in spans)
     assert names == ["query_points docs", "upsert docs"]  # nothing from the disabled Chroma
     (query,) = (s for s in spans if s.name == "query_points docs")

@@ -12,13 +12,17 @@
 * :func:`metric_attributes` keeps metric points to the allow-list.
 * :func:`error_type` names a failure the way ``error.type`` wants it.
 * :func:`installed_version` / :func:`supported` check a library's version
-  against an instrumentor's ``_instruments`` range (the launcher does not).
+  against an instrumentor's ``_instruments`` range (the launcher does not);
+  :func:`supported_or_warn` says so in a warning when it is out of range.
+* :func:`wrap_methods` / :func:`unwrap_methods`: ``instrument()`` /
+  ``uninstrument()`` of a list of methods, skipping what this version lacks.
 """
 
 from __future__ import annotations
 
+import importlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from opentelemetry import _logs, metrics, trace
@@ -239,3 +243,64 @@ def supported(requirement: str, version: str | None) -> bool:
         return version in SpecifierSet(requirement.split(" ", 1)[1].replace(" ", ""))
     except Exception:
         return False
+
+
+def supported_or_warn(distribution: str, requirement: str, version: str | None) -> bool:
+    """Whether ``version`` of ``distribution`` satisfies ``requirement``; warns when not.
+
+    For ``_instrument()``: the ``opentelemetry-instrument`` launcher skips the
+    dependency check, so an instrumentor checks again and leaves the library alone.
+    """
+    if supported(requirement, version):
+        return True
+    _log.warning(
+        "otel-agentkit: %s %s is not supported (%s); not instrumenting",
+        distribution,
+        version or "(not installed)",
+        requirement,
+    )
+    return False
+
+
+#: (module, class or None for a module-level function, method, wrapt wrapper)
+WrapTarget = tuple[str, str | None, str, Any]
+
+
+def wrap_methods(targets: Iterable[WrapTarget]) -> list[tuple[Any, str]]:
+    """Wrap each ``module.class.method`` that exists; returns what was wrapped.
+
+    A module, class or method this version of the library lacks is skipped; a
+    failure to wrap one is logged at debug level and the rest are still wrapped.
+    """
+    import wrapt
+
+    wrapped: list[tuple[Any, str]] = []
+    for module_name, class_name, method, wrapper in targets:
+        try:
+            owner: Any = importlib.import_module(module_name)
+            if class_name is not None:
+                owner = getattr(owner, class_name, None)
+            if owner is None or not hasattr(owner, method):
+                continue
+            wrapt.wrap_function_wrapper(owner, method, wrapper)
+            wrapped.append((owner, method))
+        except Exception:
+            _log.debug(
+                "otel-agentkit: cannot wrap %s.%s.%s",
+                module_name,
+                class_name,
+                method,
+                exc_info=True,
+            )
+    return wrapped
+
+
+def unwrap_methods(wrapped: Iterable[tuple[Any, str]], where: str) -> None:
+    """Undo :func:`wrap_methods`; a failure is logged (as ``where``) and the rest undone."""
+    from opentelemetry.instrumentation.utils import unwrap
+
+    for owner, method in wrapped:
+        try:
+            unwrap(owner, method)
+        except Exception:
+            log_internal_error(where)

@@ -6,11 +6,19 @@
   content (span attributes and/or the inference-details event) and the cost.
 * Small readers of request/response objects that may be dicts or pydantic
   models (:func:`get_field`, :func:`maybe_json`), the server of an httpx-based
-  client (:func:`server_of`), the tool-call attributes, :func:`given` (an
-  argument really passed, not ``None``/``NOT_GIVEN``/``omit``) and
-  :func:`raw_response_mode` (Stainless-generated clients: openai, anthropic).
+  client (:func:`server_of`), the response readers every API shares
+  (:func:`response_id_and_model`, :func:`token_counts`,
+  :func:`indexed_finish_reasons`, :func:`stop_sequences`, :func:`request_content`), the tool-call
+  attributes, :func:`given` (an argument really passed, not
+  ``None``/``NOT_GIVEN``/``omit``) and :func:`raw_response_mode`
+  (Stainless-generated clients: openai, anthropic).
 * :class:`LLMStreamRecorder`: a :class:`~._streams.StreamRecorder` bound to a
-  :class:`Call`, with the time-to-first-chunk / time-per-chunk metrics.
+  :class:`Call`, with the time-to-first-chunk / time-per-chunk metrics and the
+  end every stream shares (timing, then fail or :meth:`~LLMStreamRecorder.succeeded`).
+* What every LLM wrapper does around one call: :class:`LLMSettings` (what
+  ``instrument()`` was given), :func:`start_call` (the span's common attributes
+  and the :class:`Call`), :func:`run_sync` / :func:`run_async` (the wrapped call
+  with the span current and the in-call flag set; an exception fails the call).
 
 Imports no client library.
 """
@@ -19,15 +27,16 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping
+from contextvars import ContextVar
+from typing import Any, Self
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind
 
 from otel_agentkit import _content, semconv
-from otel_agentkit._content import ContentCapture, parse_capture_mode, to_json
+from otel_agentkit._content import ContentCapture, capture_mode, parse_capture_mode, to_json
 from otel_agentkit.instrumentation._base import (
     GenAIInstruments,
     TelemetryHandle,
@@ -36,7 +45,7 @@ from otel_agentkit.instrumentation._base import (
     metric_attributes,
 )
 from otel_agentkit.instrumentation._streams import StreamRecorder
-from otel_agentkit.pricing import ModelPrice, price_for
+from otel_agentkit.pricing import ModelPrice, check_prices, price_for
 
 #: type -> whether it is a Mapping (``isinstance`` against the ABC is slow; types are few).
 _MAPPING_TYPES: dict[type[Any], bool] = {dict: True}
@@ -117,6 +126,62 @@ def server_of(client: Any) -> tuple[str | None, int | None]:
     return host, port
 
 
+def request_content(
+    input_messages: list[dict[str, Any]],
+    system_instructions: list[dict[str, Any]] | None = None,
+    tool_definitions: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """Request-side content: the input messages; instructions and tools when there are any."""
+    content: dict[str, Any] = {semconv.GEN_AI_INPUT_MESSAGES: input_messages}
+    if system_instructions:
+        content[semconv.GEN_AI_SYSTEM_INSTRUCTIONS] = system_instructions
+    if tool_definitions:
+        content[semconv.GEN_AI_TOOL_DEFINITIONS] = tool_definitions
+    return content
+
+
+def stop_sequences(stop: Any) -> list[str]:
+    """A ``stop`` argument (one string or several) as ``gen_ai.request.stop_sequences``."""
+    return [stop] if isinstance(stop, str) else [str(s) for s in stop]
+
+
+def response_id_and_model(attrs: dict[str, Any], response_id: Any, response_model: Any) -> None:
+    """``gen_ai.response.id`` and ``gen_ai.response.model``, each when the response has one."""
+    if response_id:
+        attrs[semconv.GEN_AI_RESPONSE_ID] = response_id
+    if response_model:
+        attrs[semconv.GEN_AI_RESPONSE_MODEL] = response_model
+
+
+def token_counts(
+    usage: Any, input_field: str, output_field: str, attrs: dict[str, Any]
+) -> tuple[int | None, int | None]:
+    """``gen_ai.usage.input_tokens`` / ``output_tokens`` from a usage block (model or dict).
+
+    Returns the two counts for the token metrics; a field that is not an int
+    (absent, None) gives no attribute and None.
+    """
+    if usage is None:
+        return None, None
+    input_tokens = get_field(usage, input_field)
+    output_tokens = get_field(usage, output_field)
+    if isinstance(input_tokens, int):
+        attrs[semconv.GEN_AI_USAGE_INPUT_TOKENS] = input_tokens
+    else:
+        input_tokens = None
+    if isinstance(output_tokens, int):
+        attrs[semconv.GEN_AI_USAGE_OUTPUT_TOKENS] = output_tokens
+    else:
+        output_tokens = None
+    return input_tokens, output_tokens
+
+
+def indexed_finish_reasons(reasons: Mapping[int, str], attrs: dict[str, Any]) -> None:
+    """``gen_ai.response.finish_reasons`` from per-choice reasons, in choice order."""
+    if reasons:
+        attrs[semconv.GEN_AI_RESPONSE_FINISH_REASONS] = [reasons[i] for i in sorted(reasons)]
+
+
 def tool_call_attributes(calls: list[tuple[str | None, str | None]], attrs: dict[str, Any]) -> None:
     """Tool-call ids and names a response asked for (no arguments: those are content)."""
     if calls:
@@ -177,15 +242,6 @@ class Call:
         self.span_context = trace.set_span_in_context(self.span)
         self.metric_attrs = metric_attributes(attributes)
         self.started_at = time.perf_counter()
-
-    def attach(self) -> object:
-        """Make the span current (so HTTP client spans nest under it)."""
-        return otel_context.attach(self.span_context)
-
-    @staticmethod
-    def detach(token: object) -> None:
-        """Undo :meth:`attach`."""
-        otel_context.detach(token)  # type: ignore[arg-type]
 
     # -- ending ---------------------------------------------------------------
 
@@ -314,7 +370,12 @@ class Call:
 
 
 class LLMStreamRecorder(StreamRecorder):
-    """A :class:`StreamRecorder` bound to one :class:`Call` (and the request's arguments)."""
+    """A :class:`StreamRecorder` bound to one :class:`Call` (and the request's arguments).
+
+    :meth:`complete` records the chunk timing, then fails the call (keeping the
+    response id and model seen so far) or hands over to :meth:`succeeded`, which
+    a subclass overrides to set the response attributes and end the span.
+    """
 
     __slots__ = ("call", "kwargs")
 
@@ -322,6 +383,25 @@ class LLMStreamRecorder(StreamRecorder):
         super().__init__(call.started_at)
         self.call = call
         self.kwargs = kwargs
+
+    def complete(self, error: BaseException | None, ended_at: float) -> None:
+        try:
+            self.record_timing(ended_at)
+        except Exception:
+            log_internal_error("stream timing")
+        if error is not None:
+            self._partial_attributes()
+            self.call.fail(error, ended_at)
+            return
+        self.succeeded(ended_at)
+
+    def record_timing(self, ended_at: float) -> None:
+        """Time to first chunk and per chunk (the response model on later metric points)."""
+        self.call.record_stream_timing(self, ended_at, getattr(self, "response_model", None))
+
+    def succeeded(self, ended_at: float) -> None:
+        """The stream ended cleanly: set what it told, end the span (a subclass says how)."""
+        self.call.succeed({}, None, None, None, ended_at)
 
     def _partial_attributes(self) -> None:
         """On a failed stream, keep the response id and model seen before the failure."""
@@ -334,5 +414,129 @@ class LLMStreamRecorder(StreamRecorder):
             if response_model:
                 span.set_attribute(semconv.GEN_AI_RESPONSE_MODEL, response_model)
 
-    def _record_chunk_timing(self, ended_at: float, response_model: str | None) -> None:
-        self.call.record_stream_timing(self, ended_at, response_model)
+
+# ---------------------------------------------------------------------------
+# Around one wrapped call (shared by the three LLM instrumentors' wrappers)
+# ---------------------------------------------------------------------------
+
+
+class LLMSettings:
+    """What ``instrument()`` was given, as the LLM instrumentors' wrappers read it."""
+
+    __slots__ = ("capture", "handle", "prices", "provider_name", "server_cache")
+
+    def __init__(
+        self,
+        handle: TelemetryHandle,
+        capture: ContentCapture | None,
+        provider_name: str | None = None,
+        prices: Mapping[str, ModelPrice] | None = None,
+    ) -> None:
+        self.handle = handle
+        #: An explicit ``capture_content=``; None: the env var, read at each call.
+        self.capture = capture
+        #: ``gen_ai.provider.name`` for every client, when given.
+        self.provider_name = provider_name
+        #: None: the process-wide price table (set_model_prices).
+        self.prices = prices
+        #: What an instrumentor derived from the last client's base URL (its own shape).
+        self.server_cache: Any = None
+
+    @classmethod
+    def from_kwargs(cls, kwargs: Mapping[str, Any]) -> Self:
+        """Settings from ``instrument()`` keyword arguments (providers, capture, prices).
+
+        A bad ``capture_content`` or ``prices`` raises an error that names it.
+        """
+        handle = TelemetryHandle(
+            tracer_provider=kwargs.get("tracer_provider"),
+            meter_provider=kwargs.get("meter_provider"),
+            logger_provider=kwargs.get("logger_provider"),
+        )
+        capture = explicit_capture(kwargs.get("capture_content"))
+        prices = kwargs.get("prices")
+        if prices is not None:
+            prices = check_prices(prices, "instrument(prices)")
+        return cls(handle, capture, kwargs.get("provider_name"), prices)
+
+
+def start_call(
+    settings: LLMSettings,
+    operation: str,
+    provider: str,
+    model: Any,
+    host: str | None,
+    port: int | None,
+    request_attributes: Mapping[str, Any],
+) -> Call:
+    """Start the :class:`Call` of one request: the common attributes, then the API's own.
+
+    ``model`` is the request's ``model`` argument (only a non-empty string names
+    the span); ``request_attributes`` are the API-specific ``gen_ai.request.*``.
+    """
+    request_model = model if isinstance(model, str) and model else None
+    attributes: dict[str, Any] = {
+        semconv.GEN_AI_OPERATION_NAME: operation,
+        semconv.GEN_AI_PROVIDER_NAME: provider,
+    }
+    if request_model:
+        attributes[semconv.GEN_AI_REQUEST_MODEL] = request_model
+    if host:
+        attributes[semconv.SERVER_ADDRESS] = host
+    if port is not None:
+        attributes[semconv.SERVER_PORT] = port
+    attributes.update(request_attributes)
+    # An explicit capture_content= wins; otherwise the env var / set_capture_mode(),
+    # read now (cached per raw value), so a change takes effect without re-instrumenting.
+    capture = settings.capture or capture_mode()
+    return Call(settings.handle, operation, request_model, attributes, capture, settings.prices)
+
+
+def run_sync(
+    call: Call,
+    context: otel_context.Context,
+    flag: ContextVar[Any],
+    value: Any,
+    wrapped: Callable[..., Any],
+    args: Any,
+    kwargs: Any,
+) -> Any:
+    """``wrapped(*args, **kwargs)`` with ``context`` current and ``flag`` set to ``value``.
+
+    ``context`` carries the call's span (so HTTP client spans nest under it);
+    ``flag`` tells a nested wrapper (or the SDK's own tracing) that a span for
+    this call exists. An exception fails ``call`` and propagates untouched; the
+    result is returned for the caller's own result handling.
+    """
+    token = otel_context.attach(context)
+    mark = flag.set(value)
+    try:
+        return wrapped(*args, **kwargs)
+    except BaseException as exc:
+        call.fail(exc)
+        raise
+    finally:
+        flag.reset(mark)
+        otel_context.detach(token)
+
+
+async def run_async(
+    call: Call,
+    context: otel_context.Context,
+    flag: ContextVar[Any],
+    value: Any,
+    wrapped: Callable[..., Awaitable[Any]],
+    args: Any,
+    kwargs: Any,
+) -> Any:
+    """:func:`run_sync` for a coroutine function: the result is awaited with the span current."""
+    token = otel_context.attach(context)
+    mark = flag.set(value)
+    try:
+        return await wrapped(*args, **kwargs)
+    except BaseException as exc:
+        call.fail(exc)
+        raise
+    finally:
+        flag.reset(mark)
+        otel_context.detach(token)

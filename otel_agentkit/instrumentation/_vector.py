@@ -27,7 +27,7 @@ from opentelemetry import trace
 from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-defined]
     BaseInstrumentor,
 )
-from opentelemetry.instrumentation.utils import is_instrumentation_enabled, unwrap
+from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.trace import Span, SpanKind
 
 from otel_agentkit import _content, semconv
@@ -38,7 +38,8 @@ from otel_agentkit.instrumentation._base import (
     log_internal_error,
     mark_failed,
     metric_attributes,
-    supported,
+    supported_or_warn,
+    unwrap_methods,
 )
 
 _log = logging.getLogger("otel_agentkit")
@@ -353,11 +354,7 @@ def wrap_targets(
 
 def unwrap_targets(store: Store, wrapped: list[tuple[Any, str]]) -> None:
     """Undo :func:`wrap_targets`."""
-    for owner, method in wrapped:
-        try:
-            unwrap(owner, method)
-        except Exception:
-            log_internal_error(f"{store.name} uninstrument")
+    unwrap_methods(wrapped, f"{store.name} uninstrument")
 
 
 def count_of(value: Any) -> int | None:
@@ -387,13 +384,7 @@ class VectorStoreInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     def _instrument(self, **kwargs: Any) -> None:
         self._wrapped: list[tuple[Any, str]] = []
         version = installed_version(self._distribution)
-        if not supported(self._requirement, version):
-            _log.warning(
-                "otel-agentkit: %s %s is not supported (%s); not instrumenting",
-                self._distribution,
-                version or "(not installed)",
-                self._requirement,
-            )
+        if not supported_or_warn(self._distribution, self._requirement, version):
             return
         self._wrapped = wrap_targets(self._store, self._targets, settings_from(kwargs))
 

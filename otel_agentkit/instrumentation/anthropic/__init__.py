@@ -26,32 +26,33 @@ context with the request (unless its ``propagation`` is off). Pass
 
 from __future__ import annotations
 
-import importlib
 import logging
-from collections.abc import Callable, Collection, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Collection, Coroutine, Mapping
 from contextvars import ContextVar
-from types import TracebackType
 from typing import Any
 
 from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-defined]
     BaseInstrumentor,
 )
-from opentelemetry.instrumentation.utils import is_instrumentation_enabled, unwrap
+from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.trace import NonRecordingSpan
 
 from otel_agentkit import semconv
-from otel_agentkit._content import ContentCapture, capture_mode
 from otel_agentkit.instrumentation._base import (
-    TelemetryHandle,
     installed_version,
     log_internal_error,
-    supported,
+    supported_or_warn,
+    unwrap_methods,
+    wrap_methods,
 )
 from otel_agentkit.instrumentation._genai import (
     Call,
-    explicit_capture,
+    LLMSettings,
     raw_response_mode,
+    run_async,
+    run_sync,
     server_of,
+    start_call,
 )
 from otel_agentkit.instrumentation._streams import AsyncStreamProxy, SyncStreamProxy, _ProxyBase
 from otel_agentkit.instrumentation.anthropic._messages import (
@@ -60,7 +61,6 @@ from otel_agentkit.instrumentation.anthropic._messages import (
     message_content,
     request_attributes,
 )
-from otel_agentkit.pricing import ModelPrice, check_prices
 
 __all__ = ["AnthropicInstrumentor"]
 
@@ -92,22 +92,6 @@ _PROVIDER_BY_CLIENT = (
 _CURRENT: ContextVar[Call | None] = ContextVar("otel_agentkit_anthropic_call", default=None)
 
 
-class _Settings:
-    __slots__ = ("capture", "handle", "prices", "provider_name")
-
-    def __init__(
-        self,
-        handle: TelemetryHandle,
-        capture: ContentCapture | None,
-        provider_name: str | None,
-        prices: Mapping[str, ModelPrice] | None,
-    ) -> None:
-        self.handle = handle
-        self.capture = capture
-        self.provider_name = provider_name
-        self.prices = prices
-
-
 def _provider(client: Any, override: str | None) -> str:
     if override:
         return override
@@ -121,36 +105,25 @@ def _provider(client: Any, override: str | None) -> str:
     return semconv.PROVIDER_ANTHROPIC
 
 
-def _skip(settings: _Settings) -> bool:
+def _skip(settings: LLMSettings) -> bool:
     return (
         _CURRENT.get() is not None or settings.handle.inactive() or not is_instrumentation_enabled()
     )
 
 
-def _start(settings: _Settings, instance: Any, kwargs: Mapping[str, Any], stream: bool) -> Call:
+def _start(settings: LLMSettings, instance: Any, kwargs: Mapping[str, Any], stream: bool) -> Call:
     client = getattr(instance, "_client", None)
     host, port = server_of(client)
-    model = kwargs.get("model")
-    request_model = model if isinstance(model, str) else None
-    attributes: dict[str, Any] = {
-        semconv.GEN_AI_OPERATION_NAME: semconv.OP_CHAT,
-        semconv.GEN_AI_PROVIDER_NAME: _provider(client, settings.provider_name),
-    }
-    if request_model:
-        attributes[semconv.GEN_AI_REQUEST_MODEL] = request_model
-    if host:
-        attributes[semconv.SERVER_ADDRESS] = host
-    if port is not None:
-        attributes[semconv.SERVER_PORT] = port
+    attributes: dict[str, Any] = {}
     # anthropic 2.x clients may carry a conversation id for their own spans
     # (``open_telemetry={"conversation_id": ...}``): ours, which stand in for them, keep it.
     conversation = getattr(getattr(client, "_otel", None), "conversation_id", None)
     if isinstance(conversation, str) and conversation:
         attributes[semconv.GEN_AI_CONVERSATION_ID] = conversation
     attributes.update(request_attributes(kwargs, stream))
-    capture = settings.capture or capture_mode()
-    return Call(
-        settings.handle, semconv.OP_CHAT, request_model, attributes, capture, settings.prices
+    provider = _provider(client, settings.provider_name)
+    return start_call(
+        settings, semconv.OP_CHAT, provider, kwargs.get("model"), host, port, attributes
     )
 
 
@@ -188,7 +161,7 @@ def _finish(
     return result
 
 
-def _create_wrapper(settings: _Settings, is_async: bool) -> Callable[..., Any]:
+def _create_wrapper(settings: LLMSettings, is_async: bool) -> Callable[..., Any]:
     if is_async:
 
         async def async_wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
@@ -200,16 +173,7 @@ def _create_wrapper(settings: _Settings, is_async: bool) -> Callable[..., Any]:
             except Exception:
                 log_internal_error("anthropic span start")
                 return await wrapped(*args, **kwargs)
-            token = call.attach()
-            current = _CURRENT.set(call)
-            try:
-                result = await wrapped(*args, **kwargs)
-            except BaseException as exc:
-                call.fail(exc)
-                raise
-            finally:
-                _CURRENT.reset(current)
-                call.detach(token)
+            result = await run_async(call, call.span_context, _CURRENT, call, wrapped, args, kwargs)
             return _finish(result, call, kwargs, stream, True)
 
         return async_wrapper
@@ -223,16 +187,7 @@ def _create_wrapper(settings: _Settings, is_async: bool) -> Callable[..., Any]:
         except Exception:
             log_internal_error("anthropic span start")
             return wrapped(*args, **kwargs)
-        token = call.attach()
-        current = _CURRENT.set(call)
-        try:
-            result = wrapped(*args, **kwargs)
-        except BaseException as exc:
-            call.fail(exc)
-            raise
-        finally:
-            _CURRENT.reset(current)
-            call.detach(token)
+        result = run_sync(call, call.span_context, _CURRENT, call, wrapped, args, kwargs)
         return _finish(result, call, kwargs, stream, False)
 
     return wrapper
@@ -268,30 +223,20 @@ class _ManagerProxy(_ProxyBase):
     def __enter__(self) -> Any:
         return self.__wrapped__.__enter__()
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> Any:
-        self._self_failed(exc)
-        return self.__wrapped__.__exit__(exc_type, exc, tb)
+    def __exit__(self, *exc_info: Any) -> Any:
+        self._self_failed(exc_info[1])
+        return self.__wrapped__.__exit__(*exc_info)
 
     async def __aenter__(self) -> Any:
         return await self.__wrapped__.__aenter__()
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> Any:
-        self._self_failed(exc)
-        return await self.__wrapped__.__aexit__(exc_type, exc, tb)
+    async def __aexit__(self, *exc_info: Any) -> Any:
+        self._self_failed(exc_info[1])
+        return await self.__wrapped__.__aexit__(*exc_info)
 
 
 def _traced_sync_request(
-    settings: _Settings,
+    settings: LLMSettings,
     instance: Any,
     kwargs: Mapping[str, Any],
     request: Callable[[], Any],
@@ -305,16 +250,7 @@ def _traced_sync_request(
         except Exception:
             log_internal_error("anthropic span start")
             return request()
-        token = call.attach()
-        current = _CURRENT.set(call)
-        try:
-            result = request()
-        except BaseException as exc:
-            call.fail(exc)
-            raise
-        finally:
-            _CURRENT.reset(current)
-            call.detach(token)
+        result = run_sync(call, call.span_context, _CURRENT, call, request, (), {})
         stream = _finish(result, call, kwargs, True, False)
         slot.append(stream)
         return stream
@@ -323,7 +259,7 @@ def _traced_sync_request(
 
 
 async def _traced_async_request(
-    settings: _Settings,
+    settings: LLMSettings,
     instance: Any,
     kwargs: Mapping[str, Any],
     request: Coroutine[Any, Any, Any],
@@ -336,22 +272,18 @@ async def _traced_async_request(
     except Exception:
         log_internal_error("anthropic span start")
         return await request
-    token = call.attach()
-    current = _CURRENT.set(call)
-    try:
-        result = await request
-    except BaseException as exc:
-        call.fail(exc)
-        raise
-    finally:
-        _CURRENT.reset(current)
-        call.detach(token)
+    result = await run_async(call, call.span_context, _CURRENT, call, _awaiting, (request,), {})
     stream = _finish(result, call, kwargs, True, True)
     slot.append(stream)
     return stream
 
 
-def _stream_wrapper(settings: _Settings, is_async: bool) -> Callable[..., Any]:
+async def _awaiting(request: Awaitable[Any]) -> Any:
+    """Await the manager's deferred request (what :func:`run_async` runs for a stream)."""
+    return await request
+
+
+def _stream_wrapper(settings: LLMSettings, is_async: bool) -> Callable[..., Any]:
     """``messages.stream()`` returns a manager; the request is sent when it is entered.
 
     The manager's deferred request is replaced by one that starts our span when
@@ -428,67 +360,22 @@ class AnthropicInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
     def _instrument(self, **kwargs: Any) -> None:
         self._wrapped: list[tuple[Any, str]] = []
-        version = installed_version("anthropic")
-        if not supported(_instruments[0], version):
-            _log.warning(
-                "otel-agentkit: anthropic %s is not supported (%s); not instrumenting",
-                version or "(not installed)",
-                _instruments[0],
-            )
+        if not supported_or_warn("anthropic", _instruments[0], installed_version("anthropic")):
             return
-        handle = TelemetryHandle(
-            tracer_provider=kwargs.get("tracer_provider"),
-            meter_provider=kwargs.get("meter_provider"),
-            logger_provider=kwargs.get("logger_provider"),
+        settings = LLMSettings.from_kwargs(kwargs)
+        self._wrapped = wrap_methods(
+            (
+                module,
+                cls,
+                method,
+                (_stream_wrapper if kind == "stream" else _create_wrapper)(settings, is_async),
+            )
+            for module, cls, method, kind, is_async in _TARGETS
         )
-        prices = kwargs.get("prices")
-        if prices is not None:
-            prices = check_prices(prices, "instrument(prices)")
-        settings = _Settings(
-            handle,
-            explicit_capture(kwargs.get("capture_content")),
-            kwargs.get("provider_name"),
-            prices,
-        )
-        import wrapt
-
-        for module_name, class_name, method, kind, is_async in _TARGETS:
-            try:
-                module = importlib.import_module(module_name)
-                owner = getattr(module, class_name, None)
-                if owner is None or not hasattr(owner, method):
-                    continue
-                if kind == "stream":
-                    factory = _stream_wrapper(settings, is_async)
-                else:
-                    factory = _create_wrapper(settings, is_async)
-                wrapt.wrap_function_wrapper(owner, method, factory)
-                self._wrapped.append((owner, method))
-            except Exception:
-                _log.debug(
-                    "otel-agentkit: cannot wrap %s.%s.%s",
-                    module_name,
-                    class_name,
-                    method,
-                    exc_info=True,
-                )
         if not kwargs.get("keep_sdk_spans"):
-            self._hook_sdk_spans(wrapt)
-
-    def _hook_sdk_spans(self, wrapt: Any) -> None:
-        module_name, function = _SDK_SPAN_HOOK
-        try:
-            module = importlib.import_module(module_name)
-            if hasattr(module, function):
-                wrapt.wrap_function_wrapper(module, function, _sdk_span_hook)
-                self._wrapped.append((module, function))
-        except Exception:
-            _log.debug("otel-agentkit: cannot hook anthropic's own spans", exc_info=True)
+            module, function = _SDK_SPAN_HOOK
+            self._wrapped += wrap_methods([(module, None, function, _sdk_span_hook)])
 
     def _uninstrument(self, **kwargs: Any) -> None:
-        for owner, method in getattr(self, "_wrapped", []):
-            try:
-                unwrap(owner, method)
-            except Exception:
-                log_internal_error("anthropic uninstrument")
+        unwrap_methods(getattr(self, "_wrapped", []), "anthropic uninstrument")
         self._wrapped = []

@@ -25,6 +25,9 @@ from otel_agentkit.instrumentation._genai import (
     get_field,
     given,
     maybe_json,
+    request_content,
+    response_id_and_model,
+    stop_sequences,
     tool_call_attributes,
 )
 
@@ -68,9 +71,7 @@ def request_attributes(kwargs: Mapping[str, Any], stream: bool) -> dict[str, Any
             attrs[attr] = value
     stop = _argument(kwargs, extra, "stop_sequences")
     if given(stop) and stop:
-        attrs[semconv.GEN_AI_REQUEST_STOP_SEQUENCES] = (
-            [stop] if isinstance(stop, str) else [str(s) for s in stop]
-        )
+        attrs[semconv.GEN_AI_REQUEST_STOP_SEQUENCES] = stop_sequences(stop)
     if stream:
         attrs[semconv.GEN_AI_REQUEST_STREAM] = True
     output_format = kwargs.get("output_format")
@@ -194,16 +195,11 @@ def message_content(call: Call, kwargs: Mapping[str, Any]) -> dict[str, Any]:
     """Request-side content (empty when capture is off)."""
     if not call.capture_enabled:
         return {}
-    content: dict[str, Any] = {
-        semconv.GEN_AI_INPUT_MESSAGES: input_messages(kwargs.get("messages"))
-    }
-    system = system_instructions(kwargs.get("system"))
-    if system:
-        content[semconv.GEN_AI_SYSTEM_INSTRUCTIONS] = system
-    tools = tool_definitions(kwargs.get("tools"))
-    if tools:
-        content[semconv.GEN_AI_TOOL_DEFINITIONS] = tools
-    return content
+    return request_content(
+        input_messages(kwargs.get("messages")),
+        system_instructions(kwargs.get("system")),
+        tool_definitions(kwargs.get("tools")),
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -241,12 +237,7 @@ def finish_message(response: Any, call: Call, kwargs: Mapping[str, Any]) -> None
     content = message_content(call, kwargs)
     input_tokens = output_tokens = None
     try:
-        response_id = get_field(response, "id")
-        if response_id:
-            attrs[semconv.GEN_AI_RESPONSE_ID] = response_id
-        response_model = get_field(response, "model")
-        if response_model:
-            attrs[semconv.GEN_AI_RESPONSE_MODEL] = response_model
+        response_id_and_model(attrs, get_field(response, "id"), get_field(response, "model"))
         stop_reason = get_field(response, "stop_reason")
         if stop_reason:
             attrs[semconv.GEN_AI_RESPONSE_FINISH_REASONS] = [str(stop_reason)]
@@ -411,25 +402,18 @@ class MessageStreamRecorder(LLMStreamRecorder):
                 parts.append({"type": str(block.kind or "unknown")})
         return parts
 
-    def complete(self, error: BaseException | None, ended_at: float) -> None:
+    def record_timing(self, ended_at: float) -> None:
+        """Chunk timing up to the last output delta (not the bookkeeping events after it)."""
+        last = self.last_chunk_at if self.last_chunk_at is not None else ended_at
+        self.call.record_stream_timing(self, last, self.response_model)
+
+    def succeeded(self, ended_at: float) -> None:
         call = self.call
-        try:
-            last = self.last_chunk_at if self.last_chunk_at is not None else ended_at
-            self._record_chunk_timing(last, self.response_model)
-        except Exception:
-            log_internal_error("stream timing")
-        if error is not None:
-            self._partial_attributes()
-            call.fail(error, ended_at)
-            return
         attrs: dict[str, Any] = {}
         input_tokens = output_tokens = None
         content = message_content(call, self.kwargs)
         try:
-            if self.response_id:
-                attrs[semconv.GEN_AI_RESPONSE_ID] = self.response_id
-            if self.response_model:
-                attrs[semconv.GEN_AI_RESPONSE_MODEL] = self.response_model
+            response_id_and_model(attrs, self.response_id, self.response_model)
             if self.stop_reason:
                 attrs[semconv.GEN_AI_RESPONSE_FINISH_REASONS] = [self.stop_reason]
             calls = [

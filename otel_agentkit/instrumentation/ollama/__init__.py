@@ -23,7 +23,6 @@ client metrics, recorded in the span's context.
 from __future__ import annotations
 
 import importlib
-import logging
 from collections.abc import Callable, Collection, Mapping
 from contextvars import ContextVar
 from types import MethodType
@@ -33,25 +32,29 @@ from opentelemetry import context as otel_context
 from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-defined]
     BaseInstrumentor,
 )
-from opentelemetry.instrumentation.utils import is_instrumentation_enabled, unwrap
+from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 
 from otel_agentkit import semconv
-from otel_agentkit._content import ContentCapture, capture_mode
 from otel_agentkit.instrumentation._base import (
-    TelemetryHandle,
     installed_version,
     log_internal_error,
-    supported,
+    supported_or_warn,
+    unwrap_methods,
+    wrap_methods,
 )
-from otel_agentkit.instrumentation._genai import Call, explicit_capture, server_of
+from otel_agentkit.instrumentation._genai import (
+    Call,
+    LLMSettings,
+    run_async,
+    run_sync,
+    server_of,
+    start_call,
+)
 from otel_agentkit.instrumentation._streams import LazyAsyncStreamProxy, LazySyncStreamProxy
 from otel_agentkit.instrumentation.ollama import _calls
 from otel_agentkit.instrumentation.ollama._calls import GenerationStreamRecorder
-from otel_agentkit.pricing import ModelPrice, check_prices
 
 __all__ = ["OllamaInstrumentor"]
-
-_log = logging.getLogger("otel_agentkit")
 
 #: Versions of the ollama client we support (checked again in ``_instrument``,
 #: because the ``opentelemetry-instrument`` launcher skips the dependency check).
@@ -128,33 +131,17 @@ _OPENLLMETRY_SUPPRESS_KEY = "suppress_language_model_instrumentation"
 _IN_CALL: ContextVar[bool] = ContextVar("otel_agentkit_ollama_in_call", default=False)
 
 
-class _Settings:
-    __slots__ = ("capture", "handle", "prices", "server_cache")
-
-    def __init__(
-        self,
-        handle: TelemetryHandle,
-        capture: ContentCapture | None,
-        prices: Mapping[str, ModelPrice] | None,
-    ) -> None:
-        self.handle = handle
-        self.capture = capture
-        self.prices = prices
-        # (base URL object, host, port) of the last client seen.
-        self.server_cache: tuple[Any, str | None, int | None] | None = None
-
-
 def _bind(op: _Operation, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> dict[str, Any]:
     params = dict(zip(op.positional, args, strict=False)) if args else {}
     params.update(kwargs)
     return params
 
 
-def _server(settings: _Settings, instance: Any) -> tuple[str | None, int | None]:
+def _server(settings: LLMSettings, instance: Any) -> tuple[str | None, int | None]:
     """server.address/port from the client's base URL (host only: never its userinfo)."""
     http = getattr(instance, "_client", None)
     url = getattr(http, "_base_url", None)
-    cached = settings.server_cache
+    cached = settings.server_cache  # (base URL object, host, port) of the last client
     if cached is not None and url is not None and cached[0] is url:
         return cached[1], cached[2]
     host, port = server_of(http)
@@ -162,23 +149,17 @@ def _server(settings: _Settings, instance: Any) -> tuple[str | None, int | None]
     return host, port
 
 
-def _start(settings: _Settings, op: _Operation, instance: Any, params: Mapping[str, Any]) -> Call:
-    model = params.get("model")
-    request_model = model if isinstance(model, str) and model else None
-    attributes: dict[str, Any] = {
-        semconv.GEN_AI_OPERATION_NAME: op.name,
-        semconv.GEN_AI_PROVIDER_NAME: semconv.PROVIDER_OLLAMA,
-    }
-    if request_model:
-        attributes[semconv.GEN_AI_REQUEST_MODEL] = request_model
+def _start(settings: LLMSettings, op: _Operation, instance: Any, params: Mapping[str, Any]) -> Call:
     host, port = _server(settings, instance)
-    if host:
-        attributes[semconv.SERVER_ADDRESS] = host
-    if port is not None:
-        attributes[semconv.SERVER_PORT] = port
-    attributes.update(op.request_attributes(params))
-    capture = settings.capture or capture_mode()
-    return Call(settings.handle, op.name, request_model, attributes, capture, settings.prices)
+    return start_call(
+        settings,
+        op.name,
+        semconv.PROVIDER_OLLAMA,
+        params.get("model"),
+        host,
+        port,
+        op.request_attributes(params),
+    )
 
 
 def _handle_result(
@@ -212,7 +193,7 @@ def _handle_result(
     return result
 
 
-def _sync_wrapper(settings: _Settings, op: _Operation) -> Callable[..., Any]:
+def _sync_wrapper(settings: LLMSettings, op: _Operation) -> Callable[..., Any]:
     def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
         if _IN_CALL.get() or settings.handle.inactive() or not is_instrumentation_enabled():
             return wrapped(*args, **kwargs)
@@ -223,22 +204,13 @@ def _sync_wrapper(settings: _Settings, op: _Operation) -> Callable[..., Any]:
             log_internal_error("ollama span start")
             return wrapped(*args, **kwargs)
         context = otel_context.set_value(_OPENLLMETRY_SUPPRESS_KEY, True, call.span_context)
-        token = otel_context.attach(context)
-        in_call = _IN_CALL.set(True)
-        try:
-            result = wrapped(*args, **kwargs)
-        except BaseException as exc:
-            call.fail(exc)
-            raise
-        finally:
-            _IN_CALL.reset(in_call)
-            otel_context.detach(token)
+        result = run_sync(call, context, _IN_CALL, True, wrapped, args, kwargs)
         return _handle_result(result, call, op, params, context, False)
 
     return wrapper
 
 
-def _async_wrapper(settings: _Settings, op: _Operation) -> Callable[..., Any]:
+def _async_wrapper(settings: LLMSettings, op: _Operation) -> Callable[..., Any]:
     async def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
         if _IN_CALL.get() or settings.handle.inactive() or not is_instrumentation_enabled():
             return await wrapped(*args, **kwargs)
@@ -249,16 +221,7 @@ def _async_wrapper(settings: _Settings, op: _Operation) -> Callable[..., Any]:
             log_internal_error("ollama span start")
             return await wrapped(*args, **kwargs)
         context = otel_context.set_value(_OPENLLMETRY_SUPPRESS_KEY, True, call.span_context)
-        token = otel_context.attach(context)
-        in_call = _IN_CALL.set(True)
-        try:
-            result = await wrapped(*args, **kwargs)
-        except BaseException as exc:
-            call.fail(exc)
-            raise
-        finally:
-            _IN_CALL.reset(in_call)
-            otel_context.detach(token)
+        result = await run_async(call, context, _IN_CALL, True, wrapped, args, kwargs)
         return _handle_result(result, call, op, params, context, True)
 
     return wrapper
@@ -288,41 +251,19 @@ class OllamaInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     def _instrument(self, **kwargs: Any) -> None:
         self._wrapped: list[tuple[Any, str]] = []
         self._rebound: dict[str, Any] = {}
-        version = installed_version("ollama")
-        if not supported(_instruments[0], version):
-            _log.warning(
-                "otel-agentkit: ollama %s is not supported (%s); not instrumenting",
-                version or "(not installed)",
-                _instruments[0],
+        if not supported_or_warn("ollama", _instruments[0], installed_version("ollama")):
+            return
+        settings = LLMSettings.from_kwargs(kwargs)
+        self._wrapped = wrap_methods(
+            (
+                "ollama._client",
+                cls,
+                method,
+                (_async_wrapper if is_async else _sync_wrapper)(settings, op),
             )
-            return
-        handle = TelemetryHandle(
-            tracer_provider=kwargs.get("tracer_provider"),
-            meter_provider=kwargs.get("meter_provider"),
-            logger_provider=kwargs.get("logger_provider"),
+            for cls, is_async in (("Client", False), ("AsyncClient", True))
+            for method, op in _METHODS
         )
-        prices = kwargs.get("prices")
-        if prices is not None:
-            prices = check_prices(prices, "instrument(prices)")
-        settings = _Settings(handle, explicit_capture(kwargs.get("capture_content")), prices)
-        import wrapt
-
-        try:
-            client_module = importlib.import_module("ollama._client")
-        except Exception:
-            log_internal_error("ollama import")
-            return
-        for class_name, is_async in (("Client", False), ("AsyncClient", True)):
-            owner = getattr(client_module, class_name, None)
-            for method, op in _METHODS:
-                if owner is None or not hasattr(owner, method):
-                    continue
-                factory = _async_wrapper if is_async else _sync_wrapper
-                try:
-                    wrapt.wrap_function_wrapper(owner, method, factory(settings, op))
-                    self._wrapped.append((owner, method))
-                except Exception:
-                    log_internal_error(f"wrapping ollama {class_name}.{method}")
         self._rebind_module_functions()
 
     def _rebind_module_functions(self) -> None:
@@ -349,11 +290,7 @@ class OllamaInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             log_internal_error("rebinding ollama module functions")
 
     def _uninstrument(self, **kwargs: Any) -> None:
-        for owner, method in getattr(self, "_wrapped", []):
-            try:
-                unwrap(owner, method)
-            except Exception:
-                log_internal_error("ollama uninstrument")
+        unwrap_methods(getattr(self, "_wrapped", []), "ollama uninstrument")
         self._wrapped = []
         rebound: dict[str, Any] = getattr(self, "_rebound", {})
         if rebound:

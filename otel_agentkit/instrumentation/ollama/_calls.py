@@ -14,8 +14,15 @@ from typing import Any
 
 from otel_agentkit import semconv
 from otel_agentkit.instrumentation._base import log_internal_error
-from otel_agentkit.instrumentation._genai import Call, get_field, maybe_json
-from otel_agentkit.instrumentation._streams import StreamRecorder
+from otel_agentkit.instrumentation._genai import (
+    Call,
+    LLMStreamRecorder,
+    get_field,
+    maybe_json,
+    request_content,
+    stop_sequences,
+    token_counts,
+)
 
 #: ``options`` key -> attribute, for numbers copied as they are.
 _OPTION_NUMBERS = {
@@ -52,9 +59,7 @@ def _options_attributes(options: Any, attrs: dict[str, Any]) -> None:
             attrs[attr] = value
     stop = get_field(options, "stop")
     if stop:
-        attrs[semconv.GEN_AI_REQUEST_STOP_SEQUENCES] = (
-            [stop] if isinstance(stop, str) else [str(s) for s in stop]
-        )
+        attrs[semconv.GEN_AI_REQUEST_STOP_SEQUENCES] = stop_sequences(stop)
 
 
 def _output_type(fmt: Any) -> str | None:
@@ -160,13 +165,10 @@ def chat_content(call: Call, params: Mapping[str, Any]) -> dict[str, Any]:
     """Request-side content of a chat call (empty when capture is off)."""
     if not call.capture_enabled:
         return {}
-    content: dict[str, Any] = {
-        semconv.GEN_AI_INPUT_MESSAGES: input_messages(params.get("messages"))
-    }
-    tools = [_tool_definition(t) for t in params.get("tools") or ()]
-    if tools:
-        content[semconv.GEN_AI_TOOL_DEFINITIONS] = tools
-    return content
+    return request_content(
+        input_messages(params.get("messages")),
+        tool_definitions=[_tool_definition(t) for t in params.get("tools") or ()],
+    )
 
 
 def generate_content(call: Call, params: Mapping[str, Any]) -> dict[str, Any]:
@@ -174,18 +176,14 @@ def generate_content(call: Call, params: Mapping[str, Any]) -> dict[str, Any]:
     if not call.capture_enabled:
         return {}
     prompt = params.get("prompt")
-    content: dict[str, Any] = {
-        semconv.GEN_AI_INPUT_MESSAGES: [
-            {"role": "user", "parts": [{"type": "text", "content": prompt}] if prompt else []}
-        ]
-    }
     system = params.get("system")
-    if system:
-        content[semconv.GEN_AI_SYSTEM_INSTRUCTIONS] = [{"type": "text", "content": system}]
-    return content
+    return request_content(
+        [{"role": "user", "parts": [{"type": "text", "content": prompt}] if prompt else []}],
+        [{"type": "text", "content": system}] if system else None,
+    )
 
 
-def request_content(
+def guarded_content(
     reader: Callable[[Call, Mapping[str, Any]], dict[str, Any]],
     call: Call,
     params: Mapping[str, Any],
@@ -213,21 +211,18 @@ def _final_attributes(
     reason = get_field(response, "done_reason")
     if reason:
         attrs[semconv.GEN_AI_RESPONSE_FINISH_REASONS] = [reason]
-    input_tokens = get_field(response, "prompt_eval_count")
-    output_tokens = get_field(response, "eval_count")
-    if isinstance(input_tokens, int):
-        attrs[semconv.GEN_AI_USAGE_INPUT_TOKENS] = input_tokens
-    else:
-        input_tokens = None
-    if isinstance(output_tokens, int):
-        attrs[semconv.GEN_AI_USAGE_OUTPUT_TOKENS] = output_tokens
-    else:
-        output_tokens = None
+    # A final response carries its own usage fields.
+    input_tokens, output_tokens = token_counts(response, "prompt_eval_count", "eval_count", attrs)
+    _server_durations(response, attrs)
+    return input_tokens, output_tokens, reason
+
+
+def _server_durations(response: Any, attrs: dict[str, Any]) -> None:
+    """The server-side timings Ollama reports (nanoseconds), in seconds."""
     for field, attr in _SERVER_DURATIONS:
         value = get_field(response, field)
         if isinstance(value, int):
             attrs[attr] = value / 1e9
-    return input_tokens, output_tokens, reason
 
 
 def _tool_call_names(names: list[str], attrs: dict[str, Any]) -> None:
@@ -241,45 +236,66 @@ def _tool_name(tool_call: Any) -> str:
     return str(get_field(function, "name") or "") if function is not None else ""
 
 
-def finish_chat(response: Any, call: Call, params: Mapping[str, Any]) -> None:
-    """End a chat span from a ``ChatResponse``."""
+def _chat_output(
+    response: Any, call: Call, attrs: dict[str, Any], reason: str | None
+) -> dict[str, Any] | None:
+    """Tool-call names of a ``ChatResponse``; its message, with capture on."""
+    message = get_field(response, "message")
+    tool_calls = (get_field(message, "tool_calls") if message is not None else None) or ()
+    _tool_call_names([_tool_name(tc) for tc in tool_calls], attrs)
+    if call.capture_enabled and message is not None:
+        return {
+            "role": get_field(message, "role") or "assistant",
+            "parts": _message_parts(message),
+            "finish_reason": reason or "",
+        }
+    return None
+
+
+def _generate_output(
+    response: Any, call: Call, attrs: dict[str, Any], reason: str | None
+) -> dict[str, Any] | None:
+    """The generated text (and thinking) of a ``GenerateResponse``, with capture on."""
+    if not call.capture_enabled:
+        return None
+    return _generated_message(
+        get_field(response, "thinking"), get_field(response, "response"), reason
+    )
+
+
+_Output = Callable[[Any, Call, dict[str, Any], str | None], dict[str, Any] | None]
+
+
+def _finish_generation(
+    response: Any,
+    call: Call,
+    params: Mapping[str, Any],
+    reader: Callable[[Call, Mapping[str, Any]], dict[str, Any]],
+    output: _Output,
+    what: str,
+) -> None:
+    """End a chat or generate span from its final response (``output`` reads the rest)."""
     attrs: dict[str, Any] = {}
-    content = request_content(chat_content, call, params)
+    content = guarded_content(reader, call, params)
     input_tokens = output_tokens = None
     try:
         input_tokens, output_tokens, reason = _final_attributes(response, attrs)
-        message = get_field(response, "message")
-        tool_calls = (get_field(message, "tool_calls") if message is not None else None) or ()
-        _tool_call_names([_tool_name(tc) for tc in tool_calls], attrs)
-        if call.capture_enabled and message is not None:
-            content[semconv.GEN_AI_OUTPUT_MESSAGES] = [
-                {
-                    "role": get_field(message, "role") or "assistant",
-                    "parts": _message_parts(message),
-                    "finish_reason": reason or "",
-                }
-            ]
+        message = output(response, call, attrs, reason)
+        if message is not None:
+            content[semconv.GEN_AI_OUTPUT_MESSAGES] = [message]
     except Exception:
-        log_internal_error("reading an ollama chat response")
+        log_internal_error(f"reading an ollama {what} response")
     call.succeed(attrs, input_tokens, output_tokens, content)
+
+
+def finish_chat(response: Any, call: Call, params: Mapping[str, Any]) -> None:
+    """End a chat span from a ``ChatResponse``."""
+    _finish_generation(response, call, params, chat_content, _chat_output, "chat")
 
 
 def finish_generate(response: Any, call: Call, params: Mapping[str, Any]) -> None:
     """End a text_completion span from a ``GenerateResponse``."""
-    attrs: dict[str, Any] = {}
-    content = request_content(generate_content, call, params)
-    input_tokens = output_tokens = None
-    try:
-        input_tokens, output_tokens, reason = _final_attributes(response, attrs)
-        if call.capture_enabled:
-            content[semconv.GEN_AI_OUTPUT_MESSAGES] = [
-                _generated_message(
-                    get_field(response, "thinking"), get_field(response, "response"), reason
-                )
-            ]
-    except Exception:
-        log_internal_error("reading an ollama generate response")
-    call.succeed(attrs, input_tokens, output_tokens, content)
+    _finish_generation(response, call, params, generate_content, _generate_output, "generate")
 
 
 def _generated_message(thinking: Any, text: Any, reason: str | None) -> dict[str, Any]:
@@ -306,10 +322,7 @@ def finish_embeddings(response: Any, call: Call, params: Mapping[str, Any]) -> N
         count = get_field(response, "prompt_eval_count")
         if isinstance(count, int):
             input_tokens = attrs[semconv.GEN_AI_USAGE_INPUT_TOKENS] = count
-        for field, attr in _SERVER_DURATIONS:
-            value = get_field(response, field)
-            if isinstance(value, int):
-                attrs[attr] = value / 1e9
+        _server_durations(response, attrs)
     except Exception:
         log_internal_error("reading an ollama embeddings response")
     call.succeed(attrs, input_tokens, None, None)
@@ -320,7 +333,7 @@ def finish_embeddings(response: Any, call: Call, params: Mapping[str, Any]) -> N
 # ---------------------------------------------------------------------------
 
 
-class GenerationStreamRecorder(StreamRecorder):
+class GenerationStreamRecorder(LLMStreamRecorder):
     """Accumulates a streamed chat or generate response.
 
     Per chunk: the model (first chunk), tool-call names, and the text only when
@@ -329,21 +342,10 @@ class GenerationStreamRecorder(StreamRecorder):
     capture is off.
     """
 
-    __slots__ = (
-        "call",
-        "chat",
-        "final",
-        "params",
-        "response_model",
-        "texts",
-        "thinking",
-        "tool_calls",
-    )
+    __slots__ = ("chat", "final", "response_model", "texts", "thinking", "tool_calls")
 
     def __init__(self, call: Call, params: Mapping[str, Any], chat: bool) -> None:
-        super().__init__(call.started_at)
-        self.call = call
-        self.params = params
+        super().__init__(call, params)
         self.chat = chat
         self.response_model: str | None = None
         self.final: Any = None
@@ -377,21 +379,15 @@ class GenerationStreamRecorder(StreamRecorder):
         if thinking:
             self.thinking.append(thinking)
 
-    def complete(self, error: BaseException | None, ended_at: float) -> None:
+    def record_timing(self, ended_at: float) -> None:
+        model = getattr(self.final, "model", None) or self.response_model
+        self.call.record_stream_timing(self, ended_at, model)
+
+    def succeeded(self, ended_at: float) -> None:
         call = self.call
-        try:
-            model = getattr(self.final, "model", None) or self.response_model
-            call.record_stream_timing(self, ended_at, model)
-        except Exception:
-            log_internal_error("stream timing")
-        if error is not None:
-            if self.response_model and call.span.is_recording():
-                call.span.set_attribute(semconv.GEN_AI_RESPONSE_MODEL, self.response_model)
-            call.fail(error, ended_at)
-            return
         attrs: dict[str, Any] = {}
         reader = chat_content if self.chat else generate_content
-        content = request_content(reader, call, self.params)
+        content = guarded_content(reader, call, self.kwargs)
         input_tokens = output_tokens = None
         try:
             reason = None

@@ -33,18 +33,24 @@ from typing import Any
 from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-defined]
     BaseInstrumentor,
 )
-from opentelemetry.instrumentation.utils import is_instrumentation_enabled, unwrap
+from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.trace import INVALID_SPAN, get_current_span
 
 from otel_agentkit import semconv
-from otel_agentkit._content import ContentCapture, capture_mode
 from otel_agentkit.instrumentation._base import (
-    TelemetryHandle,
     installed_version,
     log_internal_error,
-    supported,
+    supported_or_warn,
+    unwrap_methods,
+    wrap_methods,
 )
-from otel_agentkit.instrumentation._genai import explicit_capture, raw_response_mode
+from otel_agentkit.instrumentation._genai import (
+    LLMSettings,
+    raw_response_mode,
+    run_async,
+    run_sync,
+    start_call,
+)
 from otel_agentkit.instrumentation._streams import (
     AsyncStreamProxy,
     StreamRecorder,
@@ -58,7 +64,6 @@ from otel_agentkit.instrumentation.openai._calls import (
     ResponsesStreamRecorder,
 )
 from otel_agentkit.instrumentation.openai._helpers import HELPER_HOOKS
-from otel_agentkit.pricing import ModelPrice, check_prices
 
 __all__ = ["OpenAIInstrumentor", "set_provider_name"]
 
@@ -159,10 +164,6 @@ def set_provider_name(client: Any, provider_name: str) -> Any:
     return client
 
 
-def _raw_mode(kwargs: Mapping[str, Any]) -> str | None:
-    return raw_response_mode(kwargs)
-
-
 def _official_span_active() -> bool:
     """Whether the current span was started by the official openai-v2 instrumentation."""
     span = get_current_span()
@@ -186,27 +187,11 @@ def _is_official_wrapper(func: Any) -> bool:
 _IN_CALL: ContextVar[bool] = ContextVar("otel_agentkit_openai_in_call", default=False)
 
 
-class _Settings:
-    __slots__ = ("capture", "handle", "prices", "provider_name", "server_cache")
-
-    def __init__(
-        self,
-        handle: TelemetryHandle,
-        capture: ContentCapture | None,
-        provider_name: str | None,
-        prices: Mapping[str, ModelPrice] | None = None,
-    ) -> None:
-        self.handle = handle
-        self.capture = capture
-        self.provider_name = provider_name
-        self.prices = prices
-        self.server_cache: tuple[Any, type[Any], str | None, int | None, str] | None = None
-
-
-def _start(settings: _Settings, op: _Operation, instance: Any, kwargs: Mapping[str, Any]) -> Call:
+def _start(settings: LLMSettings, op: _Operation, instance: Any, kwargs: Mapping[str, Any]) -> Call:
     client = getattr(instance, "_client", None)
     # server.address/port and the provider derived from them change only with the
     # client's base URL: remember the last one (most programs use one client).
+    # settings.server_cache: (base URL object, client type, host, port, provider).
     url = _calls.base_url_of(client)
     cached = settings.server_cache
     if cached is not None and cached[0] is url and cached[1] is type(client):
@@ -220,23 +205,9 @@ def _start(settings: _Settings, op: _Operation, instance: Any, kwargs: Mapping[s
         provider = str(per_client)
     elif settings.provider_name:
         provider = settings.provider_name
-    model = kwargs.get("model")
-    request_model = model if isinstance(model, str) else None
-    attributes: dict[str, Any] = {
-        semconv.GEN_AI_OPERATION_NAME: op.name,
-        semconv.GEN_AI_PROVIDER_NAME: provider,
-    }
-    if request_model:
-        attributes[semconv.GEN_AI_REQUEST_MODEL] = request_model
-    if host:
-        attributes[semconv.SERVER_ADDRESS] = host
-    if port is not None:
-        attributes[semconv.SERVER_PORT] = port
-    attributes.update(op.request_attributes(kwargs))
-    # An explicit capture_content= wins; otherwise the env var / set_capture_mode(),
-    # read now (cached per raw value), so a change takes effect without re-instrumenting.
-    capture = settings.capture or capture_mode()
-    return Call(settings.handle, op.name, request_model, attributes, capture, settings.prices)
+    return start_call(
+        settings, op.name, provider, kwargs.get("model"), host, port, op.request_attributes(kwargs)
+    )
 
 
 def _handle_result(
@@ -244,7 +215,7 @@ def _handle_result(
 ) -> Any:
     """Finish ``call`` from ``result``; return what the caller gets (maybe a stream proxy)."""
     try:
-        raw = _raw_mode(kwargs)
+        raw = raw_response_mode(kwargs)
         if raw == "stream":
             # with_streaming_response: the body is the caller's to read; reading it here
             # would change what they get. The span covers the request up to the headers.
@@ -292,7 +263,7 @@ def _wrap_stream(
     return SyncStreamProxy(stream, recorder)
 
 
-def _sync_wrapper(settings: _Settings, op: _Operation) -> Callable[..., Any]:
+def _sync_wrapper(settings: LLMSettings, op: _Operation) -> Callable[..., Any]:
     def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
         if (
             _IN_CALL.get()
@@ -308,22 +279,13 @@ def _sync_wrapper(settings: _Settings, op: _Operation) -> Callable[..., Any]:
         except Exception:
             log_internal_error("openai span start")
             return wrapped(*args, **kwargs)
-        token = call.attach()
-        in_call = _IN_CALL.set(True)
-        try:
-            result = wrapped(*args, **kwargs)
-        except BaseException as exc:
-            call.fail(exc)
-            raise
-        finally:
-            _IN_CALL.reset(in_call)
-            call.detach(token)
+        result = run_sync(call, call.span_context, _IN_CALL, True, wrapped, args, kwargs)
         return _handle_result(result, call, op, kwargs, False)
 
     return wrapper
 
 
-def _async_wrapper(settings: _Settings, op: _Operation) -> Callable[..., Any]:
+def _async_wrapper(settings: LLMSettings, op: _Operation) -> Callable[..., Any]:
     async def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
         if (
             _IN_CALL.get()
@@ -339,16 +301,7 @@ def _async_wrapper(settings: _Settings, op: _Operation) -> Callable[..., Any]:
         except Exception:
             log_internal_error("openai span start")
             return await wrapped(*args, **kwargs)
-        token = call.attach()
-        in_call = _IN_CALL.set(True)
-        try:
-            result = await wrapped(*args, **kwargs)
-        except BaseException as exc:
-            call.fail(exc)
-            raise
-        finally:
-            _IN_CALL.reset(in_call)
-            call.detach(token)
+        result = await run_async(call, call.span_context, _IN_CALL, True, wrapped, args, kwargs)
         return _handle_result(result, call, op, kwargs, True)
 
     return wrapper
@@ -356,10 +309,6 @@ def _async_wrapper(settings: _Settings, op: _Operation) -> Callable[..., Any]:
 
 def _openai_version() -> str | None:
     return installed_version("openai")
-
-
-def _supported(version: str | None) -> bool:
-    return supported(_instruments[0], version)
 
 
 class OpenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
@@ -389,49 +338,19 @@ class OpenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         return _instruments
 
     def _instrument(self, **kwargs: Any) -> None:
-        version = _openai_version()
-        if not _supported(version):
-            _log.warning(
-                "otel-agentkit: openai %s is not supported (%s); not instrumenting",
-                version or "(not installed)",
-                _instruments[0],
-            )
-            self._wrapped: list[tuple[Any, str]] = []
+        self._wrapped: list[tuple[Any, str]] = []
+        if not supported_or_warn("openai", _instruments[0], _openai_version()):
             return
-        handle = TelemetryHandle(
-            tracer_provider=kwargs.get("tracer_provider"),
-            meter_provider=kwargs.get("meter_provider"),
-            logger_provider=kwargs.get("logger_provider"),
+        settings = LLMSettings.from_kwargs(kwargs)
+        self._wrapped = wrap_methods(
+            (module, cls, method, (_async_wrapper if is_async else _sync_wrapper)(settings, op))
+            for module, cls, method, op, is_async in _TARGETS
         )
-        capture = explicit_capture(kwargs.get("capture_content"))
-        prices = kwargs.get("prices")
-        if prices is not None:
-            prices = check_prices(prices, "instrument(prices)")
-        settings = _Settings(handle, capture, kwargs.get("provider_name"), prices)
-        self._wrapped = []
-        import wrapt
-
-        for module_name, class_name, method, op, is_async in _TARGETS:
-            try:
-                module = importlib.import_module(module_name)
-                owner = getattr(module, class_name)
-                if not hasattr(owner, method):
-                    continue
-                factory = _async_wrapper if is_async else _sync_wrapper
-                wrapt.wrap_function_wrapper(owner, method, factory(settings, op))
-                self._wrapped.append((owner, method))
-            except Exception:
-                _log.debug(
-                    "otel-agentkit: cannot wrap %s.%s.%s",
-                    module_name,
-                    class_name,
-                    method,
-                    exc_info=True,
-                )
-        self._wrap_helpers(wrapt)
+        # Hooks that end a ``chat.completions.stream()`` span when the helper closes.
+        self._wrapped += wrap_methods(HELPER_HOOKS)
         self._wrap_requests(settings)
 
-    def _wrap_requests(self, settings: _Settings) -> None:
+    def _wrap_requests(self, settings: LLMSettings) -> None:
         """The ``request`` fallback for helpers bound before ``instrument()``."""
         self._requests: list[tuple[Any, Any, Any]] = []
         for module_name, class_name, is_async in _unbound.REQUEST_TARGETS:
@@ -443,24 +362,8 @@ class OpenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             except Exception:
                 _log.debug("otel-agentkit: cannot wrap %s.request", class_name, exc_info=True)
 
-    def _wrap_helpers(self, wrapt: Any) -> None:
-        """Hooks that end a ``chat.completions.stream()`` span when the helper closes."""
-        for module_name, class_name, method, hook in HELPER_HOOKS:
-            try:
-                owner = getattr(importlib.import_module(module_name), class_name, None)
-                if owner is None or not hasattr(owner, method):
-                    continue
-                wrapt.wrap_function_wrapper(owner, method, hook)
-                self._wrapped.append((owner, method))
-            except Exception:
-                _log.debug("otel-agentkit: cannot hook %s.%s", class_name, method, exc_info=True)
-
     def _uninstrument(self, **kwargs: Any) -> None:
-        for owner, method in getattr(self, "_wrapped", []):
-            try:
-                unwrap(owner, method)
-            except Exception:
-                log_internal_error("openai uninstrument")
+        unwrap_methods(getattr(self, "_wrapped", []), "openai uninstrument")
         self._wrapped = []
         for installed in getattr(self, "_requests", []):
             _unbound.uninstall(installed)

@@ -20,8 +20,13 @@ from otel_agentkit.instrumentation._genai import (
     base_url_of,
     get_field,
     given,
+    indexed_finish_reasons,
     maybe_json,
+    request_content,
+    response_id_and_model,
     server_of,
+    stop_sequences,
+    token_counts,
     tool_call_attributes,
 )
 
@@ -146,9 +151,7 @@ def chat_request_attributes(kwargs: Mapping[str, Any]) -> dict[str, Any]:
             attrs[attr] = value
     stop: Any = kwargs.get("stop")
     if _given(stop):
-        attrs[semconv.GEN_AI_REQUEST_STOP_SEQUENCES] = (
-            [stop] if isinstance(stop, str) else [str(s) for s in stop]
-        )
+        attrs[semconv.GEN_AI_REQUEST_STOP_SEQUENCES] = stop_sequences(stop)
     n = kwargs.get("n")
     if _given(n) and n != 1:
         attrs[semconv.GEN_AI_REQUEST_CHOICE_COUNT] = n
@@ -366,27 +369,20 @@ def chat_content(call: Call, kwargs: Mapping[str, Any]) -> dict[str, Any]:
     """Request-side content for a chat call (empty when capture is off)."""
     if not call.capture_enabled:
         return {}
-    content: dict[str, Any] = {
-        semconv.GEN_AI_INPUT_MESSAGES: chat_input_messages(kwargs.get("messages"))
-    }
-    tools = tool_definitions(kwargs.get("tools"))
-    if tools:
-        content[semconv.GEN_AI_TOOL_DEFINITIONS] = tools
-    return content
+    return request_content(
+        chat_input_messages(kwargs.get("messages")),
+        tool_definitions=tool_definitions(kwargs.get("tools")),
+    )
 
 
 def finish_chat(response: Any, call: Call, kwargs: Mapping[str, Any]) -> None:
     """End a chat span from a ChatCompletion (or ParsedChatCompletion)."""
     attrs: dict[str, Any] = {}
-    content = chat_content(call, kwargs)
+    # chat_content is empty with capture off: not calling it then keeps the hot path short.
+    content = chat_content(call, kwargs) if call.capture_enabled else {}
     input_tokens = output_tokens = None
     try:
-        response_id = _get(response, "id")
-        if response_id:
-            attrs[semconv.GEN_AI_RESPONSE_ID] = response_id
-        response_model = _get(response, "model")
-        if response_model:
-            attrs[semconv.GEN_AI_RESPONSE_MODEL] = response_model
+        response_id_and_model(attrs, _get(response, "id"), _get(response, "model"))
         choices = _get(response, "choices") or []
         finish_reasons = [c.finish_reason or "" for c in choices]
         if finish_reasons:
@@ -413,13 +409,10 @@ def finish_chat(response: Any, call: Call, kwargs: Mapping[str, Any]) -> None:
         if call.capture_enabled:
             content[semconv.GEN_AI_OUTPUT_MESSAGES] = outputs
         usage = _get(response, "usage")
+        input_tokens, output_tokens = token_counts(
+            usage, "prompt_tokens", "completion_tokens", attrs
+        )
         if usage is not None:
-            input_tokens = _get(usage, "prompt_tokens")
-            output_tokens = _get(usage, "completion_tokens")
-            if isinstance(input_tokens, int):
-                attrs[semconv.GEN_AI_USAGE_INPUT_TOKENS] = input_tokens
-            if isinstance(output_tokens, int):
-                attrs[semconv.GEN_AI_USAGE_OUTPUT_TOKENS] = output_tokens
             _usage_details(usage, attrs)
     except Exception:
         log_internal_error("reading a chat completion")
@@ -467,16 +460,17 @@ def responses_content(call: Call, kwargs: Mapping[str, Any]) -> dict[str, Any]:
     """Request-side content for a Responses API call (empty when capture is off)."""
     if not call.capture_enabled:
         return {}
-    content: dict[str, Any] = {
-        semconv.GEN_AI_INPUT_MESSAGES: responses_input_messages(kwargs.get("input"))
-    }
     instructions = kwargs.get("instructions")
-    if _given(instructions) and instructions:
-        content[semconv.GEN_AI_SYSTEM_INSTRUCTIONS] = [{"type": "text", "content": instructions}]
-    tools = tool_definitions(kwargs.get("tools"))
-    if tools:
-        content[semconv.GEN_AI_TOOL_DEFINITIONS] = tools
-    return content
+    system = (
+        [{"type": "text", "content": instructions}]
+        if _given(instructions) and instructions
+        else None
+    )
+    return request_content(
+        responses_input_messages(kwargs.get("input")),
+        system,
+        tool_definitions(kwargs.get("tools")),
+    )
 
 
 def responses_attributes(
@@ -484,10 +478,7 @@ def responses_attributes(
 ) -> tuple[dict[str, Any], int | None, int | None]:
     """Attributes (and output content) of a Responses API ``Response`` object."""
     attrs: dict[str, Any] = {}
-    if _get(response, "id"):
-        attrs[semconv.GEN_AI_RESPONSE_ID] = response.id
-    if _get(response, "model"):
-        attrs[semconv.GEN_AI_RESPONSE_MODEL] = response.model
+    response_id_and_model(attrs, _get(response, "id"), _get(response, "model"))
     calls: list[tuple[str | None, str | None]] = []
     parts: list[dict[str, Any]] = []
     for item in _get(response, "output") or []:
@@ -506,15 +497,9 @@ def responses_attributes(
         content[semconv.GEN_AI_OUTPUT_MESSAGES] = [
             {"role": "assistant", "parts": parts, "finish_reason": reason or ""}
         ]
-    input_tokens = output_tokens = None
     usage = _get(response, "usage")
+    input_tokens, output_tokens = token_counts(usage, "input_tokens", "output_tokens", attrs)
     if usage is not None:
-        input_tokens = _get(usage, "input_tokens")
-        output_tokens = _get(usage, "output_tokens")
-        if isinstance(input_tokens, int):
-            attrs[semconv.GEN_AI_USAGE_INPUT_TOKENS] = input_tokens
-        if isinstance(output_tokens, int):
-            attrs[semconv.GEN_AI_USAGE_OUTPUT_TOKENS] = output_tokens
         _usage_details(usage, attrs, _RESPONSES_DETAILS)
     return attrs, input_tokens, output_tokens
 
@@ -606,36 +591,19 @@ class ChatStreamRecorder(LLMStreamRecorder):
                 if capture and function.arguments:
                     acc.arguments.append(function.arguments)
 
-    def complete(self, error: BaseException | None, ended_at: float) -> None:
+    def succeeded(self, ended_at: float) -> None:
         call = self.call
-        try:
-            self._record_chunk_timing(ended_at, self.response_model)
-        except Exception:
-            log_internal_error("stream timing")
-        if error is not None:
-            self._partial_attributes()
-            call.fail(error, ended_at)
-            return
         attrs: dict[str, Any] = {}
-        if self.response_id:
-            attrs[semconv.GEN_AI_RESPONSE_ID] = self.response_id
-        if self.response_model:
-            attrs[semconv.GEN_AI_RESPONSE_MODEL] = self.response_model
-        if self.finish_reasons:
-            attrs[semconv.GEN_AI_RESPONSE_FINISH_REASONS] = [
-                self.finish_reasons[i] for i in sorted(self.finish_reasons)
-            ]
+        response_id_and_model(attrs, self.response_id, self.response_model)
+        indexed_finish_reasons(self.finish_reasons, attrs)
         calls = [(acc.id, acc.name) for _, acc in sorted(self.tool_calls.items())]
         _tool_call_attrs(calls, attrs)
-        input_tokens = output_tokens = None
-        if self.usage is not None:
-            input_tokens = _get(self.usage, "prompt_tokens")
-            output_tokens = _get(self.usage, "completion_tokens")
-            if isinstance(input_tokens, int):
-                attrs[semconv.GEN_AI_USAGE_INPUT_TOKENS] = input_tokens
-            if isinstance(output_tokens, int):
-                attrs[semconv.GEN_AI_USAGE_OUTPUT_TOKENS] = output_tokens
-            _usage_details(self.usage, attrs)
+        usage = self.usage
+        input_tokens, output_tokens = token_counts(
+            usage, "prompt_tokens", "completion_tokens", attrs
+        )
+        if usage is not None:
+            _usage_details(usage, attrs)
         content = chat_content(call, self.kwargs)
         if call.capture_enabled:
             indexes = sorted(
@@ -693,17 +661,12 @@ class ResponsesStreamRecorder(LLMStreamRecorder):
         elif kind == "error":
             self.stream_error = str(getattr(chunk, "code", None) or "error")
 
-    def complete(self, error: BaseException | None, ended_at: float) -> None:
+    def record_timing(self, ended_at: float) -> None:
+        final_model = getattr(self.final, "model", None) if self.final is not None else None
+        self.call.record_stream_timing(self, ended_at, final_model or self.response_model)
+
+    def succeeded(self, ended_at: float) -> None:
         call = self.call
-        try:
-            final_model = getattr(self.final, "model", None) if self.final is not None else None
-            self._record_chunk_timing(ended_at, final_model or self.response_model)
-        except Exception:
-            log_internal_error("stream timing")
-        if error is not None:
-            self._partial_attributes()
-            call.fail(error, ended_at)
-            return
         content = responses_content(call, self.kwargs)
         attrs: dict[str, Any] = {}
         input_tokens = output_tokens = None
@@ -711,10 +674,7 @@ class ResponsesStreamRecorder(LLMStreamRecorder):
             if self.final is not None:
                 attrs, input_tokens, output_tokens = responses_attributes(self.final, call, content)
             else:
-                if self.response_id:
-                    attrs[semconv.GEN_AI_RESPONSE_ID] = self.response_id
-                if self.response_model:
-                    attrs[semconv.GEN_AI_RESPONSE_MODEL] = self.response_model
+                response_id_and_model(attrs, self.response_id, self.response_model)
             if self.stream_error:
                 attrs[semconv.ERROR_TYPE] = self.stream_error
                 call.metric_attrs[semconv.ERROR_TYPE] = self.stream_error

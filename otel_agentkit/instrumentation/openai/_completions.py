@@ -15,7 +15,12 @@ from typing import Any
 
 from otel_agentkit import semconv
 from otel_agentkit.instrumentation._base import log_internal_error
-from otel_agentkit.instrumentation._genai import LLMStreamRecorder
+from otel_agentkit.instrumentation._genai import (
+    LLMStreamRecorder,
+    indexed_finish_reasons,
+    response_id_and_model,
+    token_counts,
+)
 from otel_agentkit.instrumentation.openai._calls import (
     Call,
     _get,
@@ -32,18 +37,6 @@ def completion_content(call: Call, kwargs: Mapping[str, Any]) -> dict[str, Any]:
     return {semconv.GEN_AI_INPUT_MESSAGES: text_input_messages(kwargs.get("prompt"))}
 
 
-def _usage(usage: Any, attrs: dict[str, Any]) -> tuple[int | None, int | None]:
-    if usage is None:
-        return None, None
-    input_tokens = _get(usage, "prompt_tokens")
-    output_tokens = _get(usage, "completion_tokens")
-    if isinstance(input_tokens, int):
-        attrs[semconv.GEN_AI_USAGE_INPUT_TOKENS] = input_tokens
-    if isinstance(output_tokens, int):
-        attrs[semconv.GEN_AI_USAGE_OUTPUT_TOKENS] = output_tokens
-    return input_tokens, output_tokens
-
-
 def _output_message(text: str, finish_reason: str | None) -> dict[str, Any]:
     return {
         "role": "assistant",
@@ -58,12 +51,7 @@ def finish_completion(response: Any, call: Call, kwargs: Mapping[str, Any]) -> N
     content = completion_content(call, kwargs)
     input_tokens = output_tokens = None
     try:
-        response_id = _get(response, "id")
-        if response_id:
-            attrs[semconv.GEN_AI_RESPONSE_ID] = response_id
-        response_model = _get(response, "model")
-        if response_model:
-            attrs[semconv.GEN_AI_RESPONSE_MODEL] = response_model
+        response_id_and_model(attrs, _get(response, "id"), _get(response, "model"))
         choices = _get(response, "choices") or []
         if choices:
             attrs[semconv.GEN_AI_RESPONSE_FINISH_REASONS] = [
@@ -73,7 +61,9 @@ def finish_completion(response: Any, call: Call, kwargs: Mapping[str, Any]) -> N
             content[semconv.GEN_AI_OUTPUT_MESSAGES] = [
                 _output_message(_get(c, "text") or "", _get(c, "finish_reason")) for c in choices
             ]
-        input_tokens, output_tokens = _usage(_get(response, "usage"), attrs)
+        input_tokens, output_tokens = token_counts(
+            _get(response, "usage"), "prompt_tokens", "completion_tokens", attrs
+        )
     except Exception:
         log_internal_error("reading a completion")
     call.succeed(attrs, input_tokens, output_tokens, content)
@@ -110,29 +100,17 @@ class CompletionStreamRecorder(LLMStreamRecorder):
             if capture and choice.text:
                 self.texts.setdefault(index, []).append(choice.text)
 
-    def complete(self, error: BaseException | None, ended_at: float) -> None:
+    def succeeded(self, ended_at: float) -> None:
         call = self.call
-        try:
-            self._record_chunk_timing(ended_at, self.response_model)
-        except Exception:
-            log_internal_error("stream timing")
-        if error is not None:
-            self._partial_attributes()
-            call.fail(error, ended_at)
-            return
         attrs: dict[str, Any] = {}
         content = completion_content(call, self.kwargs)
         input_tokens = output_tokens = None
         try:
-            if self.response_id:
-                attrs[semconv.GEN_AI_RESPONSE_ID] = self.response_id
-            if self.response_model:
-                attrs[semconv.GEN_AI_RESPONSE_MODEL] = self.response_model
-            if self.finish_reasons:
-                attrs[semconv.GEN_AI_RESPONSE_FINISH_REASONS] = [
-                    self.finish_reasons[i] for i in sorted(self.finish_reasons)
-                ]
-            input_tokens, output_tokens = _usage(self.usage, attrs)
+            response_id_and_model(attrs, self.response_id, self.response_model)
+            indexed_finish_reasons(self.finish_reasons, attrs)
+            input_tokens, output_tokens = token_counts(
+                self.usage, "prompt_tokens", "completion_tokens", attrs
+            )
             if call.capture_enabled:
                 content[semconv.GEN_AI_OUTPUT_MESSAGES] = [
                     _output_message("".join(self.texts.get(i, ())), self.finish_reasons.get(i))
