@@ -185,22 +185,37 @@ def worker(modes: list[str], rounds: int = 9) -> dict[str, dict[str, float]]:
     for _ in range(50):  # warm up imports, pools, caches
         chat()
         streamed()
+
+    def measure(mode: str) -> None:
+        chat()
+        streamed()
+        best[mode]["chat"] = min(best[mode]["chat"], timed(chat, 300))
+        best[mode]["stream"] = min(best[mode]["stream"], timed(streamed, 12))
+
+    _interleaved(modes, instrumentors, providers, rounds, measure)
+    return best
+
+
+def _interleaved(
+    modes: list[str],
+    instrumentors: dict[str, Any],
+    providers: dict[str, Any],
+    rounds: int,
+    measure: Any,
+) -> None:
+    """For each round, each mode in turn: instrument it, ``measure(mode)``, uninstrument it."""
     gc.disable()
     try:
         for _ in range(rounds):
             for mode in modes:
                 if mode in instrumentors:
                     instrumentors[mode].instrument(**providers)
-                chat()
-                streamed()
-                best[mode]["chat"] = min(best[mode]["chat"], timed(chat, 300))
-                best[mode]["stream"] = min(best[mode]["stream"], timed(streamed, 12))
+                measure(mode)
                 if mode in instrumentors:
                     instrumentors[mode].uninstrument()
                 gc.collect()
     finally:
         gc.enable()
-    return best
 
 
 #: Calls per counted region: instruction counts repeat exactly, so few are needed.
@@ -221,24 +236,17 @@ def instructions_worker(modes: list[str], rounds: int = 2) -> list[str]:
         chat()
         streamed()
     labels: list[str] = []
-    gc.disable()
-    try:
-        for _ in range(rounds):
-            for mode in modes:
-                if mode in instrumentors:
-                    instrumentors[mode].instrument(**providers)
-                for _ in range(3):  # this configuration's own first-call work
-                    chat()
-                    streamed()
-                _instructions.region(chat, _COUNTED_CHATS)
-                labels.append(f"{mode}:chat")
-                _instructions.region(streamed, _COUNTED_STREAMS)
-                labels.append(f"{mode}:stream")
-                if mode in instrumentors:
-                    instrumentors[mode].uninstrument()
-                gc.collect()
-    finally:
-        gc.enable()
+
+    def measure(mode: str) -> None:
+        for _ in range(3):  # this configuration's own first-call work
+            chat()
+            streamed()
+        _instructions.region(chat, _COUNTED_CHATS)
+        labels.append(f"{mode}:chat")
+        _instructions.region(streamed, _COUNTED_STREAMS)
+        labels.append(f"{mode}:stream")
+
+    _interleaved(modes, instrumentors, providers, rounds, measure)
     return labels
 
 

@@ -117,6 +117,19 @@ _CUMULATIVE: Final = AggregationTemporality.CUMULATIVE
 # -- serialisation ------------------------------------------------------------
 
 
+def _number_points(points: Any) -> list[dict[str, Any]]:
+    """Sum and gauge points as JSON: attributes, start and time stamps, value."""
+    return [
+        {
+            "a": _attrs_to_json(p.attributes),
+            "s": p.start_time_unix_nano,
+            "t": p.time_unix_nano,
+            "v": p.value,
+        }
+        for p in points
+    ]
+
+
 def _attrs_to_json(attributes: Mapping[str, Any] | None) -> dict[str, Any]:
     if not attributes:
         return {}
@@ -140,26 +153,10 @@ def _metric_to_json(metric: Metric) -> dict[str, Any] | None:
         if data.aggregation_temporality != _CUMULATIVE:
             return None
         out["type"] = "counter" if data.is_monotonic else "updown"
-        out["points"] = [
-            {
-                "a": _attrs_to_json(p.attributes),
-                "s": p.start_time_unix_nano,
-                "t": p.time_unix_nano,
-                "v": p.value,
-            }
-            for p in data.data_points
-        ]
+        out["points"] = _number_points(data.data_points)
     elif isinstance(data, Gauge):
         out["type"] = "gauge"
-        out["points"] = [
-            {
-                "a": _attrs_to_json(p.attributes),
-                "s": p.start_time_unix_nano,
-                "t": p.time_unix_nano,
-                "v": p.value,
-            }
-            for p in data.data_points
-        ]
+        out["points"] = _number_points(data.data_points)
     elif isinstance(data, Histogram):
         if data.aggregation_temporality != _CUMULATIVE:
             return None
