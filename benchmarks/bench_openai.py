@@ -536,7 +536,10 @@ def main() -> None:
             ours = both["agentkit"][kind] - base[kind]
             theirs = both["official"][kind] - base[kind]
             if theirs > 0:
-                print(f"- {kind}: agentkit overhead is {ours / theirs:.2f} of openai-v2's")
+                print(
+                    f"- {kind} (wall clock, noisy on a busy machine): agentkit overhead is "
+                    f"{ours / theirs:.2f} of openai-v2's"
+                )
             floor = both["sdk-floor"][kind] - base[kind]
             if theirs > 0 and ours > 0:
                 print(
