@@ -8,15 +8,11 @@ every scrape of ``/metrics``, whichever worker answers it, must report the total
 
 from __future__ import annotations
 
-import importlib.util
-import os
-import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import httpx
@@ -24,10 +20,10 @@ import pytest
 
 from otel_agentkit import semconv
 from otel_agentkit.telemetry._multiproc import WRITE_INTERVAL_S, read_states
-from tests.conftest import IN_CI, require_binary
+from tests.conftest import require_binary
+from tests.server_helpers import ROOT, free_port, require_module, running_server
 from tests.web_helpers import prom_value
 
-ROOT = Path(__file__).resolve().parents[1]
 WORKERS = 3
 REQUESTS = 90
 SCRAPES = 6
@@ -38,22 +34,8 @@ PRE_EXISTING_LINT = semconv.prometheus_name(semconv.PROCESS_OPEN_FILE_DESCRIPTOR
 ROUTE = {semconv.prometheus_label(semconv.HTTP_ROUTE): "/pid"}
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _require_module(name: str) -> None:
-    if importlib.util.find_spec(name) is None:
-        message = f"{name} is not installed (it is in the test dependency group)"
-        if IN_CI:
-            pytest.fail(message + " -- required under CI=true")
-        pytest.skip(message)
-
-
 def _gunicorn_command(port: int, *extra: str) -> list[str]:
-    _require_module("gunicorn")
+    require_module("gunicorn")
     return [
         sys.executable, "-m", "gunicorn", "--workers", str(WORKERS),
         "--bind", f"127.0.0.1:{port}", "--log-level", "warning",
@@ -62,40 +44,8 @@ def _gunicorn_command(port: int, *extra: str) -> list[str]:
     ]  # fmt: skip
 
 
-@contextmanager
-def _server(directory: Path, command: list[str], port: int) -> Iterator[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "AGENTKIT_"))}
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-    env["AGENTKIT_METRICS_MULTIPROC_DIR"] = str(directory)
-    process = subprocess.Popen(
-        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            if process.poll() is not None:
-                output = process.stdout.read().decode() if process.stdout else ""
-                pytest.fail(f"server exited with {process.returncode}:\n{output}")
-            try:
-                if httpx.get(f"{base}/health/live", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"server did not answer on {base} within 20 s")
-            time.sleep(0.1)
-        yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        if process.stdout:
-            process.stdout.close()
+def _server(directory: Path, command: list[str], port: int) -> AbstractContextManager[str]:
+    return running_server(command, port, {"AGENTKIT_METRICS_MULTIPROC_DIR": str(directory)})
 
 
 def _spread_requests(base: str) -> set[int]:
@@ -116,9 +66,9 @@ def test_every_scrape_reports_all_workers(tmp_path: Path, server: str) -> None:
     # for uvicorn, the CLI run before it) must clear it.
     stale = tmp_path / "metrics-1-deadbeef.json"
     stale.write_text('{"format": 1, "pid": 1, "written": 0, "scopes": []}')
-    port = _free_port()
+    port = free_port()
     if server == "uvicorn":
-        _require_module("uvicorn")
+        require_module("uvicorn")
         cleared = subprocess.run(
             [sys.executable, "-m", "otel_agentkit.cli", "clear-metrics-dir", str(tmp_path)],
             capture_output=True,

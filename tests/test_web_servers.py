@@ -10,77 +10,18 @@ several workers in multi-process mode).
 
 from __future__ import annotations
 
-import importlib.util
-import os
-import socket
-import subprocess
 import sys
-import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
-from pathlib import Path
 
 import httpx
-import pytest
 
-from tests.conftest import IN_CI
+from tests.server_helpers import free_port, require_module, running_server
 from tests.web_helpers import prom_value
-
-ROOT = Path(__file__).resolve().parents[1]
 
 N_FAST = 170
 N_SLOW = 20
 N_MISSING = 10
 SLOW_DELAY = 0.12  # > the 0.1 s bucket boundary, well under 0.25 s
-
-
-def _require_module(name: str) -> None:
-    if importlib.util.find_spec(name) is None:
-        message = f"{name} is not installed (it is in the test dependency group)"
-        if IN_CI:
-            pytest.fail(message + " -- required under CI=true")
-        pytest.skip(message)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def _server(command: list[str], port: int) -> Iterator[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "AGENTKIT_"))}
-    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-    process = subprocess.Popen(
-        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            if process.poll() is not None:
-                output = process.stdout.read().decode() if process.stdout else ""
-                pytest.fail(f"server exited with {process.returncode}:\n{output}")
-            try:
-                if httpx.get(f"{base}/health/live", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"server did not answer on {base} within 20 s")
-            time.sleep(0.1)
-        yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        if process.stdout:
-            process.stdout.close()
 
 
 def _drive(base: str) -> None:
@@ -140,25 +81,25 @@ def _check_scrape(base: str) -> None:
 
 
 def test_fastapi_under_uvicorn() -> None:
-    _require_module("uvicorn")
-    port = _free_port()
+    require_module("uvicorn")
+    port = free_port()
     command = [
         sys.executable, "-m", "uvicorn", "--factory", "tests.web_e2e_apps:create_fastapi_app",
         "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
         "--log-level", "warning", "--no-access-log",
     ]  # fmt: skip
-    with _server(command, port) as base:
+    with running_server(command, port) as base:
         _drive(base)
         _check_scrape(base)
 
 
 def test_flask_under_gunicorn() -> None:
-    _require_module("gunicorn")
-    port = _free_port()
+    require_module("gunicorn")
+    port = free_port()
     command = [
         sys.executable, "-m", "gunicorn", "--workers", "1", "--bind", f"127.0.0.1:{port}",
         "--log-level", "warning", "tests.web_e2e_apps:create_flask_app()",
     ]  # fmt: skip
-    with _server(command, port) as base:
+    with running_server(command, port) as base:
         _drive(base)
         _check_scrape(base)
