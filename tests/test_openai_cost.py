@@ -70,6 +70,11 @@ def check_cost(tel: TelemetryCapture, price: ModelPrice, model: str, usage: dict
         assert set(point.attributes) <= semconv.METRIC_ATTRIBUTE_ALLOWLIST
 
 
+def chat_tokens(usage: dict[str, Any]) -> dict[str, int]:
+    """Tokens by gen_ai.token.type, from a recorded chat completion's ``usage`` block."""
+    return {"input": usage["prompt_tokens"], "output": usage["completion_tokens"]}
+
+
 @pytest.mark.parametrize("mode", ["sync", "async"])
 def test_chat_cost_from_global_prices(
     agentkit_telemetry: TelemetryCapture, instrumentor: OpenAIInstrumentor, mode: str
@@ -88,7 +93,7 @@ def test_chat_cost_from_global_prices(
         agentkit_telemetry,
         PRICE,
         kwargs["model"],
-        {"input": usage["prompt_tokens"], "output": usage["completion_tokens"]},
+        chat_tokens(usage),
     )
 
 
@@ -106,7 +111,7 @@ def test_streamed_chat_cost(
         agentkit_telemetry,
         PRICE,
         kwargs["model"],
-        {"input": usage["prompt_tokens"], "output": usage["completion_tokens"]},
+        chat_tokens(usage),
     )
 
 
@@ -137,7 +142,7 @@ def test_response_model_price_wins_over_request_model(
         agentkit_telemetry,
         snapshot,
         kwargs["model"],
-        {"input": usage["prompt_tokens"], "output": usage["completion_tokens"]},
+        chat_tokens(usage),
     )
 
 
@@ -154,7 +159,7 @@ def test_instrument_prices_override_the_global_table(
         agentkit_telemetry,
         PRICE,
         kwargs["model"],
-        {"input": usage["prompt_tokens"], "output": usage["completion_tokens"]},
+        chat_tokens(usage),
     )
 
 
