@@ -82,16 +82,18 @@ def test_sync_exhaust(tel: TelemetryCapture) -> None:
     assert_complete(ended_once(tel))
 
 
-def test_sync_break_then_drop(tel: TelemetryCapture) -> None:
+def test_sync_break_ends_the_span_with_the_loop(tel: TelemetryCapture) -> None:
     def read_two() -> None:
         stream = sync_client().messages.create(stream=True, **kwargs())
         for i, _ in enumerate(stream):
             if i == 1:
                 break
-        assert tel.spans() == []  # still open while the caller holds the stream
+        # The loop dropped its iterator: ended although the caller still holds the stream.
+        assert_cut_short(ended_once(tel))
 
-    read_two()  # the stream is dropped on return
-    assert_cut_short(ended_once(tel))
+    read_two()
+    gc.collect()
+    ended_once(tel)
 
 
 def test_sync_close(tel: TelemetryCapture) -> None:
@@ -233,17 +235,18 @@ def test_async_exhaust(tel: TelemetryCapture) -> None:
     assert_complete(ended_once(tel))
 
 
-def test_async_break_then_drop(tel: TelemetryCapture) -> None:
+def test_async_break_ends_the_span_with_the_loop(tel: TelemetryCapture) -> None:
     async def go() -> None:
         stream = await async_client().messages.create(stream=True, **kwargs())
         async for _ in stream:
             break
-        assert tel.spans() == []
+        # The loop dropped its iterator: ended although the caller still holds the stream.
+        assert_cut_short(ended_once(tel))
         del stream
         gc.collect()
 
     asyncio.run(go())
-    assert_cut_short(ended_once(tel))
+    ended_once(tel)
 
 
 def test_async_close(tel: TelemetryCapture) -> None:

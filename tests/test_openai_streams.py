@@ -78,16 +78,36 @@ def test_sync_exhaust(tel: TelemetryCapture) -> None:
     assert_complete(ended_once(tel))
 
 
-def test_sync_break_then_drop(tel: TelemetryCapture) -> None:
-    def read_two() -> None:
-        stream = sync_client().chat.completions.create(**stream_kwargs())
-        for i, _ in enumerate(stream):
-            if i == 1:
-                break
-        assert tel.spans() == []  # still open while the caller holds the stream
-
-    read_two()  # the stream is dropped on return
+def test_sync_break_ends_the_span_with_the_loop(tel: TelemetryCapture) -> None:
+    stream = sync_client().chat.completions.create(**stream_kwargs())
+    for i, _ in enumerate(stream):
+        if i == 1:
+            break
+    # The loop's iterator is gone: the span ends although the caller still holds the stream.
     assert_cut_short(ended_once(tel))
+    del stream
+    gc.collect()
+    ended_once(tel)
+
+
+def test_sync_exception_in_loop_body_ends_the_span_while_held(tel: TelemetryCapture) -> None:
+    class BoomError(Exception):
+        pass
+
+    stream = sync_client().chat.completions.create(**stream_kwargs())
+    caught: BaseException | None = None
+    try:
+        for _ in stream:
+            raise BoomError
+    except BoomError as exc:
+        caught = exc  # the caller holds the exception (its traceback holds the frame)
+    assert caught is not None
+    span = ended_once(tel)  # ended now, with what was read: not at some later collection
+    assert_cut_short(span)
+    assert span.status.status_code is StatusCode.UNSET
+    stream.close()  # close() on the proxy still works, and ends nothing twice
+    assert stream.response.is_closed
+    ended_once(tel)
 
 
 def test_sync_close(tel: TelemetryCapture) -> None:
@@ -178,6 +198,23 @@ def test_sync_caller_exception_inside_with(tel: TelemetryCapture) -> None:
     assert span.attributes[semconv.ERROR_TYPE] == "BoomError"
 
 
+def test_sync_loop_inside_with_ends_at_the_block_exit(tel: TelemetryCapture) -> None:
+    class BoomError(Exception):
+        pass
+
+    def use_stream() -> None:
+        with sync_client().chat.completions.create(**stream_kwargs()) as stream:
+            for _ in stream:
+                break
+            assert tel.spans() == []  # the with block, not the loop, owns the end
+            for _ in stream:
+                raise BoomError
+
+    with pytest.raises(BoomError):
+        use_stream()
+    assert ended_once(tel).attributes[semconv.ERROR_TYPE] == "BoomError"
+
+
 # ---------------------------------------------------------------------------
 # async
 # ---------------------------------------------------------------------------
@@ -192,17 +229,38 @@ def test_async_exhaust(tel: TelemetryCapture) -> None:
     assert_complete(ended_once(tel))
 
 
-def test_async_break_then_drop(tel: TelemetryCapture) -> None:
+def test_async_break_ends_the_span_with_the_loop(tel: TelemetryCapture) -> None:
     async def go() -> None:
         stream = await async_client().chat.completions.create(**stream_kwargs())
         async for _ in stream:
             break
-        assert tel.spans() == []
+        # The loop's iterator is gone: ended although the caller still holds the stream.
+        assert_cut_short(ended_once(tel))
         await stream.response.aclose()  # tidy the transport; our proxy is not involved
 
     asyncio.run(go())
     gc.collect()
-    assert_cut_short(ended_once(tel))
+    ended_once(tel)
+
+
+def test_async_exception_in_loop_body_ends_the_span_while_held(tel: TelemetryCapture) -> None:
+    class BoomError(Exception):
+        pass
+
+    async def go() -> None:
+        stream = await async_client().chat.completions.create(**stream_kwargs())
+        caught: BaseException | None = None
+        try:
+            async for _ in stream:
+                raise BoomError
+        except BoomError as exc:
+            caught = exc
+        assert caught is not None
+        assert_cut_short(ended_once(tel))
+        await stream.close()  # still works on the proxy
+        ended_once(tel)
+
+    asyncio.run(go())
 
 
 def test_async_close(tel: TelemetryCapture) -> None:

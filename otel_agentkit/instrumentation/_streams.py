@@ -7,8 +7,12 @@ when the caller is done with it, whichever way that happens:
 * an exception raised by the stream,
 * ``close()`` (sync or async), or the stream's context manager exiting (with
   the caller's exception, if one is propagating),
-* ``break`` followed by the proxy being dropped, or plain garbage collection
-  (``__del__``).
+* the chunk iterator being dropped: a ``for`` loop that ``break``s, or whose
+  body raises (the proxy holds its iterator only weakly, so a caller holding
+  the stream, or the exception's traceback holding it, does not keep the span
+  open; inside the stream's ``with`` block the block's exit ends it instead,
+  with the exception leaving the block), or plain garbage collection of a
+  stream never iterated (``__del__``).
 
 :class:`StreamRecorder` holds the per-stream state and does the constant,
 small work per chunk (library-specific accumulation lives in a subclass's
@@ -25,6 +29,7 @@ be paid on every chunk.
 from __future__ import annotations
 
 import time
+import weakref
 from collections.abc import Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -48,13 +53,16 @@ class StreamRecorder:
     any, and the monotonic end time).
     """
 
-    __slots__ = ("chunks", "finished", "first_chunk_at", "started_at")
+    __slots__ = ("chunks", "finished", "first_chunk_at", "in_block", "started_at")
 
     def __init__(self, started_at: float) -> None:
         self.started_at = started_at
         self.first_chunk_at: float | None = None
         self.chunks = 0
         self.finished = False
+        #: Inside the stream's ``with`` block: the block's exit ends the span (with the
+        #: exception leaving it), not a ``for`` loop in the block dropping its iterator.
+        self.in_block = False
 
     def on_chunk(self, chunk: Any) -> None:
         """Record one chunk; never raises.
@@ -150,7 +158,8 @@ def _sync_chunks(
                 on_chunk(chunk)
                 yield chunk
     except GeneratorExit:  # closed, or collected while suspended: the caller stopped
-        recorder.finish(None)
+        if not recorder.in_block:
+            recorder.finish(None)
         raise
     except BaseException as exc:
         recorder.finish(exc)
@@ -169,10 +178,12 @@ class _AsyncChunks:
     when the stream is collected. This object ends it in ``__del__``.
     """
 
-    __slots__ = ("__weakref__", "_anext", "_context", "_on_chunk", "_recorder")
+    __slots__ = ("__weakref__", "_anext", "_context", "_on_chunk", "_owner", "_recorder")
 
     def __init__(self, wrapped: Any, recorder: StreamRecorder, context: Any = None) -> None:
         self._recorder = recorder
+        #: The proxy's :class:`_EndOnCollect`, kept alive while this iterator is.
+        self._owner: _EndOnCollect | None = None
         self._context = context  # made current around the first chunk (lazy streams)
         # A recorder that counts chunks its own way gets its on_chunk called; the
         # others have it inlined below.
@@ -218,7 +229,7 @@ class _AsyncChunks:
 
     def __del__(self) -> None:
         recorder = getattr(self, "_recorder", None)
-        if recorder is not None:
+        if recorder is not None and not recorder.in_block:
             recorder.finish(None)
 
 
@@ -228,17 +239,36 @@ class SyncStreamProxy(_ProxyBase):
     def __init__(self, wrapped: Any, recorder: StreamRecorder, context: Any = None) -> None:
         super().__init__(wrapped)
         self._self_recorder = recorder
-        # What a for loop over the stream itself would use: openai's Stream.__iter__
-        # is a generator over the same chunks (cheaper per chunk than its __next__).
-        self._self_chunks = _sync_chunks(iter(wrapped), recorder, context, _EndOnCollect(recorder))
+        self._self_context = context
+        # Ends the span if the proxy is dropped before any chunk iterator exists (or
+        # with the last one): held here and by every chunk generator's frame.
+        self._self_owner = _EndOnCollect(recorder)
+        # The chunk iterator, held weakly: a for loop's iterator is the loop's alone,
+        # so the span ends when the loop drops it (break, or an exception raised in the
+        # loop body while the caller still holds this proxy and the exception).
+        self._self_chunks: weakref.ref[Iterator[Any]] | None = None
+        self._self_next: Iterator[Any] | None = None  # held for next(proxy)
 
     def __iter__(self) -> Iterator[Any]:
         # Like the library's own stream, whose __iter__ returns a generator: the
         # iterator is a separate object (cheap per chunk), over the same chunks.
-        return self._self_chunks
+        ref = self._self_chunks
+        chunks = ref() if ref is not None else None
+        if chunks is None:
+            # What a for loop over the stream itself would use: openai's Stream.__iter__
+            # is a generator over the same chunks (cheaper per chunk than its __next__).
+            chunks = _sync_chunks(
+                iter(self.__wrapped__), self._self_recorder, self._self_context, self._self_owner
+            )
+            self._self_context = None  # made current for the first chunk only
+            self._self_chunks = weakref.ref(chunks)
+        return chunks
 
     def __next__(self) -> Any:
-        return next(self._self_chunks)
+        chunks = self._self_next
+        if chunks is None:
+            chunks = self._self_next = self.__iter__()
+        return next(chunks)
 
     def close(self) -> Any:
         """Close the wrapped stream, then end the span."""
@@ -251,6 +281,7 @@ class SyncStreamProxy(_ProxyBase):
         enter = getattr(self.__wrapped__, "__enter__", None)
         if enter is not None:
             enter()
+        self._self_recorder.in_block = True
         return self
 
     def __exit__(
@@ -272,13 +303,27 @@ class AsyncStreamProxy(_ProxyBase):
     def __init__(self, wrapped: Any, recorder: StreamRecorder, context: Any = None) -> None:
         super().__init__(wrapped)
         self._self_recorder = recorder
-        self._self_chunks = _AsyncChunks(wrapped, recorder, context)
+        self._self_context = context
+        self._self_owner = _EndOnCollect(recorder)
+        # Held weakly, as for sync streams: the span ends when an ``async for`` drops it.
+        self._self_chunks: weakref.ref[_AsyncChunks] | None = None
+        self._self_next: _AsyncChunks | None = None  # held for ``await anext(proxy)``
 
     def __aiter__(self) -> _AsyncChunks:
-        return self._self_chunks
+        ref = self._self_chunks
+        chunks = ref() if ref is not None else None
+        if chunks is None:
+            chunks = _AsyncChunks(self.__wrapped__, self._self_recorder, self._self_context)
+            chunks._owner = self._self_owner
+            self._self_context = None
+            self._self_chunks = weakref.ref(chunks)
+        return chunks
 
     async def __anext__(self) -> Any:
-        return await self._self_chunks.__anext__()
+        chunks = self._self_next
+        if chunks is None:
+            chunks = self._self_next = self.__aiter__()
+        return await chunks.__anext__()
 
     async def close(self) -> Any:
         """Close the wrapped stream, then end the span."""
@@ -299,6 +344,7 @@ class AsyncStreamProxy(_ProxyBase):
         enter = getattr(self.__wrapped__, "__aenter__", None)
         if enter is not None:
             await enter()
+        self._self_recorder.in_block = True
         return self
 
     async def __aexit__(
