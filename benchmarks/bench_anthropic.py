@@ -145,7 +145,7 @@ def _proxy_alone() -> float:
 
     def proxied() -> None:
         call = Call(TelemetryHandle(), "chat", "m", {}, ContentCapture.NO_CONTENT)
-        for _ in SyncStreamProxy(iter(events), MessageStreamRecorder(call, {})):
+        for _ in SyncStreamProxy(iter(events), MessageStreamRecorder(call)):
             pass
 
     return (per_call(proxied, number=20, repeat=5) - per_call(bare, number=20, repeat=5)) / len(

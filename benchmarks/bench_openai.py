@@ -373,7 +373,7 @@ def isolated_chunk_cost() -> tuple[float, float]:
 
     def proxied() -> None:
         call = Call(handle, "chat", "bench-model", dict(attributes), ContentCapture.NO_CONTENT)
-        for _ in SyncStreamProxy(iter(chunks), ChatStreamRecorder(call, {})):
+        for _ in SyncStreamProxy(iter(chunks), ChatStreamRecorder(call)):
             pass
 
     base = per_call(plain, number=300, repeat=7)

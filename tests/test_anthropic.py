@@ -744,13 +744,12 @@ def test_uninstrument_restores_and_twice_wraps_once(
 def test_internal_errors_never_reach_the_caller(
     tel: TelemetryCapture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import otel_agentkit.instrumentation.anthropic as module
     from otel_agentkit.instrumentation.anthropic import _messages
 
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("bug in our reader")
 
-    monkeypatch.setattr(module, "request_attributes", broken)
+    monkeypatch.setattr(AnthropicInstrumentor, "start", broken)
     cassette = fixture_cassette("message_basic.yaml")
     assert cassette.client().messages.create(**request_kwargs(cassette)).id == "msg_fixture_basic"
     monkeypatch.undo()
@@ -780,10 +779,10 @@ def test_unsupported_anthropic_version_is_left_alone(
 ) -> None:
     from anthropic.resources.messages import Messages
 
-    import otel_agentkit.instrumentation.anthropic as module
+    from otel_agentkit.instrumentation import _llm
 
     original = Messages.create
-    monkeypatch.setattr(module, "installed_version", lambda name: "0.30.0")
+    monkeypatch.setattr(_llm, "installed_version", lambda name: "0.30.0")
     instrumentor = AnthropicInstrumentor()
     instrumentor.instrument(skip_dep_check=True)  # as the launcher does
     try:

@@ -541,7 +541,7 @@ def test_internal_error_is_swallowed(
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("instrumentation bug")
 
-    monkeypatch.setattr(_calls, "_final_attributes", broken)
+    monkeypatch.setattr(_calls, "_read_final", broken)
     cassette = fixture_cassette("chat_basic.yaml")
     with caplog.at_level("DEBUG", logger="otel_agentkit"):
         result = call_api(cassette, "sync")
@@ -553,12 +553,10 @@ def test_internal_error_is_swallowed(
 def test_broken_request_reader_still_calls_through(
     tel: TelemetryCapture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from otel_agentkit.instrumentation import ollama as module
-
-    def broken(params: Any) -> Any:
+    def broken(*args: Any) -> Any:
         raise RuntimeError("instrumentation bug")
 
-    monkeypatch.setattr(module._CHAT, "request_attributes", broken)
+    monkeypatch.setattr(OllamaInstrumentor, "start", broken)
     cassette = fixture_cassette("chat_basic.yaml")
     result = call_api(cassette, "sync")
     assert result.message.content == cassette.final()["message"]["content"]
@@ -605,9 +603,10 @@ def test_unsupported_version_is_left_alone(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
+    from otel_agentkit.instrumentation import _llm
     from otel_agentkit.instrumentation import ollama as module
 
-    monkeypatch.setattr(module, "installed_version", lambda name: "0.3.3")
+    monkeypatch.setattr(_llm, "installed_version", lambda name: "0.3.3")
     with caplog.at_level("WARNING", logger="otel_agentkit"):
         instrument()
     assert "ollama 0.3.3 is not supported" in caplog.text
@@ -721,11 +720,11 @@ def test_broken_content_reader_still_ends_the_span(
 
 def test_no_sdk_passes_straight_through(monkeypatch: pytest.MonkeyPatch) -> None:
     """With only the API's no-op providers, no request or response is read at all."""
-    from otel_agentkit.instrumentation import ollama as module
+    from otel_agentkit.instrumentation import _llm
 
     bound: list[Any] = []
-    real_bind = module._bind
-    monkeypatch.setattr(module, "_bind", lambda *a: bound.append(a) or real_bind(*a))
+    real_bind = _llm._bind
+    monkeypatch.setattr(_llm, "_bind", lambda *a: bound.append(a) or real_bind(*a))
     instrumentor = OllamaInstrumentor()
     instrumentor.instrument()
     try:

@@ -829,10 +829,10 @@ def test_unsupported_openai_version_is_left_alone(
 ) -> None:
     from openai.resources.chat.completions import Completions
 
-    import otel_agentkit.instrumentation.openai as module
+    from otel_agentkit.instrumentation import _llm
 
     original = Completions.create
-    monkeypatch.setattr(module, "_openai_version", lambda: "0.28.1")
+    monkeypatch.setattr(_llm, "installed_version", lambda name: "0.28.1")
     instrumentor = OpenAIInstrumentor()
     # The launcher calls instrument() without the dependency check; so do we here.
     instrumentor.instrument(skip_dep_check=True)
@@ -847,13 +847,12 @@ def test_no_sdk_installed_means_no_work(instrument: Any, monkeypatch: pytest.Mon
     """With only the API's no-op providers, the wrapper passes straight through."""
     from opentelemetry.sdk.trace import TracerProvider
 
-    import otel_agentkit.instrumentation.openai as module
     from otel_agentkit.telemetry import _globals
 
     _globals.reset()  # the fixture's providers out: nothing installed
     started: list[object] = []
-    real_start = module._start
-    monkeypatch.setattr(module, "_start", lambda *a: started.append(a) or real_start(*a))
+    real_start = OpenAIInstrumentor.start
+    monkeypatch.setattr(OpenAIInstrumentor, "start", lambda *a: started.append(a) or real_start(*a))
     instrument()
     cassette = fixture_cassette("chat_basic.yaml")
     result = cassette.client().chat.completions.create(**cassette.request_json())

@@ -1,42 +1,33 @@
-"""What the LLM client instrumentors (OpenAI, Anthropic, Ollama) share about one call.
+"""One LLM API call, from span start to its end: the contract every provider's mapping speaks.
 
-* :class:`Call`: the CLIENT span of one API call, its metric attributes, and
-  how it ends (:meth:`Call.succeed` / :meth:`Call.fail`, exactly once per call),
-  recording the GenAI client metrics in the span's context, the optional
-  content (span attributes and/or the inference-details event) and the cost.
-* Small readers of request/response objects that may be dicts or pydantic
-  models (:func:`get_field`, :func:`maybe_json`), the server of an httpx-based
-  client (:func:`server_of`), the response readers every API shares
-  (:func:`response_id_and_model`, :func:`token_counts`,
-  :func:`indexed_finish_reasons`, :func:`stop_sequences`, :func:`request_content`), the tool-call
-  attributes, :func:`given` (an argument really passed, not
-  ``None``/``NOT_GIVEN``/``omit``) and :func:`raw_response_mode`
-  (Stainless-generated clients: openai, anthropic).
-* :class:`LLMStreamRecorder`: a :class:`~._streams.StreamRecorder` bound to a
-  :class:`Call`, with the time-to-first-chunk / time-per-chunk metrics and the
-  end every stream shares (timing, then fail or :meth:`~LLMStreamRecorder.succeeded`).
-* What every LLM wrapper does around one call: :class:`LLMSettings` (what
-  ``instrument()`` was given), :func:`start_call` (the span's common attributes
-  and the :class:`Call`), :func:`run_sync` / :func:`run_async` (the wrapped call
-  with the span current and the in-call flag set; an exception fails the call).
+A provider's mapping reads a response (or, for a stream, what its chunks said)
+into a :class:`Response`: plain typed fields, nothing else. :class:`Call`
+turns it into the span's attributes, the optional content, and the GenAI
+client metrics, exactly once (:meth:`Call.succeed` / :meth:`Call.fail`).
+Data flows one way: request -> :class:`Call` -> :class:`Response` (or a
+:class:`LLMStreamRecorder`, which hands its :class:`Response` and its chunk
+timing to the call) -> the span's end. Nothing reads back what the call
+recorded.
 
-Imports no client library.
+Also here: small readers of request and response objects that may be dicts
+or pydantic models (:func:`get_field`, :func:`given`, :func:`maybe_json`,
+:func:`stop_sequences`, :func:`request_content`), the server a client talks
+to (:func:`server_of`), and :class:`LLMSettings` (what ``instrument()`` was
+given). Imports no client library.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Awaitable, Callable, Mapping
-from contextvars import ContextVar
+from collections.abc import Callable, Mapping
 from typing import Any, Self
 
-from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind
 
 from otel_agentkit import _content, semconv
-from otel_agentkit._content import ContentCapture, capture_mode, parse_capture_mode, to_json
+from otel_agentkit._content import ContentCapture, parse_capture_mode, to_json
 from otel_agentkit.instrumentation._base import (
     GenAIInstruments,
     TelemetryHandle,
@@ -50,27 +41,17 @@ from otel_agentkit.pricing import ModelPrice, check_prices, price_for
 #: type -> whether it is a Mapping (``isinstance`` against the ABC is slow; types are few).
 _MAPPING_TYPES: dict[type[Any], bool] = {dict: True}
 
+#: Request parameters -> request-side content (input messages, instructions, tools).
+ContentReader = Callable[[Mapping[str, Any]], dict[str, Any]]
+#: (first chunk, last chunk, chunk count) of a stream, monotonic seconds.
+StreamTiming = tuple[float, float, int]
+#: (result, request parameters, response to fill): a provider's reader of a whole response.
+ResponseReader = Callable[[Any, Mapping[str, Any], "Response"], None]
+
 
 def given(value: Any) -> bool:
     """Whether a request argument was really passed (not None, NOT_GIVEN or omit)."""
     return value is not None and type(value).__name__ not in ("NotGiven", "Omit")
-
-
-#: Header the Stainless-generated clients (openai, anthropic) set on
-#: ``with_raw_response`` ("true"/"raw") and ``with_streaming_response`` ("stream") calls.
-RAW_RESPONSE_HEADER = "X-Stainless-Raw-Response"
-
-
-def raw_response_mode(kwargs: Mapping[str, Any]) -> str | None:
-    """The raw-response header value of a call's ``extra_headers`` (None for a plain call)."""
-    headers = kwargs.get("extra_headers")
-    if not headers:
-        return None
-    try:
-        value = headers.get(RAW_RESPONSE_HEADER)
-    except Exception:
-        return None
-    return str(value) if value else None
 
 
 def get_field(obj: Any, name: str) -> Any:
@@ -145,48 +126,93 @@ def stop_sequences(stop: Any) -> list[str]:
     return [stop] if isinstance(stop, str) else [str(s) for s in stop]
 
 
-def response_id_and_model(attrs: dict[str, Any], response_id: Any, response_model: Any) -> None:
-    """``gen_ai.response.id`` and ``gen_ai.response.model``, each when the response has one."""
-    if response_id:
-        attrs[semconv.GEN_AI_RESPONSE_ID] = response_id
-    if response_model:
-        attrs[semconv.GEN_AI_RESPONSE_MODEL] = response_model
+class Response:
+    """What one response said, as a provider's mapping read it; :class:`Call` records it.
 
-
-def token_counts(
-    usage: Any, input_field: str, output_field: str, attrs: dict[str, Any]
-) -> tuple[int | None, int | None]:
-    """``gen_ai.usage.input_tokens`` / ``output_tokens`` from a usage block (model or dict).
-
-    Returns the two counts for the token metrics; a field that is not an int
-    (absent, None) gives no attribute and None.
+    Every field is optional: a mapping sets what the response has. ``capture``
+    says whether content capture is on, so a mapping builds
+    ``output_messages`` only then. ``attributes`` holds span attributes only
+    one provider has (Ollama's server timings, say).
     """
-    if usage is None:
-        return None, None
-    input_tokens = get_field(usage, input_field)
-    output_tokens = get_field(usage, output_field)
-    if isinstance(input_tokens, int):
-        attrs[semconv.GEN_AI_USAGE_INPUT_TOKENS] = input_tokens
-    else:
-        input_tokens = None
-    if isinstance(output_tokens, int):
-        attrs[semconv.GEN_AI_USAGE_OUTPUT_TOKENS] = output_tokens
-    else:
-        output_tokens = None
-    return input_tokens, output_tokens
 
+    __slots__ = (
+        "attributes",
+        "cache_creation_tokens",
+        "cache_read_tokens",
+        "capture",
+        "error_type",
+        "finish_reasons",
+        "id",
+        "input_tokens",
+        "model",
+        "output_messages",
+        "output_tokens",
+        "reasoning_tokens",
+        "tool_calls",
+    )
 
-def indexed_finish_reasons(reasons: Mapping[int, str], attrs: dict[str, Any]) -> None:
-    """``gen_ai.response.finish_reasons`` from per-choice reasons, in choice order."""
-    if reasons:
-        attrs[semconv.GEN_AI_RESPONSE_FINISH_REASONS] = [reasons[i] for i in sorted(reasons)]
+    def __init__(self, capture: bool) -> None:
+        self.capture = capture
+        self.id: str | None = None
+        self.model: str | None = None
+        self.finish_reasons: list[str] | None = None
+        #: Input tokens in the conventions' sense: cached ones included.
+        self.input_tokens: int | None = None
+        self.output_tokens: int | None = None
+        self.cache_read_tokens: int | None = None
+        self.cache_creation_tokens: int | None = None
+        self.reasoning_tokens: int | None = None
+        #: (id, name) of each tool call the model asked for (never the arguments).
+        self.tool_calls: list[tuple[str | None, str | None]] = []
+        self.output_messages: list[dict[str, Any]] | None = None
+        #: An error the response reported in-band (a stream's error event).
+        self.error_type: str | None = None
+        self.attributes: dict[str, Any] | None = None
 
+    def read_tokens(self, usage: Any, input_field: str, output_field: str) -> None:
+        """Input and output token counts from a usage block (a model or a dict), when ints."""
+        if usage is None:
+            return
+        input_tokens = get_field(usage, input_field)
+        if isinstance(input_tokens, int):
+            self.input_tokens = input_tokens
+        output_tokens = get_field(usage, output_field)
+        if isinstance(output_tokens, int):
+            self.output_tokens = output_tokens
 
-def tool_call_attributes(calls: list[tuple[str | None, str | None]], attrs: dict[str, Any]) -> None:
-    """Tool-call ids and names a response asked for (no arguments: those are content)."""
-    if calls:
-        attrs[semconv.AGENTKIT_RESPONSE_TOOL_CALL_IDS] = [c[0] or "" for c in calls]
-        attrs[semconv.AGENTKIT_RESPONSE_TOOL_CALL_NAMES] = [c[1] or "" for c in calls]
+    def set_indexed_finish_reasons(self, reasons: Mapping[int, str]) -> None:
+        """Finish reasons from per-choice reasons, in choice order."""
+        if reasons:
+            self.finish_reasons = [reasons[i] for i in sorted(reasons)]
+
+    def span_attributes(self) -> dict[str, Any]:
+        """The ``gen_ai.response.*`` / ``gen_ai.usage.*`` span attributes of this response."""
+        attrs: dict[str, Any] = {}
+        if self.id:
+            attrs[semconv.GEN_AI_RESPONSE_ID] = self.id
+        if self.model:
+            attrs[semconv.GEN_AI_RESPONSE_MODEL] = self.model
+        if self.finish_reasons:
+            attrs[semconv.GEN_AI_RESPONSE_FINISH_REASONS] = self.finish_reasons
+        for value, name in (
+            (self.input_tokens, semconv.GEN_AI_USAGE_INPUT_TOKENS),
+            (self.output_tokens, semconv.GEN_AI_USAGE_OUTPUT_TOKENS),
+            (self.cache_read_tokens, semconv.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS),
+            (self.cache_creation_tokens, semconv.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS),
+            (self.reasoning_tokens, semconv.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS),
+        ):
+            if value is not None:
+                attrs[name] = value
+        calls = self.tool_calls
+        if calls:
+            if any(call_id is not None for call_id, _ in calls):
+                attrs[semconv.AGENTKIT_RESPONSE_TOOL_CALL_IDS] = [c[0] or "" for c in calls]
+            attrs[semconv.AGENTKIT_RESPONSE_TOOL_CALL_NAMES] = [c[1] or "" for c in calls]
+        if self.error_type:
+            attrs[semconv.ERROR_TYPE] = self.error_type
+        if self.attributes:
+            attrs.update(self.attributes)
+        return attrs
 
 
 #: capture mode -> (any capture, content on the span, content on the event), computed once.
@@ -199,21 +225,26 @@ _CAPTURE_FLAGS: dict[ContentCapture, tuple[bool, bool, bool]] = {
     for mode in ContentCapture
 }
 
-
 #: Attributes of an ``agentkit.llm.cost`` point (besides gen_ai.token.type).
 _COST_ATTRIBUTES = (semconv.GEN_AI_PROVIDER_NAME, semconv.GEN_AI_REQUEST_MODEL)
 
 
 class Call:
-    """The span and metric state of one LLM API call (shared by the LLM instrumentors)."""
+    """The CLIENT span and metrics of one LLM API call; ends exactly once.
+
+    Started with the request's attributes; ended by :meth:`succeed` with a
+    :class:`Response` or by :meth:`fail` with the exception. Request-side
+    content is read (by ``content_reader``) only when capture is on, at the end.
+    """
 
     __slots__ = (
         "capture_enabled",
         "content_on_event",
         "content_on_span",
+        "content_reader",
         "handle",
         "metric_attrs",
-        "operation",
+        "params",
         "prices",
         "request_model",
         "span",
@@ -229,78 +260,146 @@ class Call:
         attributes: dict[str, Any],
         capture: ContentCapture,
         prices: Mapping[str, ModelPrice] | None = None,
+        content_reader: ContentReader | None = None,
+        params: Mapping[str, Any] | None = None,
     ) -> None:
         self.handle = handle
-        self.operation = operation
         self.request_model = request_model
         self.prices = prices  # None: the process-wide table (set_model_prices)
         self.capture_enabled, self.content_on_span, self.content_on_event = _CAPTURE_FLAGS[capture]
+        self.content_reader = content_reader
+        self.params = params
         name = f"{operation} {request_model}" if request_model else operation
         self.span: Span = handle.tracer().start_span(
             name, kind=SpanKind.CLIENT, attributes=attributes
         )
         self.span_context = trace.set_span_in_context(self.span)
+        #: The request's metric attributes; never changed (each end builds its own).
         self.metric_attrs = metric_attributes(attributes)
         self.started_at = time.perf_counter()
 
-    # -- ending ---------------------------------------------------------------
-
-    def fail(self, exc: BaseException, ended_at: float | None = None) -> None:
-        """End the span and record the duration for a failed call."""
-        try:
-            self.metric_attrs[semconv.ERROR_TYPE] = mark_failed(self.span, exc)
-            self._record_duration(ended_at)
-        except Exception:
-            log_internal_error("LLM call error handling")
-        finally:
-            self.span.end()
-
     def succeed(
         self,
-        attributes: Mapping[str, Any],
-        input_tokens: int | None,
-        output_tokens: int | None,
-        content: Mapping[str, Any] | None,
+        response: Response,
         ended_at: float | None = None,
+        timing: StreamTiming | None = None,
     ) -> None:
-        """Set response attributes, emit content, record metrics, end the span."""
+        """Record ``response`` (attributes, content, metrics, cost) and end the span."""
         try:
-            response_model = attributes.get(semconv.GEN_AI_RESPONSE_MODEL)
-            if response_model:
-                self.metric_attrs[semconv.GEN_AI_RESPONSE_MODEL] = response_model
-            if self.span.is_recording():
-                self.span.set_attributes(attributes)
+            end = ended_at if ended_at is not None else time.perf_counter()
+            points = self._points(response.model, timing)
+            if response.error_type:
+                points = {**points, semconv.ERROR_TYPE: response.error_type}
+            span = self.span
+            content = self._content(response) if self.capture_enabled else None
+            if span.is_recording():
+                attributes = response.span_attributes()
+                span.set_attributes(attributes)
                 if content and self.content_on_span:
-                    self.span.set_attributes(
+                    span.set_attributes(
                         {k: to_json(v) for k, v in content.items() if v is not None}
                     )
+            else:
+                attributes = None
             if content and self.content_on_event:
-                self._emit_event(attributes, content)
+                self._emit_event(attributes or response.span_attributes(), content)
             instruments = self.handle.instruments()
-            end = ended_at if ended_at is not None else time.perf_counter()
-            metric_attrs = self.metric_attrs
             ctx = self.span_context
-            instruments.duration.record(end - self.started_at, metric_attrs, context=ctx)
+            instruments.duration.record(end - self.started_at, points, context=ctx)
             # A fresh dict per point: older SDKs keep the measurement's dict by reference.
-            if isinstance(input_tokens, int):
+            input_tokens, output_tokens = response.input_tokens, response.output_tokens
+            if input_tokens is not None:
                 instruments.token_usage.record(
                     input_tokens,
-                    {**metric_attrs, semconv.GEN_AI_TOKEN_TYPE: semconv.TOKEN_TYPE_INPUT},
+                    {**points, semconv.GEN_AI_TOKEN_TYPE: semconv.TOKEN_TYPE_INPUT},
                     context=ctx,
                 )
-            if isinstance(output_tokens, int):
+            if output_tokens is not None:
                 instruments.token_usage.record(
                     output_tokens,
-                    {**metric_attrs, semconv.GEN_AI_TOKEN_TYPE: semconv.TOKEN_TYPE_OUTPUT},
+                    {**points, semconv.GEN_AI_TOKEN_TYPE: semconv.TOKEN_TYPE_OUTPUT},
                     context=ctx,
                 )
-            price = price_for(self.prices, response_model, self.request_model)
+            price = price_for(self.prices, response.model, self.request_model)
             if price is not None:
                 self._record_cost(instruments, price, input_tokens, output_tokens)
         except Exception:
             log_internal_error("LLM response handling")
         finally:
             self.span.end()
+
+    def succeed_with(self, read: ResponseReader, result: Any, params: Mapping[str, Any]) -> None:
+        """:meth:`succeed` with what ``read`` gets from ``result`` (minus what it cannot read)."""
+        response = Response(self.capture_enabled)
+        try:
+            read(result, params, response)
+        except Exception:
+            log_internal_error("reading a response")
+        self.succeed(response)
+
+    def fail(
+        self,
+        exc: BaseException,
+        ended_at: float | None = None,
+        response: Response | None = None,
+        timing: StreamTiming | None = None,
+    ) -> None:
+        """Record the failure (``error.type``, status, duration) and end the span.
+
+        ``response`` is what a stream said before it failed: its id and model are kept.
+        """
+        try:
+            end = ended_at if ended_at is not None else time.perf_counter()
+            span = self.span
+            model = response.model if response is not None else None
+            points = self._points(model, timing)
+            error = mark_failed(span, exc)
+            if response is not None and span.is_recording():
+                if response.id:
+                    span.set_attribute(semconv.GEN_AI_RESPONSE_ID, response.id)
+                if model:
+                    span.set_attribute(semconv.GEN_AI_RESPONSE_MODEL, model)
+            self.handle.instruments().duration.record(
+                end - self.started_at,
+                {**points, semconv.ERROR_TYPE: error},
+                context=self.span_context,
+            )
+        except Exception:
+            log_internal_error("LLM call error handling")
+        finally:
+            self.span.end()
+
+    def _points(self, response_model: str | None, timing: StreamTiming | None) -> dict[str, Any]:
+        """Metric attributes for this call's points; records a stream's chunk timing with them."""
+        points = self.metric_attrs
+        if response_model:
+            points = {**points, semconv.GEN_AI_RESPONSE_MODEL: response_model}
+        if timing is not None:
+            first, last, chunks = timing
+            instruments = self.handle.instruments()
+            ctx = self.span_context
+            to_first = first - self.started_at
+            instruments.time_to_first_chunk.record(to_first, points, context=ctx)
+            if chunks > 1:
+                instruments.time_per_output_chunk.record(
+                    (last - first) / (chunks - 1), points, context=ctx
+                )
+            if self.span.is_recording():
+                self.span.set_attribute(semconv.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK, to_first)
+        return points
+
+    def _content(self, response: Response) -> dict[str, Any]:
+        """Request-side content and the response's output messages (capture on only)."""
+        content: dict[str, Any] = {}
+        reader = self.content_reader
+        if reader is not None:
+            try:
+                content = reader(self.params or {})
+            except Exception:
+                log_internal_error("reading request content")
+        if response.output_messages is not None:
+            content[semconv.GEN_AI_OUTPUT_MESSAGES] = response.output_messages
+        return content
 
     def _record_cost(
         self,
@@ -319,44 +418,12 @@ class Call:
             (input_tokens, semconv.TOKEN_TYPE_INPUT, price.input_cost),
             (output_tokens, semconv.TOKEN_TYPE_OUTPUT, price.output_cost),
         ):
-            if isinstance(tokens, int) and tokens > 0:
+            if tokens is not None and tokens > 0:
                 instruments.cost.add(
                     cost(tokens),
                     {**base, semconv.GEN_AI_TOKEN_TYPE: token_type},
                     context=self.span_context,
                 )
-
-    def record_stream_timing(
-        self, recorder: StreamRecorder, ended_at: float, response_model: str | None
-    ) -> None:
-        """Time to first chunk and time per output chunk of a finished stream.
-
-        Also puts the response model on later metric points and the time to first
-        chunk on the span.
-        """
-        if response_model:
-            self.metric_attrs[semconv.GEN_AI_RESPONSE_MODEL] = response_model
-        first = recorder.first_chunk_at
-        if first is None:
-            return
-        instruments = self.handle.instruments()
-        metric_attrs = self.metric_attrs
-        ctx = self.span_context
-        instruments.time_to_first_chunk.record(first - self.started_at, metric_attrs, context=ctx)
-        if recorder.chunks > 1:
-            instruments.time_per_output_chunk.record(
-                (ended_at - first) / (recorder.chunks - 1), metric_attrs, context=ctx
-            )
-        if self.span.is_recording():
-            self.span.set_attribute(
-                semconv.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK, first - self.started_at
-            )
-
-    def _record_duration(self, ended_at: float | None) -> None:
-        end = ended_at if ended_at is not None else time.perf_counter()
-        self.handle.instruments().duration.record(
-            end - self.started_at, self.metric_attrs, context=self.span_context
-        )
 
     def _emit_event(self, attributes: Mapping[str, Any], content: Mapping[str, Any]) -> None:
         event_attrs: dict[str, Any] = dict(getattr(self.span, "attributes", None) or {})
@@ -370,60 +437,48 @@ class Call:
 
 
 class LLMStreamRecorder(StreamRecorder):
-    """A :class:`StreamRecorder` bound to one :class:`Call` (and the request's arguments).
+    """A :class:`StreamRecorder` that ends one :class:`Call`.
 
-    :meth:`complete` records the chunk timing, then fails the call (keeping the
-    response id and model seen so far) or hands over to :meth:`succeeded`, which
-    a subclass overrides to set the response attributes and end the span.
+    A subclass accumulates in :meth:`~StreamRecorder.process` (constant, small
+    work per chunk) and reads what it gathered into a :class:`Response` in
+    :meth:`read`, once, at the end; the recorder hands that and its chunk
+    timing to the call. A recorder that counts only some chunks (Anthropic:
+    output deltas) sets :attr:`last_chunk_at`; otherwise the stream's end
+    time closes the per-chunk timing.
     """
 
-    __slots__ = ("call", "kwargs")
+    __slots__ = ("call", "capture", "last_chunk_at")
 
-    def __init__(self, call: Call, kwargs: Mapping[str, Any]) -> None:
+    def __init__(self, call: Call) -> None:
         super().__init__(call.started_at)
         self.call = call
-        self.kwargs = kwargs
+        self.capture = call.capture_enabled
+        self.last_chunk_at: float | None = None
 
     def complete(self, error: BaseException | None, ended_at: float) -> None:
+        response = Response(self.capture)
         try:
-            self.record_timing(ended_at)
+            self.read(response)
         except Exception:
-            log_internal_error("stream timing")
-        if error is not None:
-            self._partial_attributes()
-            self.call.fail(error, ended_at)
-            return
-        self.succeeded(ended_at)
+            log_internal_error("reading a stream")
+        first = self.first_chunk_at
+        timing = None
+        if first is not None:
+            last = self.last_chunk_at
+            timing = (first, last if last is not None else ended_at, self.chunks)
+        if error is None:
+            self.call.succeed(response, ended_at, timing)
+        else:
+            self.call.fail(error, ended_at, response, timing)
 
-    def record_timing(self, ended_at: float) -> None:
-        """Time to first chunk and per chunk (the response model on later metric points)."""
-        self.call.record_stream_timing(self, ended_at, getattr(self, "response_model", None))
-
-    def succeeded(self, ended_at: float) -> None:
-        """The stream ended cleanly: set what it told, end the span (a subclass says how)."""
-        self.call.succeed({}, None, None, None, ended_at)
-
-    def _partial_attributes(self) -> None:
-        """On a failed stream, keep the response id and model seen before the failure."""
-        span = self.call.span
-        response_id = getattr(self, "response_id", None)
-        response_model = getattr(self, "response_model", None)
-        if span.is_recording():
-            if response_id:
-                span.set_attribute(semconv.GEN_AI_RESPONSE_ID, response_id)
-            if response_model:
-                span.set_attribute(semconv.GEN_AI_RESPONSE_MODEL, response_model)
-
-
-# ---------------------------------------------------------------------------
-# Around one wrapped call (shared by the three LLM instrumentors' wrappers)
-# ---------------------------------------------------------------------------
+    def read(self, response: Response) -> None:
+        """Fill ``response`` from what the stream said (also when it failed: what was seen)."""
 
 
 class LLMSettings:
     """What ``instrument()`` was given, as the LLM instrumentors' wrappers read it."""
 
-    __slots__ = ("capture", "handle", "prices", "provider_name", "server_cache")
+    __slots__ = ("capture", "handle", "options", "prices", "provider_name", "server_cache")
 
     def __init__(
         self,
@@ -431,6 +486,7 @@ class LLMSettings:
         capture: ContentCapture | None,
         provider_name: str | None = None,
         prices: Mapping[str, ModelPrice] | None = None,
+        options: Mapping[str, Any] | None = None,
     ) -> None:
         self.handle = handle
         #: An explicit ``capture_content=``; None: the env var, read at each call.
@@ -439,8 +495,10 @@ class LLMSettings:
         self.provider_name = provider_name
         #: None: the process-wide price table (set_model_prices).
         self.prices = prices
-        #: What an instrumentor derived from the last client's base URL (its own shape).
-        self.server_cache: Any = None
+        #: Every ``instrument()`` keyword argument, for a provider's own options.
+        self.options: Mapping[str, Any] = options or {}
+        #: (base URL object, client type, host, port, provider) of the last client seen.
+        self.server_cache: tuple[Any, type[Any], str | None, int | None, str] | None = None
 
     @classmethod
     def from_kwargs(cls, kwargs: Mapping[str, Any]) -> Self:
@@ -457,86 +515,4 @@ class LLMSettings:
         prices = kwargs.get("prices")
         if prices is not None:
             prices = check_prices(prices, "instrument(prices)")
-        return cls(handle, capture, kwargs.get("provider_name"), prices)
-
-
-def start_call(
-    settings: LLMSettings,
-    operation: str,
-    provider: str,
-    model: Any,
-    host: str | None,
-    port: int | None,
-    request_attributes: Mapping[str, Any],
-) -> Call:
-    """Start the :class:`Call` of one request: the common attributes, then the API's own.
-
-    ``model`` is the request's ``model`` argument (only a non-empty string names
-    the span); ``request_attributes`` are the API-specific ``gen_ai.request.*``.
-    """
-    request_model = model if isinstance(model, str) and model else None
-    attributes: dict[str, Any] = {
-        semconv.GEN_AI_OPERATION_NAME: operation,
-        semconv.GEN_AI_PROVIDER_NAME: provider,
-    }
-    if request_model:
-        attributes[semconv.GEN_AI_REQUEST_MODEL] = request_model
-    if host:
-        attributes[semconv.SERVER_ADDRESS] = host
-    if port is not None:
-        attributes[semconv.SERVER_PORT] = port
-    attributes.update(request_attributes)
-    # An explicit capture_content= wins; otherwise the env var / set_capture_mode(),
-    # read now (cached per raw value), so a change takes effect without re-instrumenting.
-    capture = settings.capture or capture_mode()
-    return Call(settings.handle, operation, request_model, attributes, capture, settings.prices)
-
-
-def run_sync(
-    call: Call,
-    context: otel_context.Context,
-    flag: ContextVar[Any],
-    value: Any,
-    wrapped: Callable[..., Any],
-    args: Any,
-    kwargs: Any,
-) -> Any:
-    """``wrapped(*args, **kwargs)`` with ``context`` current and ``flag`` set to ``value``.
-
-    ``context`` carries the call's span (so HTTP client spans nest under it);
-    ``flag`` tells a nested wrapper (or the SDK's own tracing) that a span for
-    this call exists. An exception fails ``call`` and propagates untouched; the
-    result is returned for the caller's own result handling.
-    """
-    token = otel_context.attach(context)
-    mark = flag.set(value)
-    try:
-        return wrapped(*args, **kwargs)
-    except BaseException as exc:
-        call.fail(exc)
-        raise
-    finally:
-        flag.reset(mark)
-        otel_context.detach(token)
-
-
-async def run_async(
-    call: Call,
-    context: otel_context.Context,
-    flag: ContextVar[Any],
-    value: Any,
-    wrapped: Callable[..., Awaitable[Any]],
-    args: Any,
-    kwargs: Any,
-) -> Any:
-    """:func:`run_sync` for a coroutine function: the result is awaited with the span current."""
-    token = otel_context.attach(context)
-    mark = flag.set(value)
-    try:
-        return await wrapped(*args, **kwargs)
-    except BaseException as exc:
-        call.fail(exc)
-        raise
-    finally:
-        flag.reset(mark)
-        otel_context.detach(token)
+        return cls(handle, capture, kwargs.get("provider_name"), prices, dict(kwargs))

@@ -358,23 +358,3 @@ class AsyncStreamProxy(_ProxyBase):
             return await exit_(exc_type, exc, tb) if exit_ is not None else None
         finally:
             self._self_recorder.finish(exc)
-
-
-class LazySyncStreamProxy(SyncStreamProxy):
-    """A :class:`SyncStreamProxy` for streams that send their request at the first ``next()``.
-
-    A generator-based client (ollama) returns the stream before anything is
-    sent: the call's span is made current around the first ``next()`` as well,
-    so the HTTP request (and any HTTP client span) happens inside it. Later
-    chunks cost one attribute check.
-    """
-
-    def __init__(self, wrapped: Any, recorder: StreamRecorder, context: Any) -> None:
-        super().__init__(wrapped, recorder, context)
-
-
-class LazyAsyncStreamProxy(AsyncStreamProxy):
-    """The asynchronous :class:`LazySyncStreamProxy` (the span is current for the first chunk)."""
-
-    def __init__(self, wrapped: Any, recorder: StreamRecorder, context: Any) -> None:
-        super().__init__(wrapped, recorder, context)

@@ -1,9 +1,9 @@
-"""Spans, metrics and content for one Anthropic Messages API call.
+"""How Anthropic's Messages API reads: request attributes, content, responses, streams.
 
-Everything here runs inside the wrapper installed on the anthropic resource
-methods. Reading the request and the response is guarded: a surprise in a
-response shape is logged at debug level and the caller's result is returned
-unchanged.
+The mapping for the shared LLM skeleton (:mod:`otel_agentkit.instrumentation._llm`):
+a reader fills a :class:`~otel_agentkit.instrumentation._genai.Response`; a
+surprise in a response shape leaves that part out (the skeleton logs it at
+debug level).
 
 Token counts follow the conventions: Anthropic reports ``input_tokens``
 without the cached part, so ``gen_ai.usage.input_tokens`` is
@@ -22,19 +22,18 @@ from otel_agentkit.instrumentation._base import log_internal_error
 from otel_agentkit.instrumentation._genai import (
     Call,
     LLMStreamRecorder,
+    Response,
     get_field,
     given,
     maybe_json,
     request_content,
-    response_id_and_model,
     stop_sequences,
-    tool_call_attributes,
 )
 
 __all__ = [
     "MessageStreamRecorder",
-    "finish_message",
     "message_content",
+    "read_message",
     "request_attributes",
 ]
 
@@ -61,7 +60,7 @@ def _argument(kwargs: Mapping[str, Any], extra: Any, name: str) -> Any:
     return None
 
 
-def request_attributes(kwargs: Mapping[str, Any], stream: bool) -> dict[str, Any]:
+def request_attributes(kwargs: Mapping[str, Any]) -> dict[str, Any]:
     """gen_ai.request.* for messages.create / stream / parse."""
     attrs: dict[str, Any] = {}
     extra = kwargs.get("extra_body")
@@ -72,7 +71,7 @@ def request_attributes(kwargs: Mapping[str, Any], stream: bool) -> dict[str, Any
     stop = _argument(kwargs, extra, "stop_sequences")
     if given(stop) and stop:
         attrs[semconv.GEN_AI_REQUEST_STOP_SEQUENCES] = stop_sequences(stop)
-    if stream:
+    if kwargs.get("stream") is True:
         attrs[semconv.GEN_AI_REQUEST_STREAM] = True
     output_format = kwargs.get("output_format")
     if not given(output_format):
@@ -191,10 +190,8 @@ def tool_definitions(tools: Any) -> list[dict[str, Any]]:
     return out
 
 
-def message_content(call: Call, kwargs: Mapping[str, Any]) -> dict[str, Any]:
-    """Request-side content (empty when capture is off)."""
-    if not call.capture_enabled:
-        return {}
+def message_content(kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """Request-side content."""
     return request_content(
         input_messages(kwargs.get("messages")),
         system_instructions(kwargs.get("system")),
@@ -207,59 +204,50 @@ def message_content(call: Call, kwargs: Mapping[str, Any]) -> dict[str, Any]:
 # ---------------------------------------------------------------------------
 
 
-def _usage(usage: Any, attrs: dict[str, Any]) -> tuple[int | None, int | None]:
-    """Token attributes from a ``usage`` block; returns (total input, output) for the metrics."""
+def _usage(usage: Any, response: Response) -> None:
+    """Token counts from a ``usage`` block; the input count includes the cached tokens."""
     if usage is None:
-        return None, None
+        return
     fresh = get_field(usage, "input_tokens")
     output = get_field(usage, "output_tokens")
     read = get_field(usage, "cache_read_input_tokens")
     created = get_field(usage, "cache_creation_input_tokens")
     if isinstance(read, int):
-        attrs[semconv.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = read
+        response.cache_read_tokens = read
     if isinstance(created, int):
-        attrs[semconv.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS] = created
-    total = None
+        response.cache_creation_tokens = created
     if isinstance(fresh, int):
-        total = fresh + (read if isinstance(read, int) else 0)
-        total += created if isinstance(created, int) else 0
-        attrs[semconv.GEN_AI_USAGE_INPUT_TOKENS] = total
+        response.input_tokens = (
+            fresh
+            + (read if isinstance(read, int) else 0)
+            + (created if isinstance(created, int) else 0)
+        )
     if isinstance(output, int):
-        attrs[semconv.GEN_AI_USAGE_OUTPUT_TOKENS] = output
-    else:
-        output = None
-    return total, output
+        response.output_tokens = output
 
 
-def finish_message(response: Any, call: Call, kwargs: Mapping[str, Any]) -> None:
-    """End a span from a ``Message`` (or ``BetaMessage`` / ``ParsedMessage``)."""
-    attrs: dict[str, Any] = {}
-    content = message_content(call, kwargs)
-    input_tokens = output_tokens = None
-    try:
-        response_id_and_model(attrs, get_field(response, "id"), get_field(response, "model"))
-        stop_reason = get_field(response, "stop_reason")
-        if stop_reason:
-            attrs[semconv.GEN_AI_RESPONSE_FINISH_REASONS] = [str(stop_reason)]
-        blocks = get_field(response, "content") or ()
-        calls = [
-            (get_field(b, "id"), get_field(b, "name"))
-            for b in blocks
-            if get_field(b, "type") in _TOOL_USE_TYPES
+def read_message(result: Any, params: Mapping[str, Any], response: Response) -> None:
+    """A ``Message`` (or ``BetaMessage`` / ``ParsedMessage``)."""
+    response.id = get_field(result, "id")
+    response.model = get_field(result, "model")
+    stop_reason = get_field(result, "stop_reason")
+    if stop_reason:
+        response.finish_reasons = [str(stop_reason)]
+    blocks = get_field(result, "content") or ()
+    response.tool_calls = [
+        (get_field(b, "id"), get_field(b, "name"))
+        for b in blocks
+        if get_field(b, "type") in _TOOL_USE_TYPES
+    ]
+    if response.capture:
+        response.output_messages = [
+            {
+                "role": get_field(result, "role") or "assistant",
+                "parts": _parts(blocks),
+                "finish_reason": str(stop_reason or ""),
+            }
         ]
-        tool_call_attributes(calls, attrs)
-        if call.capture_enabled:
-            content[semconv.GEN_AI_OUTPUT_MESSAGES] = [
-                {
-                    "role": get_field(response, "role") or "assistant",
-                    "parts": _parts(blocks),
-                    "finish_reason": str(stop_reason or ""),
-                }
-            ]
-        input_tokens, output_tokens = _usage(get_field(response, "usage"), attrs)
-    except Exception:
-        log_internal_error("reading an anthropic message")
-    call.succeed(attrs, input_tokens, output_tokens, content)
+    _usage(get_field(result, "usage"), response)
 
 
 # ---------------------------------------------------------------------------
@@ -312,16 +300,15 @@ class MessageStreamRecorder(LLMStreamRecorder):
     Without content capture only block kinds and tool-call ids/names are kept.
     """
 
-    __slots__ = ("blocks", "last_chunk_at", "response_id", "response_model", "stop_reason", "usage")
+    __slots__ = ("blocks", "response_id", "response_model", "stop_reason", "usage")
 
-    def __init__(self, call: Call, kwargs: Mapping[str, Any]) -> None:
-        super().__init__(call, kwargs)
+    def __init__(self, call: Call) -> None:
+        super().__init__(call)
         self.response_id: str | None = None
         self.response_model: str | None = None
         self.stop_reason: str | None = None
         self.usage = _UsageSum()
         self.blocks: dict[int, _Block] = {}
-        self.last_chunk_at: float | None = None
 
     def on_chunk(self, chunk: Any) -> None:
         """Count output deltas only (see the class docstring); never raises."""
@@ -333,7 +320,7 @@ class MessageStreamRecorder(LLMStreamRecorder):
                     self.first_chunk_at = now
                 self.last_chunk_at = now
                 self.chunks += 1
-                if self.call.capture_enabled:
+                if self.capture:
                     self._delta(chunk)
             else:
                 self.process(chunk)
@@ -371,7 +358,7 @@ class MessageStreamRecorder(LLMStreamRecorder):
                 getattr(block, "id", None) if tool else None,
                 getattr(block, "name", None) if tool else None,
             )
-            if self.call.capture_enabled and block_kind == "text" and getattr(block, "text", ""):
+            if self.capture and block_kind == "text" and getattr(block, "text", ""):
                 entry.pieces.append(block.text)
         elif kind == "message_delta":
             reason = getattr(chunk.delta, "stop_reason", None)
@@ -402,36 +389,23 @@ class MessageStreamRecorder(LLMStreamRecorder):
                 parts.append({"type": str(block.kind or "unknown")})
         return parts
 
-    def record_timing(self, ended_at: float) -> None:
-        """Chunk timing up to the last output delta (not the bookkeeping events after it)."""
-        last = self.last_chunk_at if self.last_chunk_at is not None else ended_at
-        self.call.record_stream_timing(self, last, self.response_model)
-
-    def succeeded(self, ended_at: float) -> None:
-        call = self.call
-        attrs: dict[str, Any] = {}
-        input_tokens = output_tokens = None
-        content = message_content(call, self.kwargs)
-        try:
-            response_id_and_model(attrs, self.response_id, self.response_model)
-            if self.stop_reason:
-                attrs[semconv.GEN_AI_RESPONSE_FINISH_REASONS] = [self.stop_reason]
-            calls = [
-                (b.id, b.name) for _, b in sorted(self.blocks.items()) if b.kind in _TOOL_USE_TYPES
+    def read(self, response: Response) -> None:
+        response.id = self.response_id
+        response.model = self.response_model
+        if self.stop_reason:
+            response.finish_reasons = [self.stop_reason]
+        response.tool_calls = [
+            (b.id, b.name) for _, b in sorted(self.blocks.items()) if b.kind in _TOOL_USE_TYPES
+        ]
+        if self.stop_reason is not None:
+            # Usage is final only once message_delta arrived; a stream cut short
+            # reports no token counts rather than message_start's partial ones.
+            _usage(self.usage, response)
+        if self.capture:
+            response.output_messages = [
+                {
+                    "role": "assistant",
+                    "parts": self._output_parts(),
+                    "finish_reason": self.stop_reason or "",
+                }
             ]
-            tool_call_attributes(calls, attrs)
-            if self.stop_reason is not None:
-                # Usage is final only once message_delta arrived; a stream cut short
-                # reports no token counts rather than message_start's partial ones.
-                input_tokens, output_tokens = _usage(self.usage, attrs)
-            if call.capture_enabled:
-                content[semconv.GEN_AI_OUTPUT_MESSAGES] = [
-                    {
-                        "role": "assistant",
-                        "parts": self._output_parts(),
-                        "finish_reason": self.stop_reason or "",
-                    }
-                ]
-        except Exception:
-            log_internal_error("reading an anthropic stream")
-        call.succeed(attrs, input_tokens, output_tokens, content, ended_at)

@@ -1,27 +1,27 @@
-"""Spans, metrics and content for one Ollama call (chat, generate, embed, embeddings).
+"""How Ollama's API reads: chat, generate, embed and embeddings, streamed and not.
 
-Runs inside the wrappers installed on ``ollama.Client`` / ``ollama.AsyncClient``.
+The mapping for the shared LLM skeleton (:mod:`otel_agentkit.instrumentation._llm`).
 Requests may be dicts or ``ollama`` pydantic models (``Options``, ``Message``,
-``Tool``) and the ollama client accepts most arguments positionally, so every
-reader here goes through :func:`get_field` on the bound arguments. A surprise in
-a response shape is logged at debug level; the caller's result is untouched.
+``Tool``) and the skeleton binds positional arguments by name, so every reader
+here goes through :func:`get_field`. A reader fills a
+:class:`~otel_agentkit.instrumentation._genai.Response`; a surprise in a
+response shape leaves that part out.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from otel_agentkit import semconv
-from otel_agentkit.instrumentation._base import log_internal_error
 from otel_agentkit.instrumentation._genai import (
     Call,
     LLMStreamRecorder,
+    Response,
     get_field,
     maybe_json,
     request_content,
     stop_sequences,
-    token_counts,
 )
 
 #: ``options`` key -> attribute, for numbers copied as they are.
@@ -161,20 +161,16 @@ def _tool_definition(tool: Any) -> dict[str, Any]:
     return definition
 
 
-def chat_content(call: Call, params: Mapping[str, Any]) -> dict[str, Any]:
-    """Request-side content of a chat call (empty when capture is off)."""
-    if not call.capture_enabled:
-        return {}
+def chat_content(params: Mapping[str, Any]) -> dict[str, Any]:
+    """Request-side content of a chat call."""
     return request_content(
         input_messages(params.get("messages")),
         tool_definitions=[_tool_definition(t) for t in params.get("tools") or ()],
     )
 
 
-def generate_content(call: Call, params: Mapping[str, Any]) -> dict[str, Any]:
-    """Request-side content of a generate call (empty when capture is off)."""
-    if not call.capture_enabled:
-        return {}
+def generate_content(params: Mapping[str, Any]) -> dict[str, Any]:
+    """Request-side content of a generate call."""
     prompt = params.get("prompt")
     system = params.get("system")
     return request_content(
@@ -183,52 +179,38 @@ def generate_content(call: Call, params: Mapping[str, Any]) -> dict[str, Any]:
     )
 
 
-def guarded_content(
-    reader: Callable[[Call, Mapping[str, Any]], dict[str, Any]],
-    call: Call,
-    params: Mapping[str, Any],
-) -> dict[str, Any]:
-    """``reader(call, params)``, or no content if it fails (the span still gets the rest)."""
-    try:
-        return reader(call, params)
-    except Exception:
-        log_internal_error("reading ollama request content")
-        return {}
-
-
 # ---------------------------------------------------------------------------
-# Responses -> attributes
+# Responses
 # ---------------------------------------------------------------------------
 
 
-def _final_attributes(
-    response: Any, attrs: dict[str, Any]
-) -> tuple[int | None, int | None, str | None]:
+def _read_final(result: Any, response: Response) -> None:
     """Model, finish reason, usage and server timings of a final (``done``) response."""
-    model = get_field(response, "model")
+    model = get_field(result, "model")
     if model:
-        attrs[semconv.GEN_AI_RESPONSE_MODEL] = model
-    reason = get_field(response, "done_reason")
+        response.model = model
+    reason = get_field(result, "done_reason")
     if reason:
-        attrs[semconv.GEN_AI_RESPONSE_FINISH_REASONS] = [reason]
+        response.finish_reasons = [reason]
     # A final response carries its own usage fields.
-    input_tokens, output_tokens = token_counts(response, "prompt_eval_count", "eval_count", attrs)
-    _server_durations(response, attrs)
-    return input_tokens, output_tokens, reason
+    response.read_tokens(result, "prompt_eval_count", "eval_count")
+    _server_durations(result, response)
 
 
-def _server_durations(response: Any, attrs: dict[str, Any]) -> None:
+def _server_durations(result: Any, response: Response) -> None:
     """The server-side timings Ollama reports (nanoseconds), in seconds."""
+    durations = {}
     for field, attr in _SERVER_DURATIONS:
-        value = get_field(response, field)
+        value = get_field(result, field)
         if isinstance(value, int):
-            attrs[attr] = value / 1e9
+            durations[attr] = value / 1e9
+    if durations:
+        response.attributes = durations
 
 
-def _tool_call_names(names: list[str], attrs: dict[str, Any]) -> None:
+def _tool_calls(tool_calls: Any, response: Response) -> None:
     # Ollama's tool calls carry no ids: names only (never the arguments).
-    if names:
-        attrs[semconv.AGENTKIT_RESPONSE_TOOL_CALL_NAMES] = names
+    response.tool_calls = [(None, _tool_name(tc)) for tc in tool_calls]
 
 
 def _tool_name(tool_call: Any) -> str:
@@ -236,66 +218,36 @@ def _tool_name(tool_call: Any) -> str:
     return str(get_field(function, "name") or "") if function is not None else ""
 
 
-def _chat_output(
-    response: Any, call: Call, attrs: dict[str, Any], reason: str | None
-) -> dict[str, Any] | None:
-    """Tool-call names of a ``ChatResponse``; its message, with capture on."""
-    message = get_field(response, "message")
-    tool_calls = (get_field(message, "tool_calls") if message is not None else None) or ()
-    _tool_call_names([_tool_name(tc) for tc in tool_calls], attrs)
-    if call.capture_enabled and message is not None:
-        return {
-            "role": get_field(message, "role") or "assistant",
-            "parts": _message_parts(message),
-            "finish_reason": reason or "",
-        }
-    return None
+def _finish_reason(response: Response) -> str | None:
+    return response.finish_reasons[0] if response.finish_reasons else None
 
 
-def _generate_output(
-    response: Any, call: Call, attrs: dict[str, Any], reason: str | None
-) -> dict[str, Any] | None:
-    """The generated text (and thinking) of a ``GenerateResponse``, with capture on."""
-    if not call.capture_enabled:
-        return None
-    return _generated_message(
-        get_field(response, "thinking"), get_field(response, "response"), reason
-    )
+def read_chat(result: Any, params: Mapping[str, Any], response: Response) -> None:
+    """A ``ChatResponse``: tool-call names; its message, with capture on."""
+    _read_final(result, response)
+    message = get_field(result, "message")
+    _tool_calls((get_field(message, "tool_calls") if message is not None else None) or (), response)
+    if response.capture and message is not None:
+        response.output_messages = [
+            {
+                "role": get_field(message, "role") or "assistant",
+                "parts": _message_parts(message),
+                "finish_reason": _finish_reason(response) or "",
+            }
+        ]
 
 
-_Output = Callable[[Any, Call, dict[str, Any], str | None], dict[str, Any] | None]
-
-
-def _finish_generation(
-    response: Any,
-    call: Call,
-    params: Mapping[str, Any],
-    reader: Callable[[Call, Mapping[str, Any]], dict[str, Any]],
-    output: _Output,
-    what: str,
-) -> None:
-    """End a chat or generate span from its final response (``output`` reads the rest)."""
-    attrs: dict[str, Any] = {}
-    content = guarded_content(reader, call, params)
-    input_tokens = output_tokens = None
-    try:
-        input_tokens, output_tokens, reason = _final_attributes(response, attrs)
-        message = output(response, call, attrs, reason)
-        if message is not None:
-            content[semconv.GEN_AI_OUTPUT_MESSAGES] = [message]
-    except Exception:
-        log_internal_error(f"reading an ollama {what} response")
-    call.succeed(attrs, input_tokens, output_tokens, content)
-
-
-def finish_chat(response: Any, call: Call, params: Mapping[str, Any]) -> None:
-    """End a chat span from a ``ChatResponse``."""
-    _finish_generation(response, call, params, chat_content, _chat_output, "chat")
-
-
-def finish_generate(response: Any, call: Call, params: Mapping[str, Any]) -> None:
-    """End a text_completion span from a ``GenerateResponse``."""
-    _finish_generation(response, call, params, generate_content, _generate_output, "generate")
+def read_generate(result: Any, params: Mapping[str, Any], response: Response) -> None:
+    """A ``GenerateResponse``: the generated text (and thinking), with capture on."""
+    _read_final(result, response)
+    if response.capture:
+        response.output_messages = [
+            _generated_message(
+                get_field(result, "thinking"),
+                get_field(result, "response"),
+                _finish_reason(response),
+            )
+        ]
 
 
 def _generated_message(thinking: Any, text: Any, reason: str | None) -> dict[str, Any]:
@@ -307,25 +259,21 @@ def _generated_message(thinking: Any, text: Any, reason: str | None) -> dict[str
     return {"role": "assistant", "parts": parts, "finish_reason": reason or ""}
 
 
-def finish_embeddings(response: Any, call: Call, params: Mapping[str, Any]) -> None:
-    """End an embeddings span from an ``EmbedResponse`` or (legacy) ``EmbeddingsResponse``."""
-    attrs: dict[str, Any] = {}
-    input_tokens = None
-    try:
-        model = get_field(response, "model")
-        if model:
-            attrs[semconv.GEN_AI_RESPONSE_MODEL] = model
-        vectors = get_field(response, "embeddings")
-        vector = vectors[0] if vectors else get_field(response, "embedding")
-        if vector and semconv.GEN_AI_EMBEDDINGS_DIMENSION_COUNT not in call.metric_attrs:
-            attrs[semconv.GEN_AI_EMBEDDINGS_DIMENSION_COUNT] = len(vector)
-        count = get_field(response, "prompt_eval_count")
-        if isinstance(count, int):
-            input_tokens = attrs[semconv.GEN_AI_USAGE_INPUT_TOKENS] = count
-        _server_durations(response, attrs)
-    except Exception:
-        log_internal_error("reading an ollama embeddings response")
-    call.succeed(attrs, input_tokens, None, None)
+def read_embeddings(result: Any, params: Mapping[str, Any], response: Response) -> None:
+    """An ``EmbedResponse`` or (legacy) ``EmbeddingsResponse``."""
+    response.model = get_field(result, "model") or None
+    _server_durations(result, response)
+    vectors = get_field(result, "embeddings")
+    vector = vectors[0] if vectors else get_field(result, "embedding")
+    dimensions = params.get("dimensions")
+    if vector and not (isinstance(dimensions, int) and not isinstance(dimensions, bool)):
+        response.attributes = {
+            **(response.attributes or {}),
+            semconv.GEN_AI_EMBEDDINGS_DIMENSION_COUNT: len(vector),
+        }
+    count = get_field(result, "prompt_eval_count")
+    if isinstance(count, int):
+        response.input_tokens = count
 
 
 # ---------------------------------------------------------------------------
@@ -334,7 +282,7 @@ def finish_embeddings(response: Any, call: Call, params: Mapping[str, Any]) -> N
 
 
 class GenerationStreamRecorder(LLMStreamRecorder):
-    """Accumulates a streamed chat or generate response.
+    """Accumulates a streamed generate response (:class:`ChatStreamRecorder`: chat).
 
     Per chunk: the model (first chunk), tool-call names, and the text only when
     content capture is on; the last chunk (``done``) carries the finish reason,
@@ -342,11 +290,13 @@ class GenerationStreamRecorder(LLMStreamRecorder):
     capture is off.
     """
 
-    __slots__ = ("chat", "final", "response_model", "texts", "thinking", "tool_calls")
+    __slots__ = ("final", "response_model", "texts", "thinking", "tool_calls")
 
-    def __init__(self, call: Call, params: Mapping[str, Any], chat: bool) -> None:
-        super().__init__(call, params)
-        self.chat = chat
+    #: Chunks carry a ``message`` (chat) rather than a ``response`` text (generate).
+    chat = False
+
+    def __init__(self, call: Call) -> None:
+        super().__init__(call)
         self.response_model: str | None = None
         self.final: Any = None
         self.texts: list[str] = []
@@ -358,7 +308,7 @@ class GenerationStreamRecorder(LLMStreamRecorder):
             self.response_model = getattr(chunk, "model", None)
         if getattr(chunk, "done", False):
             self.final = chunk
-        capture = self.call.capture_enabled
+        capture = self.capture
         if self.chat:
             message = getattr(chunk, "message", None)
             if message is None:
@@ -379,31 +329,22 @@ class GenerationStreamRecorder(LLMStreamRecorder):
         if thinking:
             self.thinking.append(thinking)
 
-    def record_timing(self, ended_at: float) -> None:
-        model = getattr(self.final, "model", None) or self.response_model
-        self.call.record_stream_timing(self, ended_at, model)
-
-    def succeeded(self, ended_at: float) -> None:
-        call = self.call
-        attrs: dict[str, Any] = {}
-        reader = chat_content if self.chat else generate_content
-        content = guarded_content(reader, call, self.kwargs)
-        input_tokens = output_tokens = None
-        try:
-            reason = None
-            if self.final is not None:
-                input_tokens, output_tokens, reason = _final_attributes(self.final, attrs)
-            elif self.response_model:  # closed before the last chunk
-                attrs[semconv.GEN_AI_RESPONSE_MODEL] = self.response_model
-            _tool_call_names([_tool_name(tc) for tc in self.tool_calls], attrs)
-            if call.capture_enabled:
-                message = _generated_message("".join(self.thinking), "".join(self.texts), reason)
-                message["parts"].extend(_tool_call_part(tc) for tc in self.tool_calls)
-                content[semconv.GEN_AI_OUTPUT_MESSAGES] = [message]
-        except Exception:
-            log_internal_error("reading an ollama stream")
-        call.succeed(attrs, input_tokens, output_tokens, content, ended_at)
+    def read(self, response: Response) -> None:
+        if self.final is not None:
+            _read_final(self.final, response)
+        if response.model is None:  # closed before the last chunk
+            response.model = self.response_model
+        _tool_calls(self.tool_calls, response)
+        if self.capture:
+            message = _generated_message(
+                "".join(self.thinking), "".join(self.texts), _finish_reason(response)
+            )
+            message["parts"].extend(_tool_call_part(tc) for tc in self.tool_calls)
+            response.output_messages = [message]
 
 
-#: How one operation reads its request and ends its span.
-Finish = Callable[[Any, Call, Mapping[str, Any]], None]
+class ChatStreamRecorder(GenerationStreamRecorder):
+    """Accumulates a streamed chat response (see :class:`GenerationStreamRecorder`)."""
+
+    __slots__ = ()
+    chat = True

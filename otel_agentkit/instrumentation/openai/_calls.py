@@ -1,9 +1,10 @@
-"""Spans, metrics and content for one OpenAI call (chat, Responses, embeddings).
+"""How OpenAI's APIs read: chat completions, the Responses API, embeddings.
 
-Everything here runs inside the wrapper installed on the openai resource
-methods. Reading the request and the response is guarded: a surprise in a
-response shape is logged at debug level and the caller's result is returned
-unchanged.
+Request attributes, request-side content and response readers for the shared
+LLM skeleton (:mod:`otel_agentkit.instrumentation._llm`), plus the provider
+name of an OpenAI-compatible endpoint. A reader fills a
+:class:`~otel_agentkit.instrumentation._genai.Response`; a surprise in a
+response shape leaves that part out (the skeleton logs it at debug level).
 """
 
 from __future__ import annotations
@@ -12,52 +13,21 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from otel_agentkit import semconv
-from otel_agentkit.instrumentation._base import log_internal_error
 from otel_agentkit.instrumentation._genai import (
-    RAW_RESPONSE_HEADER,
     Call,
     LLMStreamRecorder,
-    base_url_of,
+    Response,
     get_field,
     given,
-    indexed_finish_reasons,
     maybe_json,
     request_content,
-    response_id_and_model,
-    server_of,
     stop_sequences,
-    token_counts,
-    tool_call_attributes,
 )
-
-__all__ = [
-    "CLIENT_PROVIDER_ATTR",
-    "RAW_RESPONSE_HEADER",
-    "Call",
-    "ChatStreamRecorder",
-    "ResponsesStreamRecorder",
-    "base_url_of",
-    "chat_content",
-    "chat_request_attributes",
-    "embeddings_request_attributes",
-    "finish_chat",
-    "finish_embeddings",
-    "finish_responses",
-    "provider_for",
-    "responses_content",
-    "responses_request_attributes",
-    "server_of",
-]
 
 # Short local names for the shared readers (used throughout this module).
 _get = get_field
 _maybe_json = maybe_json
-_tool_call_attrs = tool_call_attributes
 _given = given
-
-
-#: Attribute a user may set on a client (through ``set_provider_name``) to name its provider.
-CLIENT_PROVIDER_ATTR = "_agentkit_provider_name"
 
 #: Host suffix -> gen_ai.provider.name, for OpenAI-compatible endpoints we can recognise.
 _PROVIDER_BY_HOST: tuple[tuple[str, str], ...] = (
@@ -74,15 +44,8 @@ _PROVIDER_BY_HOST: tuple[tuple[str, str], ...] = (
 _OLLAMA_DEFAULT_PORT = 11434
 
 
-def provider_for(
-    client_type: type[Any], host: str | None, port: int | None, override: str | None
-) -> str:
-    """gen_ai.provider.name: the override, else the client class or base_url, else openai.
-
-    (A per-client name set with ``set_provider_name`` is applied by the caller.)
-    """
-    if override:
-        return override
+def provider_for(client_type: type[Any], host: str | None, port: int | None) -> str:
+    """gen_ai.provider.name from the client class or base_url, else openai."""
     if client_type.__name__ in ("AzureOpenAI", "AsyncAzureOpenAI"):
         return semconv.PROVIDER_AZURE_OPENAI
     if host:
@@ -332,123 +295,92 @@ def text_input_messages(value: Any) -> list[dict[str, Any]]:
     ]
 
 
-def embeddings_content(call: Call, kwargs: Mapping[str, Any]) -> dict[str, Any]:
+def embeddings_content(params: Mapping[str, Any]) -> dict[str, Any]:
     """Request-side content of an embeddings call: the input text(s), never the vectors."""
-    if not call.capture_enabled:
-        return {}
-    return {semconv.GEN_AI_INPUT_MESSAGES: text_input_messages(kwargs.get("input"))}
+    return {semconv.GEN_AI_INPUT_MESSAGES: text_input_messages(params.get("input"))}
 
 
 # ---------------------------------------------------------------------------
-# Responses -> attributes
+# Responses
 # ---------------------------------------------------------------------------
 
 
-_CHAT_DETAILS = (
-    ("prompt_tokens_details", "cached_tokens", semconv.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS),
-    ("completion_tokens_details", "reasoning_tokens", semconv.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS),
-)
-_RESPONSES_DETAILS = (
-    ("input_tokens_details", "cached_tokens", semconv.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS),
-    ("output_tokens_details", "reasoning_tokens", semconv.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS),
-)
-
-
-def _usage_details(
-    usage: Any, attrs: dict[str, Any], fields: tuple[tuple[str, str, str], ...] = _CHAT_DETAILS
-) -> None:
+def _usage_details(usage: Any, response: Response, input_details: str, output_details: str) -> None:
     """Cache-read and reasoning token counts, when the usage block has them."""
-    for details_name, item, attr in fields:
-        details = _get(usage, details_name)
-        value = _get(details, item) if details is not None else None
-        if isinstance(value, int):
-            attrs[attr] = value
+    details = _get(usage, input_details)
+    cached = _get(details, "cached_tokens") if details is not None else None
+    if isinstance(cached, int):
+        response.cache_read_tokens = cached
+    details = _get(usage, output_details)
+    reasoning = _get(details, "reasoning_tokens") if details is not None else None
+    if isinstance(reasoning, int):
+        response.reasoning_tokens = reasoning
 
 
-def chat_content(call: Call, kwargs: Mapping[str, Any]) -> dict[str, Any]:
-    """Request-side content for a chat call (empty when capture is off)."""
-    if not call.capture_enabled:
-        return {}
+def chat_content(params: Mapping[str, Any]) -> dict[str, Any]:
+    """Request-side content of a chat call."""
     return request_content(
-        chat_input_messages(kwargs.get("messages")),
-        tool_definitions=tool_definitions(kwargs.get("tools")),
+        chat_input_messages(params.get("messages")),
+        tool_definitions=tool_definitions(params.get("tools")),
     )
 
 
-def finish_chat(response: Any, call: Call, kwargs: Mapping[str, Any]) -> None:
-    """End a chat span from a ChatCompletion (or ParsedChatCompletion)."""
-    attrs: dict[str, Any] = {}
-    # chat_content is empty with capture off: not calling it then keeps the hot path short.
-    content = chat_content(call, kwargs) if call.capture_enabled else {}
-    input_tokens = output_tokens = None
-    try:
-        response_id_and_model(attrs, _get(response, "id"), _get(response, "model"))
-        choices = _get(response, "choices") or []
-        finish_reasons = [c.finish_reason or "" for c in choices]
-        if finish_reasons:
-            attrs[semconv.GEN_AI_RESPONSE_FINISH_REASONS] = finish_reasons
-        calls: list[tuple[str | None, str | None]] = []
-        outputs = []
-        for choice in choices:
-            message = choice.message
-            tool_calls = _get(message, "tool_calls") or []
-            for tc in tool_calls:
-                function = _get(tc, "function")
-                calls.append((_get(tc, "id"), _get(function, "name")))
-            if call.capture_enabled:
-                parts = _content_parts(_get(message, "content"))
-                parts.extend(_tool_call_part(tc, True) for tc in tool_calls)
-                outputs.append(
-                    {
-                        "role": _get(message, "role") or "assistant",
-                        "parts": parts,
-                        "finish_reason": choice.finish_reason or "",
-                    }
-                )
-        _tool_call_attrs(calls, attrs)
-        if call.capture_enabled:
-            content[semconv.GEN_AI_OUTPUT_MESSAGES] = outputs
-        usage = _get(response, "usage")
-        input_tokens, output_tokens = token_counts(
-            usage, "prompt_tokens", "completion_tokens", attrs
-        )
-        if usage is not None:
-            _usage_details(usage, attrs)
-    except Exception:
-        log_internal_error("reading a chat completion")
-    call.succeed(attrs, input_tokens, output_tokens, content)
+def read_chat(result: Any, params: Mapping[str, Any], response: Response) -> None:
+    """A ChatCompletion (or ParsedChatCompletion)."""
+    response.id = _get(result, "id")
+    response.model = _get(result, "model")
+    choices = _get(result, "choices") or []
+    if choices:
+        response.finish_reasons = [c.finish_reason or "" for c in choices]
+    capture = response.capture
+    outputs = []
+    for choice in choices:
+        message = choice.message
+        tool_calls = _get(message, "tool_calls") or []
+        for tc in tool_calls:
+            function = _get(tc, "function")
+            response.tool_calls.append((_get(tc, "id"), _get(function, "name")))
+        if capture:
+            parts = _content_parts(_get(message, "content"))
+            parts.extend(_tool_call_part(tc, True) for tc in tool_calls)
+            outputs.append(
+                {
+                    "role": _get(message, "role") or "assistant",
+                    "parts": parts,
+                    "finish_reason": choice.finish_reason or "",
+                }
+            )
+    if capture:
+        response.output_messages = outputs
+    usage = _get(result, "usage")
+    if usage is not None:
+        response.read_tokens(usage, "prompt_tokens", "completion_tokens")
+        _usage_details(usage, response, "prompt_tokens_details", "completion_tokens_details")
 
 
-def finish_embeddings(response: Any, call: Call, kwargs: Mapping[str, Any]) -> None:
-    """End an embeddings span from a CreateEmbeddingResponse."""
-    attrs: dict[str, Any] = {}
-    input_tokens = None
-    try:
-        if _get(response, "model"):
-            attrs[semconv.GEN_AI_RESPONSE_MODEL] = response.model
-        data = _get(response, "data") or []
-        if data and semconv.GEN_AI_EMBEDDINGS_DIMENSION_COUNT not in call.metric_attrs:
-            vector = _get(data[0], "embedding")
-            if isinstance(vector, list):  # base64 encoding gives a str: no count then
-                attrs[semconv.GEN_AI_EMBEDDINGS_DIMENSION_COUNT] = len(vector)
-        usage = _get(response, "usage")
-        input_tokens = _get(usage, "prompt_tokens") if usage is not None else None
-        if isinstance(input_tokens, int):
-            attrs[semconv.GEN_AI_USAGE_INPUT_TOKENS] = input_tokens
-    except Exception:
-        log_internal_error("reading an embeddings response")
-    call.succeed(attrs, input_tokens, None, embeddings_content(call, kwargs))
+def read_embeddings(result: Any, params: Mapping[str, Any], response: Response) -> None:
+    """A CreateEmbeddingResponse (the vectors' length, unless the request named it)."""
+    response.model = _get(result, "model") or None
+    data = _get(result, "data") or []
+    if data and not _given(params.get("dimensions")):
+        vector = _get(data[0], "embedding")
+        if isinstance(vector, list):  # base64 encoding gives a str: no count then
+            response.attributes = {semconv.GEN_AI_EMBEDDINGS_DIMENSION_COUNT: len(vector)}
+    usage = _get(result, "usage")
+    input_tokens = _get(usage, "prompt_tokens") if usage is not None else None
+    if isinstance(input_tokens, int):
+        response.input_tokens = input_tokens
 
 
 _INCOMPLETE_REASONS = {"max_output_tokens": "length", "content_filter": "content_filter"}
 
 
-def _responses_finish_reason(response: Any, has_tool_calls: bool) -> str | None:
-    status = _get(response, "status")
+def _responses_finish_reason(result: Any, has_tool_calls: bool) -> str | None:
+    status = _get(result, "status")
     if status == "completed":
         return "tool_calls" if has_tool_calls else "stop"
     if status == "incomplete":
-        details = _get(response, "incomplete_details")
+        details = _get(result, "incomplete_details")
         reason = _get(details, "reason") if details is not None else None
         return _INCOMPLETE_REASONS.get(str(reason), str(reason or "incomplete"))
     if status in ("failed", "cancelled"):
@@ -456,64 +388,46 @@ def _responses_finish_reason(response: Any, has_tool_calls: bool) -> str | None:
     return None
 
 
-def responses_content(call: Call, kwargs: Mapping[str, Any]) -> dict[str, Any]:
-    """Request-side content for a Responses API call (empty when capture is off)."""
-    if not call.capture_enabled:
-        return {}
-    instructions = kwargs.get("instructions")
+def responses_content(params: Mapping[str, Any]) -> dict[str, Any]:
+    """Request-side content of a Responses API call."""
+    instructions = params.get("instructions")
     system = (
         [{"type": "text", "content": instructions}]
         if _given(instructions) and instructions
         else None
     )
     return request_content(
-        responses_input_messages(kwargs.get("input")),
+        responses_input_messages(params.get("input")),
         system,
-        tool_definitions(kwargs.get("tools")),
+        tool_definitions(params.get("tools")),
     )
 
 
-def responses_attributes(
-    response: Any, call: Call, content: dict[str, Any]
-) -> tuple[dict[str, Any], int | None, int | None]:
-    """Attributes (and output content) of a Responses API ``Response`` object."""
-    attrs: dict[str, Any] = {}
-    response_id_and_model(attrs, _get(response, "id"), _get(response, "model"))
-    calls: list[tuple[str | None, str | None]] = []
+def read_responses(result: Any, params: Mapping[str, Any], response: Response) -> None:
+    """A Responses API ``Response`` object."""
+    response.id = _get(result, "id")
+    response.model = _get(result, "model")
+    capture = response.capture
     parts: list[dict[str, Any]] = []
-    for item in _get(response, "output") or []:
+    for item in _get(result, "output") or []:
         kind = _get(item, "type")
         if kind == "function_call":
-            calls.append((_get(item, "call_id"), _get(item, "name")))
-            if call.capture_enabled:
+            response.tool_calls.append((_get(item, "call_id"), _get(item, "name")))
+            if capture:
                 parts.append(_tool_call_part(item, True))
-        elif kind == "message" and call.capture_enabled:
+        elif kind == "message" and capture:
             parts.extend(_content_parts(_get(item, "content")))
-    _tool_call_attrs(calls, attrs)
-    reason = _responses_finish_reason(response, bool(calls))
+    reason = _responses_finish_reason(result, bool(response.tool_calls))
     if reason:
-        attrs[semconv.GEN_AI_RESPONSE_FINISH_REASONS] = [reason]
-    if call.capture_enabled:
-        content[semconv.GEN_AI_OUTPUT_MESSAGES] = [
+        response.finish_reasons = [reason]
+    if capture:
+        response.output_messages = [
             {"role": "assistant", "parts": parts, "finish_reason": reason or ""}
         ]
-    usage = _get(response, "usage")
-    input_tokens, output_tokens = token_counts(usage, "input_tokens", "output_tokens", attrs)
+    usage = _get(result, "usage")
     if usage is not None:
-        _usage_details(usage, attrs, _RESPONSES_DETAILS)
-    return attrs, input_tokens, output_tokens
-
-
-def finish_responses(response: Any, call: Call, kwargs: Mapping[str, Any]) -> None:
-    """End a Responses API span from a ``Response``."""
-    content = responses_content(call, kwargs)
-    attrs: dict[str, Any] = {}
-    input_tokens = output_tokens = None
-    try:
-        attrs, input_tokens, output_tokens = responses_attributes(response, call, content)
-    except Exception:
-        log_internal_error("reading a Responses API response")
-    call.succeed(attrs, input_tokens, output_tokens, content)
+        response.read_tokens(usage, "input_tokens", "output_tokens")
+        _usage_details(usage, response, "input_tokens_details", "output_tokens_details")
 
 
 # ---------------------------------------------------------------------------
@@ -534,7 +448,6 @@ class ChatStreamRecorder(LLMStreamRecorder):
     """Accumulates a chat.completions stream: ids, model, finish reasons, usage, tool calls."""
 
     __slots__ = (
-        "capture",
         "finish_reasons",
         "response_id",
         "response_model",
@@ -543,9 +456,8 @@ class ChatStreamRecorder(LLMStreamRecorder):
         "usage",
     )
 
-    def __init__(self, call: Call, kwargs: Mapping[str, Any]) -> None:
-        super().__init__(call, kwargs)
-        self.capture = call.capture_enabled
+    def __init__(self, call: Call) -> None:
+        super().__init__(call)
         self.response_id: str | None = None
         self.response_model: str | None = None
         self.finish_reasons: dict[int, str] = {}
@@ -591,48 +503,45 @@ class ChatStreamRecorder(LLMStreamRecorder):
                 if capture and function.arguments:
                     acc.arguments.append(function.arguments)
 
-    def succeeded(self, ended_at: float) -> None:
-        call = self.call
-        attrs: dict[str, Any] = {}
-        response_id_and_model(attrs, self.response_id, self.response_model)
-        indexed_finish_reasons(self.finish_reasons, attrs)
-        calls = [(acc.id, acc.name) for _, acc in sorted(self.tool_calls.items())]
-        _tool_call_attrs(calls, attrs)
+    def read(self, response: Response) -> None:
+        response.id = self.response_id
+        response.model = self.response_model
+        response.set_indexed_finish_reasons(self.finish_reasons)
+        response.tool_calls = [(acc.id, acc.name) for _, acc in sorted(self.tool_calls.items())]
         usage = self.usage
-        input_tokens, output_tokens = token_counts(
-            usage, "prompt_tokens", "completion_tokens", attrs
-        )
         if usage is not None:
-            _usage_details(usage, attrs)
-        content = chat_content(call, self.kwargs)
-        if call.capture_enabled:
-            indexes = sorted(
-                set(self.texts) | set(self.finish_reasons) | {i for i, _ in self.tool_calls}
+            response.read_tokens(usage, "prompt_tokens", "completion_tokens")
+            _usage_details(usage, response, "prompt_tokens_details", "completion_tokens_details")
+        if self.capture:
+            response.output_messages = self._output_messages()
+
+    def _output_messages(self) -> list[dict[str, Any]]:
+        indexes = sorted(
+            set(self.texts) | set(self.finish_reasons) | {i for i, _ in self.tool_calls}
+        )
+        outputs = []
+        for i in indexes:
+            parts: list[dict[str, Any]] = []
+            if i in self.texts:
+                parts.append({"type": "text", "content": "".join(self.texts[i])})
+            for (ci, _), acc in sorted(self.tool_calls.items()):
+                if ci == i:
+                    parts.append(
+                        {
+                            "type": "tool_call",
+                            "id": acc.id,
+                            "name": acc.name,
+                            "arguments": _maybe_json("".join(acc.arguments)),
+                        }
+                    )
+            outputs.append(
+                {
+                    "role": "assistant",
+                    "parts": parts,
+                    "finish_reason": self.finish_reasons.get(i, ""),
+                }
             )
-            outputs = []
-            for i in indexes:
-                parts: list[dict[str, Any]] = []
-                if i in self.texts:
-                    parts.append({"type": "text", "content": "".join(self.texts[i])})
-                for (ci, _), acc in sorted(self.tool_calls.items()):
-                    if ci == i:
-                        parts.append(
-                            {
-                                "type": "tool_call",
-                                "id": acc.id,
-                                "name": acc.name,
-                                "arguments": _maybe_json("".join(acc.arguments)),
-                            }
-                        )
-                outputs.append(
-                    {
-                        "role": "assistant",
-                        "parts": parts,
-                        "finish_reason": self.finish_reasons.get(i, ""),
-                    }
-                )
-            content[semconv.GEN_AI_OUTPUT_MESSAGES] = outputs
-        call.succeed(attrs, input_tokens, output_tokens, content, ended_at)
+        return outputs
 
 
 _FINAL_RESPONSE_EVENTS = frozenset({"response.completed", "response.incomplete", "response.failed"})
@@ -643,8 +552,8 @@ class ResponsesStreamRecorder(LLMStreamRecorder):
 
     __slots__ = ("final", "response_id", "response_model", "stream_error")
 
-    def __init__(self, call: Call, kwargs: Mapping[str, Any]) -> None:
-        super().__init__(call, kwargs)
+    def __init__(self, call: Call) -> None:
+        super().__init__(call)
         self.final: Any = None
         self.response_id: str | None = None
         self.response_model: str | None = None
@@ -661,23 +570,11 @@ class ResponsesStreamRecorder(LLMStreamRecorder):
         elif kind == "error":
             self.stream_error = str(getattr(chunk, "code", None) or "error")
 
-    def record_timing(self, ended_at: float) -> None:
-        final_model = getattr(self.final, "model", None) if self.final is not None else None
-        self.call.record_stream_timing(self, ended_at, final_model or self.response_model)
-
-    def succeeded(self, ended_at: float) -> None:
-        call = self.call
-        content = responses_content(call, self.kwargs)
-        attrs: dict[str, Any] = {}
-        input_tokens = output_tokens = None
-        try:
-            if self.final is not None:
-                attrs, input_tokens, output_tokens = responses_attributes(self.final, call, content)
-            else:
-                response_id_and_model(attrs, self.response_id, self.response_model)
-            if self.stream_error:
-                attrs[semconv.ERROR_TYPE] = self.stream_error
-                call.metric_attrs[semconv.ERROR_TYPE] = self.stream_error
-        except Exception:
-            log_internal_error("reading a Responses API stream")
-        call.succeed(attrs, input_tokens, output_tokens, content, ended_at)
+    def read(self, response: Response) -> None:
+        response.error_type = self.stream_error
+        if self.final is not None:
+            read_responses(self.final, {}, response)
+        if response.id is None:
+            response.id = self.response_id
+        if response.model is None:
+            response.model = self.response_model

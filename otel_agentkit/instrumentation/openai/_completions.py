@@ -14,27 +14,15 @@ from collections.abc import Mapping
 from typing import Any
 
 from otel_agentkit import semconv
-from otel_agentkit.instrumentation._base import log_internal_error
-from otel_agentkit.instrumentation._genai import (
-    LLMStreamRecorder,
-    indexed_finish_reasons,
-    response_id_and_model,
-    token_counts,
-)
-from otel_agentkit.instrumentation.openai._calls import (
-    Call,
-    _get,
-    text_input_messages,
-)
+from otel_agentkit.instrumentation._genai import Call, LLMStreamRecorder, Response, get_field
+from otel_agentkit.instrumentation.openai._calls import text_input_messages
 
-__all__ = ["CompletionStreamRecorder", "completion_content", "finish_completion"]
+__all__ = ["CompletionStreamRecorder", "completion_content", "read_completion"]
 
 
-def completion_content(call: Call, kwargs: Mapping[str, Any]) -> dict[str, Any]:
-    """Request-side content: the prompt(s) as user messages (empty when capture is off)."""
-    if not call.capture_enabled:
-        return {}
-    return {semconv.GEN_AI_INPUT_MESSAGES: text_input_messages(kwargs.get("prompt"))}
+def completion_content(params: Mapping[str, Any]) -> dict[str, Any]:
+    """Request-side content: the prompt(s) as user messages."""
+    return {semconv.GEN_AI_INPUT_MESSAGES: text_input_messages(params.get("prompt"))}
 
 
 def _output_message(text: str, finish_reason: str | None) -> dict[str, Any]:
@@ -45,28 +33,19 @@ def _output_message(text: str, finish_reason: str | None) -> dict[str, Any]:
     }
 
 
-def finish_completion(response: Any, call: Call, kwargs: Mapping[str, Any]) -> None:
-    """End a text_completion span from a ``Completion``."""
-    attrs: dict[str, Any] = {}
-    content = completion_content(call, kwargs)
-    input_tokens = output_tokens = None
-    try:
-        response_id_and_model(attrs, _get(response, "id"), _get(response, "model"))
-        choices = _get(response, "choices") or []
-        if choices:
-            attrs[semconv.GEN_AI_RESPONSE_FINISH_REASONS] = [
-                _get(c, "finish_reason") or "" for c in choices
-            ]
-        if call.capture_enabled:
-            content[semconv.GEN_AI_OUTPUT_MESSAGES] = [
-                _output_message(_get(c, "text") or "", _get(c, "finish_reason")) for c in choices
-            ]
-        input_tokens, output_tokens = token_counts(
-            _get(response, "usage"), "prompt_tokens", "completion_tokens", attrs
-        )
-    except Exception:
-        log_internal_error("reading a completion")
-    call.succeed(attrs, input_tokens, output_tokens, content)
+def read_completion(result: Any, params: Mapping[str, Any], response: Response) -> None:
+    """A ``Completion``."""
+    response.id = get_field(result, "id")
+    response.model = get_field(result, "model")
+    choices = get_field(result, "choices") or []
+    if choices:
+        response.finish_reasons = [get_field(c, "finish_reason") or "" for c in choices]
+    if response.capture:
+        response.output_messages = [
+            _output_message(get_field(c, "text") or "", get_field(c, "finish_reason"))
+            for c in choices
+        ]
+    response.read_tokens(get_field(result, "usage"), "prompt_tokens", "completion_tokens")
 
 
 class CompletionStreamRecorder(LLMStreamRecorder):
@@ -77,8 +56,8 @@ class CompletionStreamRecorder(LLMStreamRecorder):
 
     __slots__ = ("finish_reasons", "response_id", "response_model", "texts", "usage")
 
-    def __init__(self, call: Call, kwargs: Mapping[str, Any]) -> None:
-        super().__init__(call, kwargs)
+    def __init__(self, call: Call) -> None:
+        super().__init__(call)
         self.response_id: str | None = None
         self.response_model: str | None = None
         self.finish_reasons: dict[int, str] = {}
@@ -92,7 +71,7 @@ class CompletionStreamRecorder(LLMStreamRecorder):
         usage = getattr(chunk, "usage", None)
         if usage is not None:
             self.usage = usage
-        capture = self.call.capture_enabled
+        capture = self.capture
         for choice in getattr(chunk, "choices", None) or ():
             index = choice.index
             if choice.finish_reason:
@@ -100,22 +79,13 @@ class CompletionStreamRecorder(LLMStreamRecorder):
             if capture and choice.text:
                 self.texts.setdefault(index, []).append(choice.text)
 
-    def succeeded(self, ended_at: float) -> None:
-        call = self.call
-        attrs: dict[str, Any] = {}
-        content = completion_content(call, self.kwargs)
-        input_tokens = output_tokens = None
-        try:
-            response_id_and_model(attrs, self.response_id, self.response_model)
-            indexed_finish_reasons(self.finish_reasons, attrs)
-            input_tokens, output_tokens = token_counts(
-                self.usage, "prompt_tokens", "completion_tokens", attrs
-            )
-            if call.capture_enabled:
-                content[semconv.GEN_AI_OUTPUT_MESSAGES] = [
-                    _output_message("".join(self.texts.get(i, ())), self.finish_reasons.get(i))
-                    for i in sorted(set(self.texts) | set(self.finish_reasons))
-                ]
-        except Exception:
-            log_internal_error("reading a completions stream")
-        call.succeed(attrs, input_tokens, output_tokens, content, ended_at)
+    def read(self, response: Response) -> None:
+        response.id = self.response_id
+        response.model = self.response_model
+        response.set_indexed_finish_reasons(self.finish_reasons)
+        response.read_tokens(self.usage, "prompt_tokens", "completion_tokens")
+        if self.capture:
+            response.output_messages = [
+                _output_message("".join(self.texts.get(i, ())), self.finish_reasons.get(i))
+                for i in sorted(set(self.texts) | set(self.finish_reasons))
+            ]

@@ -24,6 +24,8 @@ there (0.2 against 0.8 µs). :func:`install` returns what :func:`uninstall` need
 from __future__ import annotations
 
 import functools
+import importlib
+import logging
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from types import FunctionType
@@ -31,7 +33,12 @@ from typing import Any
 
 from otel_agentkit.instrumentation._base import log_internal_error
 
-__all__ = ["REQUEST_TARGETS", "install", "request_wrapper", "uninstall"]
+__all__ = ["REQUEST_TARGETS", "install", "install_all", "request_wrapper", "uninstall"]
+
+_log = logging.getLogger("otel_agentkit")
+
+#: (owner, original ``request``, our fallback): what :func:`uninstall` needs.
+Installed = tuple[type[Any], Any, Any]
 
 #: Marks our fallback, so uninstall() never removes someone else's wrapper.
 _MARK = "_agentkit_request_fallback"
@@ -70,7 +77,7 @@ def _call_kwargs(options: Any) -> dict[str, Any] | None:
 
 
 def request_wrapper(
-    wrappers: Mapping[str, Callable[..., Any]], in_call: ContextVar[bool]
+    wrappers: Mapping[str, Callable[..., Any]], in_call: ContextVar[Any]
 ) -> Callable[..., Any]:
     """A wrapt wrapper for ``request``; ``wrappers`` maps an API path to its resource wrapper.
 
@@ -100,9 +107,26 @@ def request_wrapper(
     return wrapper
 
 
+def install_all(
+    wrappers_for: Callable[[bool], Mapping[str, Callable[..., Any]]], in_call: ContextVar[Any]
+) -> list[Installed]:
+    """The fallback on every class of :data:`REQUEST_TARGETS` that this openai has.
+
+    ``wrappers_for(is_async)`` maps an API path to the resource wrapper for it.
+    """
+    installed: list[Installed] = []
+    for module_name, class_name, is_async in REQUEST_TARGETS:
+        try:
+            owner = getattr(importlib.import_module(module_name), class_name)
+            installed.append(install(owner, wrappers_for(is_async), in_call))
+        except Exception:
+            _log.debug("otel-agentkit: cannot wrap %s.request", class_name, exc_info=True)
+    return installed
+
+
 def install(
-    owner: type[Any], wrappers: Mapping[str, Callable[..., Any]], in_call: ContextVar[bool]
-) -> tuple[type[Any], Any, Any]:
+    owner: type[Any], wrappers: Mapping[str, Callable[..., Any]], in_call: ContextVar[Any]
+) -> Installed:
     """Set the fallback as ``owner.request``; returns ``(owner, original, fallback)``."""
     original = owner.__dict__["request"]
     wrapper = request_wrapper(wrappers, in_call)
@@ -125,7 +149,7 @@ def install(
     return owner, original, request
 
 
-def uninstall(installed: tuple[type[Any], Any, Any]) -> None:
+def uninstall(installed: Installed) -> None:
     """Put the original ``request`` back, unless someone replaced our fallback since."""
     owner, original, fallback = installed
     try:
