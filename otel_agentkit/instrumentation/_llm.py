@@ -289,7 +289,7 @@ class LLMInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         """Install the wrappers (the library is imported)."""
         settings = LLMSettings.from_kwargs(kwargs)
         targets: list[WrapTarget] = [
-            (m.module, m.cls, m.method, (m.wrapper or LLMInstrumentor.wrapper)(self, settings, m))
+            (m.module, m.cls, m.method, (m.wrapper or type(self).wrapper)(self, settings, m))
             for m in self._methods
         ]
         targets += self._extra_targets(settings)
