@@ -27,21 +27,17 @@ context with the request (unless its ``propagation`` is off). Pass
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Collection, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from contextvars import ContextVar
 from typing import Any
 
-from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-defined]
-    BaseInstrumentor,
-)
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.trace import NonRecordingSpan
 
 from otel_agentkit import semconv
 from otel_agentkit.instrumentation._base import (
-    installed_version,
+    LibraryInstrumentor,
     log_internal_error,
-    supported_or_warn,
     unwrap_methods,
     wrap_methods,
 )
@@ -332,7 +328,7 @@ def _sdk_span_hook(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
         return wrapped(*args, **kwargs)
 
 
-class AnthropicInstrumentor(BaseInstrumentor):  # type: ignore[misc]
+class AnthropicInstrumentor(LibraryInstrumentor):
     """Instruments the anthropic client library (v0.43 up to, not including, v3).
 
     Keyword arguments to :meth:`instrument`:
@@ -354,14 +350,13 @@ class AnthropicInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         calls we trace (default); ``True`` keeps it, nested under ours.
     """
 
-    def instrumentation_dependencies(self) -> Collection[str]:
-        """The anthropic versions this instrumentor supports."""
-        return _instruments
+    _instruments = _instruments
+    _modules = ("anthropic",)
 
-    def _instrument(self, **kwargs: Any) -> None:
-        self._wrapped: list[tuple[Any, str]] = []
-        if not supported_or_warn("anthropic", _instruments[0], installed_version("anthropic")):
-            return
+    def _check_arguments(self, **kwargs: Any) -> None:
+        LLMSettings.from_kwargs(kwargs)  # a bad capture_content or prices raises now
+
+    def _wrap(self, **kwargs: Any) -> None:
         settings = LLMSettings.from_kwargs(kwargs)
         self._wrapped = wrap_methods(
             (
@@ -376,6 +371,6 @@ class AnthropicInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             module, function = _SDK_SPAN_HOOK
             self._wrapped += wrap_methods([(module, None, function, _sdk_span_hook)])
 
-    def _uninstrument(self, **kwargs: Any) -> None:
+    def _unwrap(self) -> None:
         unwrap_methods(getattr(self, "_wrapped", []), "anthropic uninstrument")
         self._wrapped = []

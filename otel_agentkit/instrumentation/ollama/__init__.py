@@ -23,22 +23,18 @@ client metrics, recorded in the span's context.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from types import MethodType
 from typing import Any
 
 from opentelemetry import context as otel_context
-from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-defined]
-    BaseInstrumentor,
-)
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 
 from otel_agentkit import semconv
 from otel_agentkit.instrumentation._base import (
-    installed_version,
+    LibraryInstrumentor,
     log_internal_error,
-    supported_or_warn,
     unwrap_methods,
     wrap_methods,
 )
@@ -227,7 +223,7 @@ def _async_wrapper(settings: LLMSettings, op: _Operation) -> Callable[..., Any]:
     return wrapper
 
 
-class OllamaInstrumentor(BaseInstrumentor):  # type: ignore[misc]
+class OllamaInstrumentor(LibraryInstrumentor):
     """Instruments the ollama client library (v0.4 up to, not including, v1).
 
     Keyword arguments to :meth:`instrument`:
@@ -244,15 +240,14 @@ class OllamaInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         ``agentkit.llm.cost`` counter (a self-hosted model usually has none).
     """
 
-    def instrumentation_dependencies(self) -> Collection[str]:
-        """The ollama versions this instrumentor supports."""
-        return _instruments
+    _instruments = _instruments
+    _modules = ("ollama",)
 
-    def _instrument(self, **kwargs: Any) -> None:
-        self._wrapped: list[tuple[Any, str]] = []
+    def _check_arguments(self, **kwargs: Any) -> None:
+        LLMSettings.from_kwargs(kwargs)  # a bad capture_content or prices raises now
+
+    def _wrap(self, **kwargs: Any) -> None:
         self._rebound: dict[str, Any] = {}
-        if not supported_or_warn("ollama", _instruments[0], installed_version("ollama")):
-            return
         settings = LLMSettings.from_kwargs(kwargs)
         self._wrapped = wrap_methods(
             (
@@ -289,7 +284,7 @@ class OllamaInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         except Exception:
             log_internal_error("rebinding ollama module functions")
 
-    def _uninstrument(self, **kwargs: Any) -> None:
+    def _unwrap(self) -> None:
         unwrap_methods(getattr(self, "_wrapped", []), "ollama uninstrument")
         self._wrapped = []
         rebound: dict[str, Any] = getattr(self, "_rebound", {})

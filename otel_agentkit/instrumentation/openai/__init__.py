@@ -25,22 +25,18 @@ from __future__ import annotations
 
 import importlib
 import logging
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from types import MethodType
 from typing import Any
 
-from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-defined]
-    BaseInstrumentor,
-)
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.trace import INVALID_SPAN, get_current_span
 
 from otel_agentkit import semconv
 from otel_agentkit.instrumentation._base import (
-    installed_version,
+    LibraryInstrumentor,
     log_internal_error,
-    supported_or_warn,
     unwrap_methods,
     wrap_methods,
 )
@@ -307,11 +303,7 @@ def _async_wrapper(settings: LLMSettings, op: _Operation) -> Callable[..., Any]:
     return wrapper
 
 
-def _openai_version() -> str | None:
-    return installed_version("openai")
-
-
-class OpenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
+class OpenAIInstrumentor(LibraryInstrumentor):
     """Instruments the openai client library (v1.40 up to, not including, v4).
 
     Keyword arguments to :meth:`instrument`:
@@ -333,14 +325,13 @@ class OpenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         Calls to models without a price record no cost.
     """
 
-    def instrumentation_dependencies(self) -> Collection[str]:
-        """The openai versions this instrumentor supports."""
-        return _instruments
+    _instruments = _instruments
+    _modules = ("openai",)
 
-    def _instrument(self, **kwargs: Any) -> None:
-        self._wrapped: list[tuple[Any, str]] = []
-        if not supported_or_warn("openai", _instruments[0], _openai_version()):
-            return
+    def _check_arguments(self, **kwargs: Any) -> None:
+        LLMSettings.from_kwargs(kwargs)  # a bad capture_content or prices raises now
+
+    def _wrap(self, **kwargs: Any) -> None:
         settings = LLMSettings.from_kwargs(kwargs)
         self._wrapped = wrap_methods(
             (module, cls, method, (_async_wrapper if is_async else _sync_wrapper)(settings, op))
@@ -362,7 +353,7 @@ class OpenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             except Exception:
                 _log.debug("otel-agentkit: cannot wrap %s.request", class_name, exc_info=True)
 
-    def _uninstrument(self, **kwargs: Any) -> None:
+    def _unwrap(self) -> None:
         unwrap_methods(getattr(self, "_wrapped", []), "openai uninstrument")
         self._wrapped = []
         for installed in getattr(self, "_requests", []):
