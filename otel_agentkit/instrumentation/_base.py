@@ -389,7 +389,8 @@ class LibraryInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     #: Supported versions, ``("openai >= 1.40, < 4",)``: what
     #: :meth:`instrumentation_dependencies` returns and what pyproject's extras pin.
     _instruments: ClassVar[tuple[str, ...]]
-    #: Import names whose import triggers wrapping, ``("qdrant_client",)``.
+    #: Import names whose import triggers wrapping, ``("qdrant_client",)``; also the
+    #: library's logger names (:func:`otel_agentkit.instrumentation.library_loggers`).
     _modules: ClassVar[tuple[str, ...]]
 
     #: The current hook token while wrapping is pending; None otherwise.
