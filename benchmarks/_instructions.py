@@ -57,22 +57,33 @@ def region(fn: Callable[[], object], number: int) -> None:
 
 
 def run(
-    python: str, argv: Sequence[str], *, cwd: Path, env: Mapping[str, str]
+    python: str,
+    argv: Sequence[str],
+    *,
+    cwd: Path,
+    env: Mapping[str, str],
+    regions: bool = True,
 ) -> tuple[list[int], str]:
     """Run ``python argv`` under callgrind; the instruction count of each region, in order.
 
-    Returns the counts and the child's stdout (where it says which region was which).
+    With ``regions=False`` the whole process is counted instead (interpreter
+    start-up and imports included): one count, from its first instruction to
+    its exit. Returns the counts and the child's stdout (where it says which
+    region was which).
     """
+    toggles = [
+        "--collect-atstart=no",
+        f"--toggle-collect={_REGION_FUNCTION}",
+        f"--zero-before={_REGION_FUNCTION}",
+        f"--dump-after={_REGION_FUNCTION}",
+    ]
     with tempfile.TemporaryDirectory(prefix="agentkit-callgrind-") as tmp:
         out = Path(tmp) / "cg.out"
         done = subprocess.run(
             [
                 "valgrind",
                 "--tool=callgrind",
-                "--collect-atstart=no",
-                f"--toggle-collect={_REGION_FUNCTION}",
-                f"--zero-before={_REGION_FUNCTION}",
-                f"--dump-after={_REGION_FUNCTION}",
+                *(toggles if regions else []),
                 f"--callgrind-out-file={out}",
                 python,
                 *argv,
@@ -85,9 +96,14 @@ def run(
         )
         if done.returncode != 0:
             raise RuntimeError(f"callgrind run failed:\n{done.stderr[-2000:]}")
-        parts = sorted(
-            (p for p in Path(tmp).iterdir() if re.fullmatch(r"cg\.out\.\d+", p.name)),
-            key=lambda p: int(p.name.rsplit(".", 1)[1]),
+        # Regions: one part file each (cg.out.1, ...); the whole process: cg.out.
+        parts = (
+            sorted(
+                (p for p in Path(tmp).iterdir() if re.fullmatch(r"cg\.out\.\d+", p.name)),
+                key=lambda p: int(p.name.rsplit(".", 1)[1]),
+            )
+            if regions
+            else [out]
         )
         counts = []
         for part in parts:

@@ -75,8 +75,10 @@ REQUEST_LOGGER_NAME: Final = "otel_agentkit.http"
 EVENT_REQUEST_STARTED: Final = "request_started"
 EVENT_REQUEST_COMPLETED: Final = "request_completed"
 
-#: Third-party loggers that are chatty at INFO/DEBUG (one line per HTTP call,
-#: per gRPC poll, per access); :func:`configure_logging` sets them to WARNING.
+#: Transport loggers that are chatty at INFO/DEBUG (one line per HTTP call,
+#: per gRPC poll, per access); :func:`configure_logging` sets them, and the
+#: loggers of every library otel-agentkit instruments
+#: (:func:`otel_agentkit.instrumentation.library_loggers`), to WARNING.
 DEFAULT_NOISY_LOGGERS: Final[tuple[str, ...]] = (
     "urllib3",
     "requests",
@@ -86,12 +88,7 @@ DEFAULT_NOISY_LOGGERS: Final[tuple[str, ...]] = (
     "h2",
     "hpack",
     "werkzeug",
-    "openai",
-    "anthropic",
-    "ollama",
     "grpc",
-    "chromadb",
-    "qdrant_client",
 )
 
 # JSON keys of the schema (the ``service.name`` and ``exception.*`` keys are
@@ -894,9 +891,10 @@ def configure_logging(
         fmt: ``"json"`` (default) or ``"text"``.
         file: a file path to append to, or ``"stdout"`` / ``"stderr"``.
         root: the logger to configure (default: the root logger).
-        noisy_level: level for :data:`DEFAULT_NOISY_LOGGERS` (never below
-            ``level``); None leaves them alone. Loggers the application
-            already set a level on are not changed.
+        noisy_level: level for :data:`DEFAULT_NOISY_LOGGERS` and the
+            instrumented libraries' loggers (never below ``level``); None
+            leaves them alone. Loggers the application already set a level
+            on are not changed.
         noisy_loggers: replace the list of noisy logger names.
         enrich_existing: also add a :class:`ContextFilter` to the handlers
             ``root`` already has (see :func:`enrich_handlers`).
@@ -935,6 +933,10 @@ def _install(
 ) -> None:
     """Attach ``handler`` (from :func:`_make_handler`) as configure_logging does."""
     logger = _resolve_logger(root)
+    if noisy_loggers is None and noisy_level is not None:
+        from otel_agentkit.instrumentation import library_loggers
+
+        noisy_loggers = DEFAULT_NOISY_LOGGERS + library_loggers()
     with _lock:
         _remove_installed()
         sink = _sink(handler)
@@ -955,7 +957,7 @@ def _install(
         logger.setLevel(settings.level)
         _installed.append((logger, handler))
         _set_noisy(
-            DEFAULT_NOISY_LOGGERS if noisy_loggers is None else tuple(noisy_loggers),
+            tuple(noisy_loggers or ()),
             None if noisy_level is None else max(noisy_level, settings.level),
         )
 

@@ -779,10 +779,10 @@ def test_unsupported_anthropic_version_is_left_alone(
 ) -> None:
     from anthropic.resources.messages import Messages
 
-    from otel_agentkit.instrumentation import _llm
+    from otel_agentkit.instrumentation import _base
 
     original = Messages.create
-    monkeypatch.setattr(_llm, "installed_version", lambda name: "0.30.0")
+    monkeypatch.setattr(_base, "installed_version", lambda name: "0.30.0")
     instrumentor = AnthropicInstrumentor()
     instrumentor.instrument(skip_dep_check=True)  # as the launcher does
     try:

@@ -29,6 +29,7 @@ from opentelemetry import trace
 import otel_agentkit
 from otel_agentkit import ConfigurationError
 from otel_agentkit.context import get_request_id, request_id, run_in_executor, wrap_executor
+from otel_agentkit.instrumentation import library_loggers
 from otel_agentkit.logs import (
     DEFAULT_NOISY_LOGGERS,
     REQUEST_LOGGER_NAME,
@@ -52,7 +53,8 @@ def _restore_logging() -> Iterator[None]:
     """Put the root logger and the noisy loggers back as they were."""
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
-    noisy = {name: logging.getLogger(name).level for name in DEFAULT_NOISY_LOGGERS}
+    names = DEFAULT_NOISY_LOGGERS + library_loggers()
+    noisy = {name: logging.getLogger(name).level for name in names}
     yield
     reset_logging()
     root.handlers[:] = handlers
@@ -602,6 +604,7 @@ def test_noisy_loggers_default_to_warning(log_file: Path) -> None:
     assert logging.getLogger("httpx").getEffectiveLevel() == logging.WARNING
     assert logging.getLogger("urllib3.connectionpool").getEffectiveLevel() == logging.WARNING
     assert logging.getLogger("werkzeug").level == logging.WARNING
+    assert logging.getLogger("qdrant_client").level == logging.WARNING  # an instrumented library
     assert logging.getLogger("openai").level == logging.DEBUG
     logging.getLogger("httpx").info("HTTP Request: POST https://api/ 200")
     logging.getLogger("httpx").warning("retrying")

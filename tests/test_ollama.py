@@ -603,10 +603,10 @@ def test_unsupported_version_is_left_alone(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    from otel_agentkit.instrumentation import _llm
+    from otel_agentkit.instrumentation import _base
     from otel_agentkit.instrumentation import ollama as module
 
-    monkeypatch.setattr(_llm, "installed_version", lambda name: "0.3.3")
+    monkeypatch.setattr(_base, "installed_version", lambda name: "0.3.3")
     with caplog.at_level("WARNING", logger="otel_agentkit"):
         instrument()
     assert "ollama 0.3.3 is not supported" in caplog.text

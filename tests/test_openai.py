@@ -829,10 +829,10 @@ def test_unsupported_openai_version_is_left_alone(
 ) -> None:
     from openai.resources.chat.completions import Completions
 
-    from otel_agentkit.instrumentation import _llm
+    from otel_agentkit.instrumentation import _base
 
     original = Completions.create
-    monkeypatch.setattr(_llm, "installed_version", lambda name: "0.28.1")
+    monkeypatch.setattr(_base, "installed_version", lambda name: "0.28.1")
     instrumentor = OpenAIInstrumentor()
     # The launcher calls instrument() without the dependency check; so do we here.
     instrumentor.instrument(skip_dep_check=True)

@@ -298,10 +298,10 @@ def test_unsupported_version_is_not_wrapped(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    from otel_agentkit.instrumentation import _vector
+    from otel_agentkit.instrumentation import _base
 
     original = QdrantClient.__dict__["count"]
-    monkeypatch.setattr(_vector, "installed_version", lambda name: "1.2.0")
+    monkeypatch.setattr(_base, "installed_version", lambda name: "1.2.0")
     with caplog.at_level("WARNING", logger="otel_agentkit"):
         QdrantInstrumentor().instrument()
     try:

@@ -11,21 +11,28 @@
   vector-store instrumentors.
 * :func:`metric_attributes` keeps metric points to the allow-list.
 * :func:`error_type` names a failure the way ``error.type`` wants it.
-* :func:`installed_version` / :func:`supported` check a library's version
-  against an instrumentor's ``_instruments`` range (the launcher does not);
-  :func:`supported_or_warn` says so in a warning when it is out of range.
-* :func:`wrap_methods` / :func:`unwrap_methods`: ``instrument()`` /
-  ``uninstrument()`` of a list of methods, skipping what this version lacks.
+* :class:`LibraryInstrumentor`, the base of every instrumentor: checks the
+  library's version against ``_instruments`` (:func:`unmet_requirement`,
+  :func:`report_unmet`, :func:`install_hint`) and wraps the library when the
+  application imports it.
+* :func:`wrap_methods` / :func:`unwrap_methods`: wrap and unwrap a list of
+  methods, skipping what this version of the library lacks.
 """
 
 from __future__ import annotations
 
 import importlib
 import logging
-from collections.abc import Iterable, Mapping
-from typing import Any
+import sys
+import threading
+from collections.abc import Collection, Iterable, Mapping
+from types import ModuleType
+from typing import Any, ClassVar
 
 from opentelemetry import _logs, metrics, trace
+from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-defined]
+    BaseInstrumentor,
+)
 from opentelemetry.metrics import Counter, Histogram, Meter, MeterProvider
 from opentelemetry.trace import Span, Status, StatusCode, Tracer, TracerProvider
 
@@ -233,6 +240,12 @@ def installed_version(distribution: str) -> str | None:
         return None
 
 
+def _split(requirement: str) -> tuple[str, str]:
+    """``"qdrant-client >= 1.9, < 2"`` -> ``("qdrant-client", ">=1.9,<2")``."""
+    name, _, specifier = requirement.strip().partition(" ")
+    return name, specifier.replace(" ", "")
+
+
 def supported(requirement: str, version: str | None) -> bool:
     """Whether ``version`` satisfies ``requirement`` (``"name >= 1.0, < 2"``)."""
     if version is None:
@@ -240,26 +253,64 @@ def supported(requirement: str, version: str | None) -> bool:
     try:
         from packaging.specifiers import SpecifierSet
 
-        return version in SpecifierSet(requirement.split(" ", 1)[1].replace(" ", ""))
+        return version in SpecifierSet(_split(requirement)[1])
     except Exception:
         return False
 
 
-def supported_or_warn(distribution: str, requirement: str, version: str | None) -> bool:
-    """Whether ``version`` of ``distribution`` satisfies ``requirement``; warns when not.
+def install_hint(requirements: Iterable[str]) -> str:
+    """The pip command that installs ``requirements``: ``pip install 'qdrant-client>=1.9,<2'``."""
+    import shlex
 
-    For ``_instrument()``: the ``opentelemetry-instrument`` launcher skips the
-    dependency check, so an instrumentor checks again and leaves the library alone.
+    return "pip install " + " ".join(shlex.quote("".join(_split(r))) for r in requirements)
+
+
+def unmet_requirement(requirements: Iterable[str]) -> tuple[str, str | None] | None:
+    """The first of ``requirements`` not met, with the installed version (None: absent).
+
+    None when every one is met.
     """
-    if supported(requirement, version):
-        return True
-    _log.warning(
-        "otel-agentkit: %s %s is not supported (%s); not instrumenting",
-        distribution,
-        version or "(not installed)",
-        requirement,
-    )
-    return False
+    for requirement in requirements:
+        version = installed_version(_split(requirement)[0])
+        if not supported(requirement, version):
+            return requirement, version
+    return None
+
+
+def report_unmet(requirement: str, version: str | None, absent_level: int) -> None:
+    """Say why a library is left alone: at ``absent_level`` when it is not installed
+    (with the install hint), as a warning when its version is out of range.
+    """
+    distribution = _split(requirement)[0]
+    if version is None:
+        _log.log(
+            absent_level,
+            "otel-agentkit: %s is not installed; install it with: %s",
+            distribution,
+            install_hint([requirement]),
+        )
+    else:
+        _log.warning(
+            "otel-agentkit: %s %s is not supported (%s); not instrumenting",
+            distribution,
+            version,
+            requirement,
+        )
+
+
+def import_if_present(module_name: str) -> ModuleType | None:
+    """``module_name``, imported; None when this version of its library has no such module.
+
+    A module that exists but fails to import (a missing dependency of its
+    own, an error in its body) raises as usual.
+    """
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        missing = exc.name or ""
+        if missing and (module_name == missing or module_name.startswith(missing + ".")):
+            return None
+        raise
 
 
 #: (module, class or None for a module-level function, method, wrapt wrapper)
@@ -269,16 +320,17 @@ WrapTarget = tuple[str, str | None, str, Any]
 def wrap_methods(targets: Iterable[WrapTarget]) -> list[tuple[Any, str]]:
     """Wrap each ``module.class.method`` that exists; returns what was wrapped.
 
-    A module, class or method this version of the library lacks is skipped; a
-    failure to wrap one is logged at debug level and the rest are still wrapped.
+    A module, class or method this version of the library lacks is skipped
+    quietly; a failure to wrap one (a module that fails to import included) is
+    logged at debug level and the rest are still wrapped.
     """
     import wrapt
 
     wrapped: list[tuple[Any, str]] = []
     for module_name, class_name, method, wrapper in targets:
         try:
-            owner: Any = importlib.import_module(module_name)
-            if class_name is not None:
+            owner: Any = import_if_present(module_name)
+            if owner is not None and class_name is not None:
                 owner = getattr(owner, class_name, None)
             if owner is None or not hasattr(owner, method):
                 continue
@@ -304,3 +356,101 @@ def unwrap_methods(wrapped: Iterable[tuple[Any, str]], where: str) -> None:
             unwrap(owner, method)
         except Exception:
             log_internal_error(where)
+
+
+#: Guards the hand-over between instrument(), uninstrument() and a post-import hook.
+_HOOK_LOCK = threading.Lock()
+
+
+class LibraryInstrumentor(BaseInstrumentor):  # type: ignore[misc]
+    """Base of every otel-agentkit instrumentor: wraps its library when the app imports it.
+
+    ``instrument()`` never imports the library. When one of ``_modules`` is
+    already imported it wraps at once; otherwise it leaves a post-import hook
+    (wrapt's) that wraps when the application imports it, so a library the
+    program never uses is never loaded. A library that is not installed is
+    left alone quietly (debug log); one installed at a version outside
+    ``_instruments`` is left alone with a warning (the
+    ``opentelemetry-instrument`` launcher skips the dependency check, so this
+    is where it happens). An error while wrapping is logged at debug level
+    and never reaches the importing program.
+
+    ``uninstrument()`` unwraps, or cancels the pending hook: wrapt cannot
+    remove a hook, so each hook carries a token and does nothing once its
+    token is no longer the current one (the same holds after ``instrument()``
+    again, which leaves a fresh hook).
+
+    A subclass sets ``_instruments`` and ``_modules`` and implements
+    :meth:`_wrap` and :meth:`_unwrap` (and :meth:`_check_arguments` when it
+    takes arguments that can be wrong: ``instrument()`` raises for those at
+    once, even when wrapping waits for an import).
+    """
+
+    #: Supported versions, ``("openai >= 1.40, < 4",)``: what
+    #: :meth:`instrumentation_dependencies` returns and what pyproject's extras pin.
+    _instruments: ClassVar[tuple[str, ...]]
+    #: Import names whose import triggers wrapping, ``("qdrant_client",)``; also the
+    #: library's logger names (:func:`otel_agentkit.instrumentation.library_loggers`).
+    _modules: ClassVar[tuple[str, ...]]
+
+    #: The current hook token while wrapping is pending; None otherwise.
+    _pending: object | None = None
+    #: Whether :meth:`_wrap` ran since the last :meth:`_unwrap`.
+    _applied: bool = False
+
+    def instrumentation_dependencies(self) -> Collection[str]:
+        """The library versions this instrumentor supports (``_instruments``)."""
+        return self._instruments
+
+    def _instrument(self, **kwargs: Any) -> None:
+        self._check_arguments(**kwargs)
+        unmet = unmet_requirement(self._instruments)
+        if unmet is not None:
+            report_unmet(*unmet, absent_level=logging.DEBUG)
+            return
+        token = object()
+        with _HOOK_LOCK:
+            self._pending = token
+        if any(name in sys.modules for name in self._modules):
+            self._apply(token, kwargs)
+            return
+        import wrapt
+
+        def hook(module: ModuleType) -> None:
+            self._apply(token, kwargs)
+
+        for name in self._modules:
+            wrapt.register_post_import_hook(hook, name)
+
+    def _apply(self, token: object, kwargs: dict[str, Any]) -> None:
+        """Wrap, unless ``token`` was cancelled or another module's hook wrapped already."""
+        with _HOOK_LOCK:
+            if self._pending is not token:
+                return
+            self._pending = None
+            self._applied = True
+        try:
+            self._wrap(**kwargs)
+        except Exception:
+            log_internal_error(f"instrumenting {self._modules[0]}")
+
+    def _uninstrument(self, **kwargs: Any) -> None:
+        with _HOOK_LOCK:
+            self._pending = None
+            applied, self._applied = self._applied, False
+        if applied:
+            self._unwrap()
+
+    def _check_arguments(self, **kwargs: Any) -> None:
+        """Raise for a bad ``instrument()`` argument now, not when the library is imported.
+
+        By default every argument is accepted.
+        """
+
+    def _wrap(self, **kwargs: Any) -> None:
+        """Install the wrappers (the library is imported; submodules may be imported freely)."""
+        raise NotImplementedError
+
+    def _unwrap(self) -> None:
+        """Remove what :meth:`_wrap` installed."""
+        raise NotImplementedError

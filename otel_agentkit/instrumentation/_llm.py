@@ -24,15 +24,12 @@ Stainless-generated clients (``with_raw_response``,
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Collection, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
 from types import MethodType
 from typing import Any, ClassVar, NamedTuple
 
 from opentelemetry import context as otel_context
-from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-defined]
-    BaseInstrumentor,
-)
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.trace import INVALID_SPAN, get_current_span
 
@@ -40,10 +37,9 @@ from otel_agentkit import semconv
 from otel_agentkit._content import capture_mode
 from otel_agentkit.instrumentation import _raw
 from otel_agentkit.instrumentation._base import (
+    LibraryInstrumentor,
     WrapTarget,
-    installed_version,
     log_internal_error,
-    supported_or_warn,
     unwrap_methods,
     wrap_methods,
 )
@@ -204,7 +200,7 @@ async def run_async(
         otel_context.detach(token)
 
 
-class LLMInstrumentor(BaseInstrumentor):  # type: ignore[misc]
+class LLMInstrumentor(LibraryInstrumentor):
     """Instruments one LLM client library from its table of :class:`Method`\\ s.
 
     Keyword arguments to :meth:`instrument` (every provider):
@@ -226,8 +222,6 @@ class LLMInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     A subclass sets the class attributes below and overrides the hooks it needs.
     """
 
-    #: Supported versions, e.g. ``("openai >= 1.40, < 4",)``: the launcher's and our check.
-    _instruments: ClassVar[tuple[str, ...]]
     #: What to wrap.
     _methods: ClassVar[tuple[Method, ...]]
     #: Set while one of this provider's wrappers runs: a wrapped method calling
@@ -247,10 +241,6 @@ class LLMInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     _look_through: ClassVar[tuple[str, ...]] = ()
     #: Context values set while a call runs (to tell other instrumentations to step aside).
     _context_values: ClassVar[tuple[tuple[str, object], ...]] = ()
-
-    def instrumentation_dependencies(self) -> Collection[str]:
-        """The versions of the client library this instrumentor supports."""
-        return self._instruments
 
     # -- hooks ---------------------------------------------------------------
 
@@ -274,16 +264,8 @@ class LLMInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
     # -- instrument / uninstrument -------------------------------------------
 
-    def _instrument(self, **kwargs: Any) -> None:
-        self._wrapped: list[tuple[Any, str]] = []
-        requirement = self._instruments[0]
-        distribution = requirement.split(" ", 1)[0]
-        if not supported_or_warn(distribution, requirement, installed_version(distribution)):
-            return
-        self._wrap(**kwargs)
-
-    def _uninstrument(self, **kwargs: Any) -> None:
-        self._unwrap()
+    def _check_arguments(self, **kwargs: Any) -> None:
+        LLMSettings.from_kwargs(kwargs)  # a bad capture_content or prices raises now
 
     def _wrap(self, **kwargs: Any) -> None:
         """Install the wrappers (the library is imported)."""

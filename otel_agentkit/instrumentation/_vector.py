@@ -14,31 +14,27 @@ untouched.
 
 from __future__ import annotations
 
-import importlib
 import inspect
 import logging
 import time
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
-from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-defined]
-    BaseInstrumentor,
-)
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.trace import Span, SpanKind
 
 from otel_agentkit import _content, semconv
 from otel_agentkit._content import ContentCapture, capture_mode, parse_capture_mode
 from otel_agentkit.instrumentation._base import (
+    LibraryInstrumentor,
     TelemetryHandle,
-    installed_version,
+    import_if_present,
     log_internal_error,
     mark_failed,
     metric_attributes,
-    supported_or_warn,
     unwrap_methods,
 )
 
@@ -330,8 +326,8 @@ def wrap_targets(
     wrapped: list[tuple[Any, str]] = []
     for target in targets:
         try:
-            owner = getattr(importlib.import_module(target.module), target.cls)
-            function = owner.__dict__.get(target.method)
+            owner = getattr(import_if_present(target.module), target.cls, None)
+            function = None if owner is None else owner.__dict__.get(target.method)
             if function is None:  # not in this version of the library
                 continue
             factory = _async_wrapper if target.is_async else _sync_wrapper
@@ -365,29 +361,23 @@ def count_of(value: Any) -> int | None:
         return None
 
 
-class VectorStoreInstrumentor(BaseInstrumentor):  # type: ignore[misc]
-    """What the vector-store instrumentors share: version check, wrap, unwrap.
+class VectorStoreInstrumentor(LibraryInstrumentor):
+    """What the vector-store instrumentors share: wrap and unwrap their targets.
 
-    A subclass names its client library's distribution, the requirement it
-    supports, its :class:`Store` and the :class:`Target` methods to wrap.
+    A subclass names the versions it supports (``_instruments``), the modules
+    whose import triggers wrapping (``_modules``), its :class:`Store` and the
+    :class:`Target` methods to wrap.
     """
 
-    _distribution: str
-    _requirement: str
-    _store: Store
-    _targets: tuple[Target, ...]
+    _store: ClassVar[Store]
+    _targets: ClassVar[tuple[Target, ...]]
 
-    def instrumentation_dependencies(self) -> tuple[str, ...]:
-        """The client library versions this instrumentor supports."""
-        return (self._requirement,)
+    def _check_arguments(self, **kwargs: Any) -> None:
+        settings_from(kwargs)
 
-    def _instrument(self, **kwargs: Any) -> None:
-        self._wrapped: list[tuple[Any, str]] = []
-        version = installed_version(self._distribution)
-        if not supported_or_warn(self._distribution, self._requirement, version):
-            return
+    def _wrap(self, **kwargs: Any) -> None:
         self._wrapped = wrap_targets(self._store, self._targets, settings_from(kwargs))
 
-    def _uninstrument(self, **kwargs: Any) -> None:
+    def _unwrap(self) -> None:
         unwrap_targets(self._store, getattr(self, "_wrapped", []))
         self._wrapped = []

@@ -80,6 +80,7 @@ class AnthropicInstrumentor(LLMInstrumentor):
     """
 
     _instruments = _instruments
+    _modules = ("anthropic",)
     _methods = _METHODS
     _in_call: ClassVar[ContextVar[Call | None]] = ContextVar(
         "otel_agentkit_anthropic_call", default=None

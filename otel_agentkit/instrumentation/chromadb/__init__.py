@@ -32,10 +32,6 @@ from otel_agentkit.instrumentation._vector import Args, Request, Store, Target
 __all__ = ["ChromaInstrumentor"]
 
 
-#: Versions of chromadb we support (checked again in ``_instrument``, because the
-#: ``opentelemetry-instrument`` launcher skips the dependency check).
-_instruments = ("chromadb >= 0.5, < 2",)
-
 _METHODS = ("add", "get", "query", "update", "upsert", "delete", "count", "peek")
 _TARGETS: tuple[Target, ...] = tuple(
     Target("chromadb.api.models.Collection", "Collection", m, m) for m in _METHODS
@@ -104,7 +100,7 @@ class ChromaInstrumentor(_vector.VectorStoreInstrumentor):
         and truncated like every captured value). Embeddings never do.
     """
 
-    _distribution = "chromadb"
-    _requirement = _instruments[0]
+    _instruments = ("chromadb >= 0.5, < 2",)
+    _modules = ("chromadb",)
     _store = _STORE
     _targets = _TARGETS

@@ -92,6 +92,7 @@ class OllamaInstrumentor(LLMInstrumentor):
     """
 
     _instruments = _instruments
+    _modules = ("ollama",)
     _methods = _METHODS
     _in_call: ClassVar[ContextVar[Call | None]] = ContextVar(
         "otel_agentkit_ollama_call", default=None

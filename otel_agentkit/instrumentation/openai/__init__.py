@@ -112,6 +112,7 @@ class OpenAIInstrumentor(LLMInstrumentor):
     """
 
     _instruments = _instruments
+    _modules = ("openai",)
     _methods = _METHODS
     _in_call: ClassVar[ContextVar[Call | None]] = ContextVar(
         "otel_agentkit_openai_call", default=None

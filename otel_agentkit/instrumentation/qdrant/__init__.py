@@ -32,10 +32,6 @@ from otel_agentkit.instrumentation._vector import Args, Request, Store, Target
 __all__ = ["QdrantInstrumentor"]
 
 
-#: Versions of qdrant-client we support (checked again in ``_instrument``,
-#: because the ``opentelemetry-instrument`` launcher skips the dependency check).
-_instruments = ("qdrant-client >= 1.9, < 2",)
-
 _METHODS = (
     "query_points",
     "query_batch_points",
@@ -131,7 +127,7 @@ class QdrantInstrumentor(_vector.VectorStoreInstrumentor):
         like every captured value). Vectors never do.
     """
 
-    _distribution = "qdrant-client"
-    _requirement = _instruments[0]
+    _instruments = ("qdrant-client >= 1.9, < 2",)
+    _modules = ("qdrant_client",)
     _store = _STORE
     _targets = _TARGETS
