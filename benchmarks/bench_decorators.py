@@ -245,7 +245,9 @@ def main() -> None:
         bare = by_case["bare call"]
         hand = by_case["hand-written span + histogram"]
         for case, count in by_case.items():
-            rows.append((config, case, f"{count:,.0f}", f"{count / hand:.2f}x", f"{count - bare:+,.0f}"))
+            rows.append(
+                (config, case, f"{count:,.0f}", f"{count / hand:.2f}x", f"{count - bare:+,.0f}")
+            )
     print(
         table(
             "@traced_tool per-call cost: instructions (callgrind; load-independent)",
