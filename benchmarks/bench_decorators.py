@@ -170,6 +170,8 @@ def instructions_worker(rounds: int = 2) -> list[str]:
     Returns the region labels in the order they ran (``configuration|case``);
     the parent pairs them with callgrind's counts and keeps each label's smallest.
     """
+    import gc
+
     from benchmarks import _instructions
 
     labels: list[str] = []
@@ -178,7 +180,14 @@ def instructions_worker(rounds: int = 2) -> list[str]:
         for case, fn in cases().items():
             for _ in range(_COUNTED_CALLS):  # warm up: first-call and per-provider work
                 fn()
-            _instructions.region(fn, _COUNTED_CALLS)
+            # No collection inside a region: when one falls depends on every
+            # allocation before it, which would move the counts between versions.
+            gc.collect()
+            gc.disable()
+            try:
+                _instructions.region(fn, _COUNTED_CALLS)
+            finally:
+                gc.enable()
             labels.append(f"{config}|{case}")
 
     for _ in range(rounds):
