@@ -14,6 +14,7 @@ import warnings
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from otel_agentkit import _providers
 from otel_agentkit import logs as _logs
 from otel_agentkit.errors import AgentkitError
 from otel_agentkit.telemetry.settings import Settings, resolve_settings
@@ -329,7 +330,7 @@ def configure(
             if log_handler is not None:
                 log_handler.close()  # the log file was opened early, to fail before installing
             raise
-        taken = [] if settings.disabled else _globals.installed_elsewhere()
+        taken = [] if settings.disabled else _providers.installed()
         telemetry = Telemetry(settings, built, installed=not settings.disabled and not taken)
         try:
             telemetry._start(prometheus_registry)
