@@ -14,7 +14,7 @@ import warnings
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from otel_agentkit import _providers
+from otel_agentkit import _providers, semconv
 from otel_agentkit import logs as _logs
 from otel_agentkit.errors import AgentkitError
 from otel_agentkit.telemetry.settings import Settings, resolve_settings
@@ -351,7 +351,8 @@ def configure(
             _globals.install(built.tracer_provider, built.meter_provider, built.logger_provider)
         _current = telemetry
         if log_handler is not None:
-            _logs._install(log_handler, log_settings)
+            service = _providers.resource_attribute(semconv.SERVICE_NAME, built.tracer_provider)
+            _logs._install(log_handler, log_settings, service_name=service)
         if not _atexit_registered:
             atexit.register(shutdown)
             _atexit_registered = True
