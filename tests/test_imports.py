@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import ast
 import itertools
+import json
+import subprocess
+import sys
 import textwrap
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
@@ -180,3 +183,38 @@ def test_graph_counts_deferred_imports_and_parent_packages_but_not_type_checking
 def test_find_cycle_is_none_for_a_tree() -> None:
     assert find_cycle({"a": {"b": "", "c": ""}, "b": {"c": ""}, "c": {}}) is None
     assert find_cycle({"a": {"a": ""}}) == ["a", "a"]
+
+
+#: Third-party top-level packages ``import otel_agentkit`` may load: the API and its own needs.
+ALLOWED_THIRD_PARTY = frozenset({"otel_agentkit", "opentelemetry", "typing_extensions"})
+#: Parts of the ``opentelemetry`` namespace that are not the API.
+NOT_THE_API = ("opentelemetry.sdk", "opentelemetry.exporter", "opentelemetry.instrumentation")
+#: Standard-library modules that cost more than the budget allows, for things used on demand.
+HEAVY_STDLIB = ("asyncio", "importlib.metadata")
+
+
+def loaded_by(code: str) -> set[str]:
+    """The modules a fresh interpreter has loaded after running ``code``."""
+    script = (
+        f"import sys\n{code}\nloaded = sorted(sys.modules)\nimport json\nprint(json.dumps(loaded))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120
+    )
+    return set(json.loads(done.stdout))
+
+
+def _matches(module: str, prefixes: Iterable[str]) -> bool:
+    return any(module == prefix or module.startswith(prefix + ".") for prefix in prefixes)
+
+
+def test_import_loads_no_sdk_client_framework_asyncio_or_importlib_metadata() -> None:
+    already = loaded_by("pass")
+    loaded = loaded_by("import otel_agentkit") - already
+    assert {"otel_agentkit", "opentelemetry.trace"} <= loaded
+    third_party = {m for m in loaded if m.partition(".")[0] not in sys.stdlib_module_names}
+    offending = sorted(
+        {m for m in third_party if m.partition(".")[0] not in ALLOWED_THIRD_PARTY}
+        | {m for m in loaded if _matches(m, NOT_THE_API) or _matches(m, HEAVY_STDLIB)}
+    )
+    assert offending == []

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import importlib
 import logging
-from importlib.metadata import entry_points
 from typing import Any
 
 _log = logging.getLogger("otel_agentkit")
@@ -43,6 +42,8 @@ _active: dict[str, Any] = {}
 
 def available() -> dict[str, str]:
     """Library name -> ``module:Class`` of every registered otel-agentkit instrumentor."""
+    from importlib.metadata import entry_points  # costly to import: only when asked
+
     found: dict[str, str] = {}
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         if ep.name.startswith(ENTRY_POINT_PREFIX):

@@ -1,7 +1,7 @@
 """``configure()``, ``shutdown()`` and the :class:`Telemetry` handle.
 
-Importing this module does not import the OpenTelemetry SDK; calling
-:func:`configure` does.
+Importing this module does not import the OpenTelemetry SDK, nor the
+settings parser; calling :func:`configure` does.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 from otel_agentkit import _providers, semconv
 from otel_agentkit import logs as _logs
 from otel_agentkit.errors import AgentkitError
-from otel_agentkit.telemetry.settings import Settings, resolve_settings
 
 if TYPE_CHECKING:
     from opentelemetry.sdk._logs import LoggerProvider, LogRecordProcessor
@@ -28,6 +27,7 @@ if TYPE_CHECKING:
 
     from otel_agentkit.telemetry._exportstats import ExportStats
     from otel_agentkit.telemetry._setup import Built
+    from otel_agentkit.telemetry.settings import Settings
 
 __all__ = ["Telemetry", "clear_multiprocess_dir", "configure", "get_telemetry", "shutdown"]
 
@@ -281,6 +281,8 @@ def configure(
                 stacklevel=2,
             )
             return _current
+
+        from otel_agentkit.telemetry.settings import resolve_settings
 
         settings = resolve_settings(
             service_name,
