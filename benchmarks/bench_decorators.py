@@ -212,27 +212,34 @@ def count_instructions() -> dict[str, dict[str, float]]:
     return results
 
 
-def main() -> None:
-    results = run()
+def _rows(
+    results: dict[str, dict[str, float]], *, scale: float, spec: str
+) -> list[tuple[str, ...]]:
+    """One row per case: its cost, its ratio to the hand-written path, its cost over a bare call."""
     rows = []
-    for config, cases in results.items():
-        bare = cases["bare call"]
-        hand = cases["hand-written span + histogram"]
-        for case, seconds in cases.items():
+    for config, by_case in results.items():
+        bare = by_case["bare call"]
+        hand = by_case["hand-written span + histogram"]
+        for case, cost in by_case.items():
             rows.append(
                 (
                     config,
                     case,
-                    f"{seconds * 1e6:.3f}",
-                    f"{seconds / hand:.2f}x",
-                    f"{(seconds - bare) * 1e6:+.3f}",
+                    f"{cost * scale:{spec}}",
+                    f"{cost / hand:.2f}x",
+                    f"{(cost - bare) * scale:+{spec}}",
                 )
             )
+    return rows
+
+
+def main() -> None:
+    results = run()
     print(
         table(
             "@traced_tool per-call cost",
             ["configuration", "case", "us/call", "vs hand-written", "us over bare"],
-            rows,
+            _rows(results, scale=1e6, spec=".3f"),
         )
     )
     sdk = results[WITH_SDK]
@@ -248,20 +255,11 @@ def main() -> None:
     if missing:
         print(f"(instruction counts skipped: {missing})\n")
         return
-    counted = count_instructions()
-    rows = []
-    for config, by_case in counted.items():
-        bare = by_case["bare call"]
-        hand = by_case["hand-written span + histogram"]
-        for case, count in by_case.items():
-            rows.append(
-                (config, case, f"{count:,.0f}", f"{count / hand:.2f}x", f"{count - bare:+,.0f}")
-            )
     print(
         table(
             "@traced_tool per-call cost: instructions (callgrind; load-independent)",
             ["configuration", "case", "instructions/call", "vs hand-written", "over bare"],
-            rows,
+            _rows(count_instructions(), scale=1, spec=",.0f"),
         )
     )
 
