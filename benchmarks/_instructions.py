@@ -12,24 +12,26 @@ only inside that function (``--toggle-collect``), to zero its counters on entry
 and to write a profile part on exit, so each region leaves one file whose
 ``totals:`` line is that region's instruction count. Everything outside the
 regions (interpreter start-up, imports, warm-up) runs uncounted.
+
+The child side (:func:`region`) imports only ``ctypes``, so a region that
+measures an import (``benchmarks/bench_import.py``) is not flattered by modules
+this helper loaded first; the parent side imports what it needs when called.
 """
 
 from __future__ import annotations
 
 import ctypes
-import json
 import os
-import re
-import shutil
-import subprocess
-import tempfile
-from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
+
+TYPE_CHECKING = False  # not ``typing.TYPE_CHECKING``: importing typing loads re, enum, ...
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+    from pathlib import Path
 
 #: The C function every ctypes callback enters through; regions run inside it.
 _REGION_FUNCTION = "_CallPythonObject"
 _CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int)
-_TOTALS = re.compile(rb"^totals:\s+(\d+)", re.MULTILINE)
+_TOTALS = rb"^totals:\s+(\d+)"
 
 #: The environment variable that tells a child it runs under callgrind.
 UNDER_CALLGRIND = "AGENTKIT_BENCH_CALLGRIND"
@@ -37,6 +39,8 @@ UNDER_CALLGRIND = "AGENTKIT_BENCH_CALLGRIND"
 
 def available() -> str | None:
     """Why instruction counts cannot be taken here, or None when valgrind is installed."""
+    import shutil
+
     if shutil.which("valgrind") is None:
         return "valgrind not found (Debian: apt-get install valgrind)"
     return None
@@ -71,6 +75,12 @@ def run(
     its exit. Returns the counts and the child's stdout (where it says which
     region was which).
     """
+    import re
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
+    totals = re.compile(_TOTALS, re.MULTILINE)
     toggles = [
         "--collect-atstart=no",
         f"--toggle-collect={_REGION_FUNCTION}",
@@ -107,13 +117,15 @@ def run(
         )
         counts = []
         for part in parts:
-            match = _TOTALS.search(part.read_bytes())
+            match = totals.search(part.read_bytes())
             counts.append(int(match.group(1)) if match else 0)
     return counts, done.stdout
 
 
 def labelled(counts: Sequence[int], stdout: str) -> dict[str, int]:
     """Pair region counts with the labels the child printed (its last stdout line, JSON)."""
+    import json
+
     labels: list[str] = json.loads(stdout.strip().splitlines()[-1])
     if len(labels) != len(counts):
         raise RuntimeError(f"{len(labels)} regions labelled but {len(counts)} counted")

@@ -14,12 +14,20 @@ and with no SDK installed at all.
 
 Targets (issue 3): decorator <= 1.15x the hand-written path with the SDK;
 within 0.5 us of a bare call with no SDK.
+
+Two measures: wall-clock time (interleaved rounds, best kept) and, when
+valgrind is installed, instructions executed per call under callgrind
+(:mod:`benchmarks._instructions`), which repeat whatever the load on the
+machine; a change to the decorators' hot path is judged on the second.
 """
 
 from __future__ import annotations
 
+import json
+import sys
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from opentelemetry import metrics, trace
 from opentelemetry.sdk.metrics import MeterProvider
@@ -83,20 +91,30 @@ def hand_written_case() -> Callable[[], object]:
     return call
 
 
+ROOT = Path(__file__).resolve().parents[1]
+NO_SDK = "no SDK"
+WITH_SDK = "SDK, dropping exporter"
+
+
+def cases() -> dict[str, Callable[[], object]]:
+    """Bare call, hand-written path and decorator, built against the providers installed now."""
+    return {
+        "bare call": lambda: lookup("paris"),
+        "hand-written span + histogram": hand_written_case(),
+        "@traced_tool": lambda: traced_lookup("paris"),
+    }
+
+
 def measure(number: int, rounds: int = 5) -> dict[str, float]:
     """Seconds per call for bare / hand-written / decorator under the current providers.
 
     The cases are interleaved round by round and each keeps its best round,
     so a burst of load from elsewhere on the machine cannot favour one case.
     """
-    cases: dict[str, Callable[[], object]] = {
-        "bare call": lambda: lookup("paris"),
-        "hand-written span + histogram": hand_written_case(),
-        "@traced_tool": lambda: traced_lookup("paris"),
-    }
-    best = dict.fromkeys(cases, float("inf"))
+    cases_now = cases()
+    best = dict.fromkeys(cases_now, float("inf"))
     for _ in range(rounds):
-        for case, fn in cases.items():
+        for case, fn in cases_now.items():
             best[case] = min(best[case], per_call(fn, number=number, repeat=1))
     return best
 
@@ -118,51 +136,136 @@ def install_sdk() -> tuple[TracerProvider, MeterProvider]:
     return tracer_provider, meter_provider
 
 
-def run(number: int = 20_000) -> dict[str, dict[str, float]]:
-    """Measure both configurations; returns {configuration: {case: seconds}}."""
-    results: dict[str, dict[str, float]] = {}
+def _each_configuration(measure_now: Callable[[str], None]) -> None:
+    """Call ``measure_now(configuration)`` with no SDK, then with the SDK installed."""
     _globals.reset()
-    results["no SDK"] = measure(number * 10)
+    measure_now(NO_SDK)
     tracer_provider, meter_provider = install_sdk()
     try:
-        results["SDK, dropping exporter"] = measure(number)
+        measure_now(WITH_SDK)
     finally:
         tracer_provider.shutdown()
         meter_provider.shutdown()
         _globals.reset()
+
+
+def run(number: int = 20_000) -> dict[str, dict[str, float]]:
+    """Measure both configurations; returns {configuration: {case: seconds}}."""
+    results: dict[str, dict[str, float]] = {}
+
+    def measure_now(config: str) -> None:
+        results[config] = measure(number * 10 if config == NO_SDK else number)
+
+    _each_configuration(measure_now)
     return results
 
 
-def main() -> None:
-    results = run()
+#: Calls per counted region: instruction counts repeat exactly, so few are needed.
+_COUNTED_CALLS = 200
+
+
+def instructions_worker(rounds: int = 2) -> list[str]:
+    """Run each case as a counted callgrind region, in both configurations.
+
+    Returns the region labels in the order they ran (``configuration|case``);
+    the parent pairs them with callgrind's counts and keeps each label's smallest.
+    """
+    import gc
+
+    from benchmarks import _instructions
+
+    labels: list[str] = []
+
+    def measure_now(config: str) -> None:
+        for case, fn in cases().items():
+            for _ in range(_COUNTED_CALLS):  # warm up: first-call and per-provider work
+                fn()
+            # No collection inside a region: when one falls depends on every
+            # allocation before it, which would move the counts between versions.
+            gc.collect()
+            gc.disable()
+            try:
+                _instructions.region(fn, _COUNTED_CALLS)
+            finally:
+                gc.enable()
+            labels.append(f"{config}|{case}")
+
+    for _ in range(rounds):
+        _each_configuration(measure_now)
+    return labels
+
+
+def count_instructions() -> dict[str, dict[str, float]]:
+    """Instructions per call, {configuration: {case: count}} (one callgrind run)."""
+    from benchmarks import _instructions
+
+    counts, stdout = _instructions.run(
+        sys.executable,
+        ["-m", "benchmarks.bench_decorators", "--instructions-worker"],
+        cwd=ROOT,
+        env=_instructions.child_env(),
+    )
+    results: dict[str, dict[str, float]] = {}
+    for label, count in _instructions.labelled(counts, stdout).items():
+        config, case = label.split("|")
+        results.setdefault(config, {})[case] = count / _COUNTED_CALLS
+    return results
+
+
+def _rows(
+    results: dict[str, dict[str, float]], *, scale: float, spec: str
+) -> list[tuple[str, ...]]:
+    """One row per case: its cost, its ratio to the hand-written path, its cost over a bare call."""
     rows = []
-    for config, cases in results.items():
-        bare = cases["bare call"]
-        hand = cases["hand-written span + histogram"]
-        for case, seconds in cases.items():
+    for config, by_case in results.items():
+        bare = by_case["bare call"]
+        hand = by_case["hand-written span + histogram"]
+        for case, cost in by_case.items():
             rows.append(
                 (
                     config,
                     case,
-                    f"{seconds * 1e6:.3f}",
-                    f"{seconds / hand:.2f}x",
-                    f"{(seconds - bare) * 1e6:+.3f}",
+                    f"{cost * scale:{spec}}",
+                    f"{cost / hand:.2f}x",
+                    f"{(cost - bare) * scale:+{spec}}",
                 )
             )
+    return rows
+
+
+def main() -> None:
+    results = run()
     print(
         table(
             "@traced_tool per-call cost",
             ["configuration", "case", "us/call", "vs hand-written", "us over bare"],
-            rows,
+            _rows(results, scale=1e6, spec=".3f"),
         )
     )
-    sdk = results["SDK, dropping exporter"]
-    nosdk = results["no SDK"]
+    sdk = results[WITH_SDK]
+    nosdk = results[NO_SDK]
     ratio = sdk["@traced_tool"] / sdk["hand-written span + histogram"]
     overhead_us = (nosdk["@traced_tool"] - nosdk["bare call"]) * 1e6
     print(f"decorator / hand-written with SDK: {ratio:.2f}x (target <= 1.15x)")
-    print(f"decorator - bare call without SDK: {overhead_us:.3f} us (target <= 0.5 us)")
+    print(f"decorator - bare call without SDK: {overhead_us:.3f} us (target <= 0.5 us)\n")
+
+    from benchmarks import _instructions
+
+    missing = _instructions.available()
+    if missing:
+        print(f"(instruction counts skipped: {missing})\n")
+        return
+    print(
+        table(
+            "@traced_tool per-call cost: instructions (callgrind; load-independent)",
+            ["configuration", "case", "instructions/call", "vs hand-written", "over bare"],
+            _rows(count_instructions(), scale=1, spec=",.0f"),
+        )
+    )
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] == ["--instructions-worker"]:
+        print(json.dumps(instructions_worker()))
+    else:
+        main()

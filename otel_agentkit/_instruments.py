@@ -1,17 +1,17 @@
-"""The tracer and metric instruments otel-agentkit records with, created once per provider.
+"""The tracer and metric instruments otel-agentkit records with, and how a histogram is made.
 
-Tests and ``shutdown()`` swap the global providers, so nothing here caches a
-tracer or meter at import time. :func:`current` looks the providers up on
-each call and rebuilds the :class:`Instruments` only when one of them is a
-different object (an ``is`` check); when no provider is installed at all it
-returns ``None`` so callers can skip every bit of work.
+:class:`Instruments` holds the decorators' tracer, their duration histograms
+and the ``agentkit.*`` counters, built against one pair of global providers.
+:func:`current` gives the instance for the current global providers (rebuilt
+only when one of them changes, ``None`` while no real provider is installed;
+see :func:`otel_agentkit._providers.follow`), so nothing here caches a tracer
+or meter at import time.
 
-Looking the providers up through ``trace.get_tracer_provider()`` costs about
-a microsecond per call (it probes ``os.environ``), more than the decorators'
-whole no-SDK budget, so :func:`current` reads the API's module globals
-directly and falls back to the public functions if those ever disappear or if
-``OTEL_PYTHON_TRACER_PROVIDER`` / ``OTEL_PYTHON_METER_PROVIDER`` name a
-provider to load from the environment.
+:func:`create_histogram` makes every histogram otel-agentkit records to (here,
+in the instrumentors and in the web integrations) from one table,
+:data:`otel_agentkit.semconv.HISTOGRAMS`: its unit, description and bucket
+boundaries, the boundaries given as the instrument's advice so that any SDK
+``MeterProvider`` uses them, with or without ``configure()``'s Views.
 
 Imports only the OpenTelemetry API and the standard library.
 """
@@ -19,40 +19,36 @@ Imports only the OpenTelemetry API and the standard library.
 from __future__ import annotations
 
 import logging
-import os
-import threading
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import Any
 
-from opentelemetry import metrics, trace
-from opentelemetry.metrics import Counter, Histogram, Meter
-from opentelemetry.metrics import _internal as _metrics_internal
-from opentelemetry.trace import Tracer
+from opentelemetry.metrics import Counter, Histogram, Meter, MeterProvider
+from opentelemetry.trace import Tracer, TracerProvider
 from opentelemetry.util.types import AttributeValue
 
-from otel_agentkit import semconv
+from otel_agentkit import _providers, semconv
 from otel_agentkit._version import __version__
 
-__all__ = ["Instruments", "current", "metric_attributes"]
+__all__ = ["Instruments", "create_histogram", "current", "metric_attributes"]
 
 _log = logging.getLogger("otel_agentkit")
 
-_ENV_PROVIDER_VARS: Final = ("OTEL_PYTHON_TRACER_PROVIDER", "OTEL_PYTHON_METER_PROVIDER")
 
-#: Read the API globals directly (see the module docstring) when that is safe.
-_FAST_LOOKUP: Final[bool] = (
-    hasattr(trace, "_TRACER_PROVIDER")
-    and hasattr(_metrics_internal, "_METER_PROVIDER")
-    and not any(name in os.environ for name in _ENV_PROVIDER_VARS)
-)
+def create_histogram(meter: Meter, name: str) -> Histogram:
+    """``meter``'s histogram ``name``, with the unit, description and buckets of its table entry."""
+    spec = semconv.HISTOGRAMS[name]
+    return meter.create_histogram(
+        name,
+        unit=spec.unit,
+        description=spec.description,
+        explicit_bucket_boundaries_advisory=list(spec.buckets),
+    )
 
 
 class Instruments:
-    """A tracer and every metric instrument, bound to one pair of global providers."""
+    """A tracer and every metric instrument, bound to one pair of providers."""
 
     __slots__ = (
-        "_meter_provider_key",
-        "_tracer_provider_key",
         "execute_tool_duration",
         "guardrail_violations",
         "invoke_agent_duration",
@@ -64,28 +60,14 @@ class Instruments:
         "tracer",
     )
 
-    def __init__(self, tracer_key: object, meter_key: object) -> None:
-        self._tracer_provider_key = tracer_key
-        self._meter_provider_key = meter_key
-        self.tracer: Tracer = trace.get_tracer_provider().get_tracer(
-            semconv.SCOPE_NAME, __version__
-        )
-        meter: Meter = metrics.get_meter_provider().get_meter(semconv.SCOPE_NAME, __version__)
+    def __init__(self, tracer_provider: TracerProvider, meter_provider: MeterProvider) -> None:
+        self.tracer: Tracer = tracer_provider.get_tracer(semconv.SCOPE_NAME, __version__)
+        meter: Meter = meter_provider.get_meter(semconv.SCOPE_NAME, __version__)
         self.meter = meter
-        self.execute_tool_duration: Histogram = meter.create_histogram(
-            semconv.GEN_AI_EXECUTE_TOOL_DURATION,
-            unit=semconv.UNIT_SECONDS,
-            description="Duration of tool executions.",
-        )
-        self.invoke_agent_duration: Histogram = meter.create_histogram(
-            semconv.GEN_AI_INVOKE_AGENT_DURATION,
-            unit=semconv.UNIT_SECONDS,
-            description="Duration of agent invocations.",
-        )
-        self.invoke_workflow_duration: Histogram = meter.create_histogram(
-            semconv.GEN_AI_INVOKE_WORKFLOW_DURATION,
-            unit=semconv.UNIT_SECONDS,
-            description="Duration of workflow invocations.",
+        self.execute_tool_duration = create_histogram(meter, semconv.GEN_AI_EXECUTE_TOOL_DURATION)
+        self.invoke_agent_duration = create_histogram(meter, semconv.GEN_AI_INVOKE_AGENT_DURATION)
+        self.invoke_workflow_duration = create_histogram(
+            meter, semconv.GEN_AI_INVOKE_WORKFLOW_DURATION
         )
         self.guardrail_violations: Counter = meter.create_counter(
             semconv.AGENTKIT_GUARDRAIL_VIOLATIONS,
@@ -109,47 +91,8 @@ class Instruments:
         )
 
 
-_cache: Instruments | None = None
-_lock = threading.Lock()
-
-
-def current() -> Instruments | None:
-    """The instruments for the current global providers, or ``None`` if none is installed."""
-    if _FAST_LOOKUP:
-        tracer_key: object = trace._TRACER_PROVIDER
-        meter_key: object = _metrics_internal._METER_PROVIDER
-        if tracer_key is None and meter_key is None:
-            return None
-    else:
-        tracer_key = trace.get_tracer_provider()
-        meter_key = metrics.get_meter_provider()
-        if isinstance(tracer_key, trace.ProxyTracerProvider) and isinstance(
-            meter_key, _metrics_internal._ProxyMeterProvider
-        ):
-            return None
-    cached = _cache
-    if (
-        cached is not None
-        and cached._tracer_provider_key is tracer_key
-        and cached._meter_provider_key is meter_key
-    ):
-        return cached
-    return _rebuild(tracer_key, meter_key)
-
-
-def _rebuild(tracer_key: object, meter_key: object) -> Instruments:
-    global _cache
-    with _lock:
-        cached = _cache
-        if (
-            cached is not None
-            and cached._tracer_provider_key is tracer_key
-            and cached._meter_provider_key is meter_key
-        ):
-            return cached
-        cached = Instruments(tracer_key, meter_key)
-        _cache = cached
-        return cached
+#: The instruments for the current global providers, or ``None`` if no real one is installed.
+current = _providers.follow(Instruments)
 
 
 def metric_attributes(attributes: Mapping[str, Any]) -> dict[str, AttributeValue]:

@@ -32,13 +32,11 @@ def _demo(args: argparse.Namespace) -> int:
 
     from opentelemetry import metrics, trace
 
+    from otel_agentkit._instruments import create_histogram
+
     tracer = trace.get_tracer(semconv.SCOPE_NAME, __version__)
     meter = metrics.get_meter(semconv.SCOPE_NAME, __version__)
-    duration = meter.create_histogram(
-        semconv.GEN_AI_CLIENT_OPERATION_DURATION,
-        unit=semconv.UNIT_SECONDS,
-        description="GenAI operation duration.",
-    )
+    duration = create_histogram(meter, semconv.GEN_AI_CLIENT_OPERATION_DURATION)
     attributes = {
         semconv.GEN_AI_OPERATION_NAME: semconv.OP_CHAT,
         semconv.GEN_AI_PROVIDER_NAME: "demo",

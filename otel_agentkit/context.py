@@ -6,12 +6,11 @@ middleware, the log formatters and user code. ``contextvars`` already follow
 :func:`run_in_executor` and :func:`wrap_executor` copy the caller's context
 (OpenTelemetry's current span included) into the worker thread.
 
-Imports only the standard library.
+Imports only the standard library (``asyncio`` only when :func:`run_in_executor` runs).
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
 import functools
 from collections.abc import Callable, Iterator
@@ -70,6 +69,8 @@ async def run_in_executor(
     The current span and the request id are visible inside ``func``, so spans
     it starts are children of the caller's span.
     """
+    import asyncio  # here, not at module level: it costs more than the rest of the package
+
     loop = asyncio.get_running_loop()
     ctx = contextvars.copy_context()
     call = functools.partial(ctx.run, func, *args, **kwargs)

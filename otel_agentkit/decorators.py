@@ -54,6 +54,7 @@ from typing import Any, Final, Literal, ParamSpec, Protocol, TypeVar, overload
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
+from opentelemetry.context import Context
 from opentelemetry.metrics import Counter, Histogram
 from opentelemetry.trace import INVALID_SPAN, Span, SpanKind, Status, StatusCode
 from opentelemetry.util.types import AttributeValue
@@ -278,10 +279,14 @@ class _Op:
     def on_result(self, span: Span, result: object, count: int | None) -> None:
         """Record attributes derived from the result (``count``: items a generator yielded)."""
 
+    # ``ctx`` is the span's own context (the one made current while the operation
+    # ran): the duration point is recorded with it, so its exemplar names this
+    # span, also after the span stopped being current.
     def succeed(
         self,
         inst: Instruments,
         span: Span,
+        ctx: Context,
         result: object,
         duration: float,
         count: int | None = None,
@@ -290,7 +295,7 @@ class _Op:
         try:
             histogram_of = self.histogram_of
             if histogram_of is not None:
-                histogram_of(inst).record(duration, self.metric_attributes)
+                histogram_of(inst).record(duration, self.metric_attributes, ctx)
             if self.result_work and span.is_recording():
                 self.on_result(span, result, count)
         except Exception:
@@ -298,10 +303,12 @@ class _Op:
         finally:
             span.end()
 
-    def fail(self, inst: Instruments, span: Span, exc: BaseException, duration: float) -> None:
+    def fail(
+        self, inst: Instruments, span: Span, ctx: Context, exc: BaseException, duration: float
+    ) -> None:
         """Record an exception that escaped the operation and end the span."""
         if isinstance(exc, GeneratorExit):  # the consumer stopped early: not an error
-            self.succeed(inst, span, _MISSING, duration)
+            self.succeed(inst, span, ctx, _MISSING, duration)
             return
         try:
             error_type = _error_type(exc)
@@ -309,7 +316,7 @@ class _Op:
             if histogram_of is not None:
                 attributes = dict(self.metric_attributes)
                 attributes[semconv.ERROR_TYPE] = error_type
-                histogram_of(inst).record(duration, attributes)
+                histogram_of(inst).record(duration, attributes, ctx)
             if span.is_recording():
                 span.set_attribute(semconv.ERROR_TYPE, error_type)
                 span.record_exception(exc, escaped=True)
@@ -521,7 +528,9 @@ class _GuardrailOp(_Op):
         )
         self.name = name
 
-    def _decide(self, inst: Instruments, span: Span, decision: GuardrailDecision) -> None:
+    def _decide(
+        self, inst: Instruments, span: Span, ctx: Context, decision: GuardrailDecision
+    ) -> None:
         if decision.is_violation:
             counter: Counter = inst.guardrail_violations
             counter.add(
@@ -530,6 +539,7 @@ class _GuardrailOp(_Op):
                     semconv.AGENTKIT_GUARDRAIL_NAME: self.name,
                     semconv.AGENTKIT_GUARDRAIL_DECISION: decision.action,
                 },
+                ctx,
             )
         if span.is_recording():
             span.set_attribute(semconv.AGENTKIT_GUARDRAIL_DECISION, decision.action)
@@ -540,6 +550,7 @@ class _GuardrailOp(_Op):
         self,
         inst: Instruments,
         span: Span,
+        ctx: Context,
         result: object,
         duration: float,
         count: int | None = None,
@@ -547,18 +558,20 @@ class _GuardrailOp(_Op):
         try:
             # Returned without deciding and without raising: the content passed.
             decision = result if isinstance(result, GuardrailDecision) else _ALLOW
-            self._decide(inst, span, decision)
+            self._decide(inst, span, ctx, decision)
         except Exception:
             _log.debug("otel_agentkit: failed to record %s", self.span_name, exc_info=True)
         finally:
             span.end()
 
-    def fail(self, inst: Instruments, span: Span, exc: BaseException, duration: float) -> None:
+    def fail(
+        self, inst: Instruments, span: Span, ctx: Context, exc: BaseException, duration: float
+    ) -> None:
         if not isinstance(exc, GuardrailViolation):
-            super().fail(inst, span, exc, duration)
+            super().fail(inst, span, ctx, exc, duration)
             return
         try:
-            self._decide(inst, span, exc.decision)
+            self._decide(inst, span, ctx, exc.decision)
             if span.is_recording():
                 span.record_exception(exc, escaped=True)
         except Exception:
@@ -588,7 +601,8 @@ def _wrap_function(op: _Op, func: Callable[..., Any]) -> Callable[..., Any]:
             span = inst.tracer.start_span(span_name, kind=_INTERNAL, attributes=attributes)
             if start_work and span.is_recording():
                 op.start(span, args, kwargs)
-            token = _attach(_set_span(span))
+            ctx = _set_span(span)
+            token = _attach(ctx)
         except Exception:  # pragma: no cover - defensive: never break the host program
             _log.debug("otel_agentkit: could not start %s", span_name, exc_info=True)
             return func(*args, **kwargs)
@@ -596,13 +610,11 @@ def _wrap_function(op: _Op, func: Callable[..., Any]) -> Callable[..., Any]:
         try:
             result = func(*args, **kwargs)
         except BaseException as exc:
-            duration = _perf() - start
             _detach(token)
-            op.fail(inst, span, exc, duration)
+            op.fail(inst, span, ctx, exc, _perf() - start)
             raise
-        duration = _perf() - start
         _detach(token)
-        op.succeed(inst, span, result, duration)
+        op.succeed(inst, span, ctx, result, _perf() - start)
         return result
 
     return wrapper
@@ -621,7 +633,8 @@ def _wrap_coroutine_function(op: _Op, func: Callable[..., Any]) -> Callable[...,
             span = inst.tracer.start_span(span_name, kind=_INTERNAL, attributes=attributes)
             if start_work and span.is_recording():
                 op.start(span, args, kwargs)
-            token = _attach(_set_span(span))
+            ctx = _set_span(span)
+            token = _attach(ctx)
         except Exception:  # pragma: no cover - defensive
             _log.debug("otel_agentkit: could not start %s", span_name, exc_info=True)
             return await func(*args, **kwargs)
@@ -629,13 +642,11 @@ def _wrap_coroutine_function(op: _Op, func: Callable[..., Any]) -> Callable[...,
         try:
             result = await func(*args, **kwargs)
         except BaseException as exc:
-            duration = _perf() - start
             _detach(token)
-            op.fail(inst, span, exc, duration)
+            op.fail(inst, span, ctx, exc, _perf() - start)
             raise
-        duration = _perf() - start
         _detach(token)
-        op.succeed(inst, span, result, duration)
+        op.succeed(inst, span, ctx, result, _perf() - start)
         return result
 
     return wrapper
@@ -692,12 +703,12 @@ def _wrap_generator_function(op: _Op, func: Callable[..., Any]) -> Callable[...,
                 except BaseException as exc:  # thrown in by the consumer: forward it
                     to_send, to_throw = None, exc
         except GeneratorExit:  # closed or abandoned by the consumer: a normal end
-            op.succeed(inst, span, _MISSING, _perf() - start, count)
+            op.succeed(inst, span, ctx, _MISSING, _perf() - start, count)
             raise
         except BaseException as exc:
-            op.fail(inst, span, exc, _perf() - start)
+            op.fail(inst, span, ctx, exc, _perf() - start)
             raise
-        op.succeed(inst, span, result, _perf() - start, count)
+        op.succeed(inst, span, ctx, result, _perf() - start, count)
         return result
 
     return wrapper
@@ -756,14 +767,14 @@ def _wrap_async_generator_function(op: _Op, func: Callable[..., Any]) -> Callabl
                     to_send, to_throw = None, exc
         except GeneratorExit:
             if inst is not None and span is not None:
-                op.succeed(inst, span, _MISSING, _perf() - start, count)
+                op.succeed(inst, span, ctx, _MISSING, _perf() - start, count)
             raise
         except BaseException as exc:
             if inst is not None and span is not None:
-                op.fail(inst, span, exc, _perf() - start)
+                op.fail(inst, span, ctx, exc, _perf() - start)
             raise
         if inst is not None and span is not None:
-            op.succeed(inst, span, _MISSING, _perf() - start, count)
+            op.succeed(inst, span, ctx, _MISSING, _perf() - start, count)
 
     return wrapper
 
@@ -1029,11 +1040,12 @@ class TracedOperation:
     OpenTelemetry span (a non-recording one when no SDK is installed).
     """
 
-    __slots__ = ("_inst", "_op", "_result", "_start", "_token", "_used", "count", "span")
+    __slots__ = ("_ctx", "_inst", "_op", "_result", "_start", "_token", "_used", "count", "span")
 
     def __init__(self, op: _Op) -> None:
         self._op = op
         self._inst: Instruments | None = None
+        self._ctx: Context | None = None
         self._token: Any = None
         self._start = 0.0
         self._result: object = _MISSING
@@ -1053,7 +1065,8 @@ class TracedOperation:
             span = inst.tracer.start_span(
                 op.span_name, kind=_INTERNAL, attributes=op.span_attributes
             )
-            self._token = _attach(_set_span(span))
+            self._ctx = ctx = _set_span(span)
+            self._token = _attach(ctx)
             self.span = span
             self._inst = inst
         except Exception:  # pragma: no cover - defensive
@@ -1068,8 +1081,8 @@ class TracedOperation:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        inst = self._inst
-        if inst is None:
+        inst, ctx = self._inst, self._ctx
+        if inst is None or ctx is None:
             return
         self._inst = None
         duration = _perf() - self._start
@@ -1078,9 +1091,9 @@ class TracedOperation:
         except Exception:  # pragma: no cover - exited in another context
             _log.debug("otel_agentkit: could not detach %s", self._op.span_name, exc_info=True)
         if exc is None:
-            self._op.succeed(inst, self.span, self._result, duration, self.count)
+            self._op.succeed(inst, self.span, ctx, self._result, duration, self.count)
         else:
-            self._op.fail(inst, self.span, exc, duration)
+            self._op.fail(inst, self.span, ctx, exc, duration)
 
     async def __aenter__(self) -> TracedOperation:
         return self.__enter__()

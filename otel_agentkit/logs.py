@@ -37,7 +37,7 @@ from typing import Any, Final, Literal, TextIO
 
 from opentelemetry import trace
 
-from otel_agentkit import semconv
+from otel_agentkit import _providers, semconv
 from otel_agentkit.context import get_request_id
 from otel_agentkit.errors import ConfigurationError
 
@@ -188,37 +188,27 @@ def _set_ids_cache(value: tuple[object, str, str]) -> None:
     _ids_cache = value
 
 
-_service_cache: tuple[object, object, str] | None = None
+_service_cache: tuple[object, str] | None = None
 
 
 def _service_name() -> str:
-    """``service.name`` of the configured resource, else from the environment.
+    """``service.name`` of the global tracer provider's resource, else from the environment.
 
-    Cached on the identity of the configured telemetry and the global tracer
-    provider, so a record costs two global reads and two ``is`` checks.
+    Cached on the provider's identity, so a record costs one lookup and one
+    ``is`` check. (``configure()`` passes its own service name down when it
+    sets up logging, so this is for formatters and filters made without one.)
     """
     global _service_cache
-    current = _get_telemetry()
     provider = trace.get_tracer_provider()
     cache = _service_cache
-    if cache is not None and cache[0] is current and cache[1] is provider:
-        return cache[2]
-    resource = current.resource if current is not None else getattr(provider, "resource", None)
-    if resource is not None:
-        name = str(resource.attributes.get(semconv.SERVICE_NAME) or _DEFAULT_SERVICE_NAME)
-        _service_cache = (current, provider, name)
-        return name
-    # Nothing configured yet: the environment decides (it may still change).
+    if cache is not None and cache[0] is provider:
+        return cache[1]
+    if _providers.is_real(provider):
+        name = _providers.resource_attribute(semconv.SERVICE_NAME, provider)
+        _service_cache = (provider, name or _DEFAULT_SERVICE_NAME)
+        return _service_cache[1]
+    # Nothing installed yet: the environment decides (it may still change).
     return _service_name_from_env(os.environ)
-
-
-def _get_telemetry() -> Any:
-    """``otel_agentkit.telemetry.get_telemetry()``, imported on first use (no import cycle)."""
-    global _get_telemetry
-    from otel_agentkit.telemetry import get_telemetry
-
-    _get_telemetry = get_telemetry
-    return get_telemetry()
 
 
 def _service_name_from_env(environ: Mapping[str, str]) -> str:

@@ -1,4 +1,4 @@
-"""Every attribute name, metric name, unit and bucket list otel-agentkit uses.
+"""Every attribute name, metric name, unit and histogram bucket list otel-agentkit uses.
 
 Names follow the OpenTelemetry semantic conventions (GenAI, DB, HTTP, process,
 as of semantic-conventions v1.41, the names the
@@ -13,7 +13,7 @@ It imports nothing but the standard library.
 from __future__ import annotations
 
 import re
-from typing import Final
+from typing import Final, NamedTuple
 
 # ---------------------------------------------------------------------------
 # Instrumentation scope
@@ -293,17 +293,51 @@ HTTP_DURATION_BUCKETS: Final[tuple[float, ...]] = (
     0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
 )  # fmt: skip
 
-#: Histogram name -> bucket boundaries; ``configure()`` turns these into Views.
-HISTOGRAM_BUCKETS: Final[dict[str, tuple[float, ...]]] = {
-    GEN_AI_CLIENT_OPERATION_DURATION: GEN_AI_DURATION_BUCKETS,
-    GEN_AI_EXECUTE_TOOL_DURATION: GEN_AI_DURATION_BUCKETS,
-    GEN_AI_INVOKE_AGENT_DURATION: GEN_AI_DURATION_BUCKETS,
-    GEN_AI_INVOKE_WORKFLOW_DURATION: GEN_AI_DURATION_BUCKETS,
-    GEN_AI_CLIENT_OPERATION_TIME_TO_FIRST_CHUNK: GEN_AI_FIRST_CHUNK_BUCKETS,
-    GEN_AI_CLIENT_OPERATION_TIME_PER_OUTPUT_CHUNK: GEN_AI_PER_CHUNK_BUCKETS,
-    GEN_AI_CLIENT_TOKEN_USAGE: GEN_AI_TOKEN_BUCKETS,
-    DB_CLIENT_OPERATION_DURATION: DB_DURATION_BUCKETS,
-    HTTP_SERVER_REQUEST_DURATION: HTTP_DURATION_BUCKETS,
+
+class HistogramSpec(NamedTuple):
+    """What every histogram with this name gets: unit, description, bucket boundaries."""
+
+    unit: str
+    description: str
+    buckets: tuple[float, ...]
+
+
+#: Every histogram otel-agentkit creates (through ``_instruments.create_histogram``,
+#: the boundaries given as the instrument's advice, so any SDK uses them) or that
+#: ``configure()`` gives a View (the boundaries again, for instruments created
+#: elsewhere under these names, such as the contrib HTTP server instrumentations').
+HISTOGRAMS: Final[dict[str, HistogramSpec]] = {
+    GEN_AI_CLIENT_OPERATION_DURATION: HistogramSpec(
+        UNIT_SECONDS, "GenAI operation duration.", GEN_AI_DURATION_BUCKETS
+    ),
+    GEN_AI_CLIENT_TOKEN_USAGE: HistogramSpec(
+        UNIT_TOKENS, "Number of input and output tokens used.", GEN_AI_TOKEN_BUCKETS
+    ),
+    GEN_AI_CLIENT_OPERATION_TIME_TO_FIRST_CHUNK: HistogramSpec(
+        UNIT_SECONDS,
+        "Time from the request until the first chunk of a streamed response.",
+        GEN_AI_FIRST_CHUNK_BUCKETS,
+    ),
+    GEN_AI_CLIENT_OPERATION_TIME_PER_OUTPUT_CHUNK: HistogramSpec(
+        UNIT_SECONDS,
+        "Mean time between output chunks after the first, per streamed response.",
+        GEN_AI_PER_CHUNK_BUCKETS,
+    ),
+    GEN_AI_EXECUTE_TOOL_DURATION: HistogramSpec(
+        UNIT_SECONDS, "Duration of tool executions.", GEN_AI_DURATION_BUCKETS
+    ),
+    GEN_AI_INVOKE_AGENT_DURATION: HistogramSpec(
+        UNIT_SECONDS, "Duration of agent invocations.", GEN_AI_DURATION_BUCKETS
+    ),
+    GEN_AI_INVOKE_WORKFLOW_DURATION: HistogramSpec(
+        UNIT_SECONDS, "Duration of workflow invocations.", GEN_AI_DURATION_BUCKETS
+    ),
+    DB_CLIENT_OPERATION_DURATION: HistogramSpec(
+        UNIT_SECONDS, "Duration of database client operations.", DB_DURATION_BUCKETS
+    ),
+    HTTP_SERVER_REQUEST_DURATION: HistogramSpec(
+        UNIT_SECONDS, "Duration of HTTP server requests.", HTTP_DURATION_BUCKETS
+    ),
 }
 
 # ---------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from otel_agentkit import _instruments, metrics, semconv
+from otel_agentkit import _instruments, _providers, metrics, semconv
 from otel_agentkit.testing import TelemetryCapture, capture_telemetry
 
 
@@ -97,7 +97,7 @@ def test_counter_names_translate_cleanly_for_prometheus(name: str) -> None:
 
 def test_public_lookup_fallback_matches_fast_path(monkeypatch: pytest.MonkeyPatch) -> None:
     """With OTEL_PYTHON_*_PROVIDER set at import, lookups go through the public API."""
-    monkeypatch.setattr(_instruments, "_FAST_LOOKUP", False)
+    monkeypatch.setattr(_providers, "_FAST_LOOKUP", False)
     assert _instruments.current() is None
     with capture_telemetry() as capture:
         inst = _instruments.current()

@@ -21,8 +21,8 @@ def test_bucket_lists_match_the_conventions() -> None:
     )
     assert semconv.GEN_AI_TOKEN_BUCKETS[:3] == (1.0, 4.0, 16.0)
     assert semconv.GEN_AI_TOKEN_BUCKETS[-1] == 67108864.0
-    for buckets in semconv.HISTOGRAM_BUCKETS.values():
-        assert list(buckets) == sorted(set(buckets))
+    for spec in semconv.HISTOGRAMS.values():
+        assert list(spec.buckets) == sorted(set(spec.buckets))
 
 
 def test_prometheus_names() -> None:

@@ -22,7 +22,8 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind, StatusCode
 
-from otel_agentkit import semconv
+from otel_agentkit import _providers, semconv
+from otel_agentkit._version import __version__
 from otel_agentkit.errors import ConfigurationError
 from otel_agentkit.health import _telemetry
 from otel_agentkit.health._redact import redact_text
@@ -322,7 +323,8 @@ class HealthRegistry:
         default_timeout: seconds a check may take, for checks registered
             without ``timeout``.
         version: the ``version`` reported; by default the ``service.version``
-            given to :func:`otel_agentkit.configure`, else otel-agentkit's version.
+            of the installed tracer provider's resource (the ``service_version``
+            given to :func:`otel_agentkit.configure`), else otel-agentkit's version.
         clock: monotonic clock for the TTL cache (inject a fake one in tests).
     """
 
@@ -456,17 +458,10 @@ class HealthRegistry:
         with self._lock:
             return [(e.name, e.result.status) for e in self._checks.values() if e.result]
 
-    def _version(self) -> str | None:
+    def _version(self) -> str:
         if self.version is not None:
             return self.version
-        from otel_agentkit.telemetry import get_telemetry
-
-        telemetry = get_telemetry()
-        if telemetry is not None and telemetry.settings.service_version:
-            return telemetry.settings.service_version
-        from otel_agentkit._version import __version__
-
-        return __version__
+        return _providers.resource_attribute(semconv.SERVICE_VERSION) or __version__
 
     def _report(self, entries: list[_Check], results: list[CheckResult]) -> HealthReport:
         checks = {entry.name: result for entry, result in zip(entries, results, strict=True)}

@@ -16,7 +16,7 @@ from typing import Any
 from opentelemetry import metrics, trace
 from opentelemetry.metrics import CallbackOptions, Observation
 
-from otel_agentkit import semconv
+from otel_agentkit import _providers, semconv
 from otel_agentkit._version import __version__
 
 __all__ = ["STATUS_VALUES", "ensure_gauge", "get_tracer", "track"]
@@ -61,12 +61,6 @@ def _observe(options: CallbackOptions) -> Iterator[Observation]:
             yield Observation(STATUS_VALUES[status], {semconv.AGENTKIT_HEALTH_CHECK: name})
 
 
-def _is_proxy(provider: object) -> bool:
-    from otel_agentkit.telemetry import _globals
-
-    return isinstance(provider, _globals._proxy_types()[1])
-
-
 def ensure_gauge() -> None:
     """Register the gauge with the current global meter provider, once per provider.
 
@@ -79,7 +73,7 @@ def ensure_gauge() -> None:
     if provider is _gauge_provider:
         return
     with _gauge_lock:
-        if provider is _gauge_provider or _is_proxy(provider):
+        if provider is _gauge_provider or not _providers.is_real(provider):
             return
         try:
             meter = provider.get_meter(semconv.SCOPE_NAME, __version__)

@@ -5,8 +5,9 @@
   the global providers at call time, cached on the provider's identity, so a
   process (or a test suite) that swaps the global providers is followed.
 * :class:`GenAIInstruments`: the four GenAI client histograms, created once
-  per meter with the semantic conventions' bucket boundaries as advice, and
-  the ``agentkit.llm.cost`` counter.
+  per meter (by ``_instruments.create_histogram``, with the semantic
+  conventions' bucket boundaries as advice), and the ``agentkit.llm.cost``
+  counter.
 * :class:`DBInstruments`: ``db.client.operation.duration``, for the
   vector-store instrumentors.
 * :func:`metric_attributes` keeps metric points to the allow-list.
@@ -33,10 +34,11 @@ from opentelemetry import _logs, metrics, trace
 from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-defined]
     BaseInstrumentor,
 )
-from opentelemetry.metrics import Counter, Histogram, Meter, MeterProvider
+from opentelemetry.metrics import Counter, Meter, MeterProvider
 from opentelemetry.trace import Span, Status, StatusCode, Tracer, TracerProvider
 
-from otel_agentkit import _content, semconv
+from otel_agentkit import _content, _providers, semconv
+from otel_agentkit._instruments import create_histogram
 from otel_agentkit._version import __version__
 
 _log = logging.getLogger("otel_agentkit")
@@ -51,29 +53,13 @@ class GenAIInstruments:
     __slots__ = ("cost", "duration", "time_per_output_chunk", "time_to_first_chunk", "token_usage")
 
     def __init__(self, meter: Meter) -> None:
-        self.duration: Histogram = meter.create_histogram(
-            semconv.GEN_AI_CLIENT_OPERATION_DURATION,
-            unit=semconv.UNIT_SECONDS,
-            description="GenAI operation duration",
-            explicit_bucket_boundaries_advisory=list(semconv.GEN_AI_DURATION_BUCKETS),
+        self.duration = create_histogram(meter, semconv.GEN_AI_CLIENT_OPERATION_DURATION)
+        self.token_usage = create_histogram(meter, semconv.GEN_AI_CLIENT_TOKEN_USAGE)
+        self.time_to_first_chunk = create_histogram(
+            meter, semconv.GEN_AI_CLIENT_OPERATION_TIME_TO_FIRST_CHUNK
         )
-        self.token_usage: Histogram = meter.create_histogram(
-            semconv.GEN_AI_CLIENT_TOKEN_USAGE,
-            unit=semconv.UNIT_TOKENS,
-            description="Number of input and output tokens used",
-            explicit_bucket_boundaries_advisory=list(semconv.GEN_AI_TOKEN_BUCKETS),
-        )
-        self.time_to_first_chunk: Histogram = meter.create_histogram(
-            semconv.GEN_AI_CLIENT_OPERATION_TIME_TO_FIRST_CHUNK,
-            unit=semconv.UNIT_SECONDS,
-            description="Time from the request until the first chunk of a streamed response",
-            explicit_bucket_boundaries_advisory=list(semconv.GEN_AI_FIRST_CHUNK_BUCKETS),
-        )
-        self.time_per_output_chunk: Histogram = meter.create_histogram(
-            semconv.GEN_AI_CLIENT_OPERATION_TIME_PER_OUTPUT_CHUNK,
-            unit=semconv.UNIT_SECONDS,
-            description="Mean time between output chunks after the first, per streamed response",
-            explicit_bucket_boundaries_advisory=list(semconv.GEN_AI_PER_CHUNK_BUCKETS),
+        self.time_per_output_chunk = create_histogram(
+            meter, semconv.GEN_AI_CLIENT_OPERATION_TIME_PER_OUTPUT_CHUNK
         )
         #: Estimated spend; recorded only for models the user gave a price for.
         self.cost: Counter = meter.create_counter(
@@ -89,27 +75,7 @@ class DBInstruments:
     __slots__ = ("duration",)
 
     def __init__(self, meter: Meter) -> None:
-        self.duration: Histogram = meter.create_histogram(
-            semconv.DB_CLIENT_OPERATION_DURATION,
-            unit=semconv.UNIT_SECONDS,
-            description="Duration of database client operations",
-            explicit_bucket_boundaries_advisory=list(semconv.DB_DURATION_BUCKETS),
-        )
-
-
-_NOOP_TRACER_PROVIDERS = (trace.ProxyTracerProvider, trace.NoOpTracerProvider)
-
-
-_noop_meter_provider_types: tuple[type[Any], ...] | None = None
-
-
-def _noop_meter_providers() -> tuple[type[Any], ...]:
-    global _noop_meter_provider_types
-    if _noop_meter_provider_types is None:
-        from opentelemetry.metrics._internal import _ProxyMeterProvider
-
-        _noop_meter_provider_types = (_ProxyMeterProvider, metrics.NoOpMeterProvider)
-    return _noop_meter_provider_types
+        self.duration = create_histogram(meter, semconv.DB_CLIENT_OPERATION_DURATION)
 
 
 class TelemetryHandle:
@@ -145,7 +111,7 @@ class TelemetryHandle:
         self._inactive_key: tuple[object, object, bool] = (None, None, False)
 
     def inactive(self) -> bool:
-        """True when neither a tracer nor a meter provider is installed (API no-ops only).
+        """True when neither the tracer nor the meter provider is real (API placeholders only).
 
         Instrumentors then skip all attribute work: nothing would record it.
         The answer is cached until either provider changes (two ``is`` checks).
@@ -155,9 +121,7 @@ class TelemetryHandle:
         key = self._inactive_key
         if key[0] is tracer_provider and key[1] is meter_provider:
             return key[2]
-        answer = isinstance(tracer_provider, _NOOP_TRACER_PROVIDERS) and isinstance(
-            meter_provider, _noop_meter_providers()
-        )
+        answer = not (_providers.is_real(tracer_provider) or _providers.is_real(meter_provider))
         self._inactive_key = (tracer_provider, meter_provider, answer)
         return answer
 

@@ -1,7 +1,7 @@
 """``configure()``, ``shutdown()`` and the :class:`Telemetry` handle.
 
-Importing this module does not import the OpenTelemetry SDK; calling
-:func:`configure` does.
+Importing this module does not import the OpenTelemetry SDK, nor the
+settings parser; calling :func:`configure` does.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ import warnings
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from otel_agentkit import _providers, semconv
 from otel_agentkit import logs as _logs
 from otel_agentkit.errors import AgentkitError
-from otel_agentkit.telemetry.settings import Settings, resolve_settings
 
 if TYPE_CHECKING:
     from opentelemetry.sdk._logs import LoggerProvider, LogRecordProcessor
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
     from otel_agentkit.telemetry._exportstats import ExportStats
     from otel_agentkit.telemetry._setup import Built
+    from otel_agentkit.telemetry.settings import Settings
 
 __all__ = ["Telemetry", "clear_multiprocess_dir", "configure", "get_telemetry", "shutdown"]
 
@@ -281,6 +282,8 @@ def configure(
             )
             return _current
 
+        from otel_agentkit.telemetry.settings import resolve_settings
+
         settings = resolve_settings(
             service_name,
             service_version=service_version,
@@ -329,7 +332,7 @@ def configure(
             if log_handler is not None:
                 log_handler.close()  # the log file was opened early, to fail before installing
             raise
-        taken = [] if settings.disabled else _globals.installed_elsewhere()
+        taken = [] if settings.disabled else _providers.installed()
         telemetry = Telemetry(settings, built, installed=not settings.disabled and not taken)
         try:
             telemetry._start(prometheus_registry)
@@ -350,7 +353,8 @@ def configure(
             _globals.install(built.tracer_provider, built.meter_provider, built.logger_provider)
         _current = telemetry
         if log_handler is not None:
-            _logs._install(log_handler, log_settings)
+            service = _providers.resource_attribute(semconv.SERVICE_NAME, built.tracer_provider)
+            _logs._install(log_handler, log_settings, service_name=service)
         if not _atexit_registered:
             atexit.register(shutdown)
             _atexit_registered = True

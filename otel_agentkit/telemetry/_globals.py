@@ -1,6 +1,7 @@
 """Install and reset the OpenTelemetry global providers.
 
-The API lets each global provider be set once per process. ``shutdown()`` and
+The API lets each global provider be set once per process
+(:func:`otel_agentkit._providers.installed` says which are set). ``shutdown()`` and
 the test fixtures need to put the process back to "nothing installed" so a
 later ``configure()`` can install fresh providers; that needs the API's
 private set-once guards, touched only here.
@@ -12,26 +13,6 @@ from typing import Any
 
 from opentelemetry import _logs, metrics, trace
 from opentelemetry.util._once import Once
-
-
-def _proxy_types() -> tuple[type[Any], type[Any], type[Any]]:
-    from opentelemetry._logs._internal import ProxyLoggerProvider
-    from opentelemetry.metrics._internal import _ProxyMeterProvider
-
-    return trace.ProxyTracerProvider, _ProxyMeterProvider, ProxyLoggerProvider
-
-
-def installed_elsewhere() -> list[str]:
-    """Names of the global providers someone has already installed."""
-    tracer_proxy, meter_proxy, logger_proxy = _proxy_types()
-    taken = []
-    if not isinstance(trace.get_tracer_provider(), tracer_proxy):
-        taken.append("TracerProvider")
-    if not isinstance(metrics.get_meter_provider(), meter_proxy):
-        taken.append("MeterProvider")
-    if not isinstance(_logs.get_logger_provider(), logger_proxy):
-        taken.append("LoggerProvider")
-    return taken
 
 
 def install(tracer_provider: Any, meter_provider: Any, logger_provider: Any) -> None:

@@ -21,7 +21,7 @@ from opentelemetry._logs import LogRecord, SeverityNumber
 from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY, get_current, get_value
 from opentelemetry.trace import get_current_span
 
-from otel_agentkit import semconv
+from otel_agentkit import _providers, semconv
 from otel_agentkit.context import get_request_id
 from otel_agentkit.logs import (
     ATTR_REQUEST_ID,
@@ -85,11 +85,9 @@ def is_bridge(handler: logging.Handler, provider: object, *, via_proxy: bool) ->
         return True
     if not via_proxy:
         return False
-    from opentelemetry._logs._internal import ProxyLoggerProvider
-
     # Created before any provider was installed: it resolves to the global
     # provider, which configure() is about to make ours.
-    return isinstance(target, ProxyLoggerProvider)
+    return _providers.is_proxy(target)
 
 
 class OTelLogHandler(logging.Handler):

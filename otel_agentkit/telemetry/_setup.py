@@ -70,9 +70,9 @@ def build_views() -> list[View]:
     return [
         View(
             instrument_name=name,
-            aggregation=ExplicitBucketHistogramAggregation(boundaries=list(buckets)),
+            aggregation=ExplicitBucketHistogramAggregation(boundaries=list(spec.buckets)),
         )
-        for name, buckets in semconv.HISTOGRAM_BUCKETS.items()
+        for name, spec in semconv.HISTOGRAMS.items()
     ]
 
 

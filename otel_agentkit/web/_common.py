@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any, Final, cast
 from opentelemetry import metrics, trace
 from opentelemetry.trace import Status, StatusCode
 
-from otel_agentkit import semconv
+from otel_agentkit import _providers, semconv
 from otel_agentkit._version import __version__
 from otel_agentkit.context import reset_request_id, set_request_id
 
@@ -253,23 +253,20 @@ _last: tuple[Any, _Instruments] | None = None
 _by_provider: weakref.WeakKeyDictionary[Any, _Instruments] = weakref.WeakKeyDictionary()
 
 
-def _is_proxy(provider: Any) -> bool:
-    return type(provider).__name__ == "_ProxyMeterProvider"
-
-
 def instruments(meter_provider: MeterProvider | None = None) -> _Instruments | None:
     """Counters for ``meter_provider`` (default: the current global), created once.
 
     The first call for a provider also registers the observable process
-    metrics on it. Returns None while only the API's proxy provider exists
-    (binding instruments to it would pin them to whichever provider comes first).
+    metrics on it. Returns None while the provider is one of the API's
+    placeholders (binding instruments to the proxy would pin them to whichever
+    provider comes first; a no-op one records nothing).
     """
     global _last
     provider = meter_provider if meter_provider is not None else metrics.get_meter_provider()
     last = _last
     if last is not None and last[0] is provider:
         return last[1]
-    if _is_proxy(provider):
+    if not _providers.is_real(provider):
         return None
     with _instruments_lock:
         found = _by_provider.get(provider)
