@@ -10,7 +10,8 @@
   counter.
 * :class:`DBInstruments`: ``db.client.operation.duration``, for the
   vector-store instrumentors.
-* :func:`metric_attributes` keeps metric points to the allow-list.
+* :func:`explicit_capture` reads ``instrument(capture_content=...)``;
+  :func:`metric_attributes` keeps metric points to the allow-list.
 * :func:`error_type` names a failure the way ``error.type`` wants it.
 * :class:`LibraryInstrumentor`, the base of every instrumentor: checks the
   library's version against ``_instruments`` (:func:`unmet_requirement`,
@@ -38,6 +39,7 @@ from opentelemetry.metrics import Counter, Meter, MeterProvider
 from opentelemetry.trace import Span, Status, StatusCode, Tracer, TracerProvider
 
 from otel_agentkit import _content, _providers, semconv
+from otel_agentkit._content import ContentCapture, parse_capture_mode
 from otel_agentkit._instruments import create_histogram
 from otel_agentkit._version import __version__
 
@@ -162,6 +164,19 @@ class TelemetryHandle:
             )
             self._logger_key = provider
         return self._logger
+
+
+def explicit_capture(value: Any) -> ContentCapture | None:
+    """``instrument(capture_content=...)`` as a mode; None when not given.
+
+    A bool means SPAN_ONLY / NO_CONTENT; a string goes through
+    :func:`otel_agentkit._content.parse_capture_mode` (which names a bad value).
+    """
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return ContentCapture.SPAN_ONLY if value else ContentCapture.NO_CONTENT
+    return parse_capture_mode(value)
 
 
 def metric_attributes(attributes: Mapping[str, Any]) -> dict[str, Any]:

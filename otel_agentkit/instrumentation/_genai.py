@@ -27,10 +27,11 @@ from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind
 
 from otel_agentkit import _content, semconv
-from otel_agentkit._content import ContentCapture, parse_capture_mode, to_json
+from otel_agentkit._content import ContentCapture, to_json
 from otel_agentkit.instrumentation._base import (
     GenAIInstruments,
     TelemetryHandle,
+    explicit_capture,
     log_internal_error,
     mark_failed,
     metric_attributes,
@@ -63,19 +64,6 @@ def get_field(obj: Any, name: str) -> Any:
     if is_mapping:
         return obj.get(name)
     return getattr(obj, name, None)
-
-
-def explicit_capture(value: Any) -> ContentCapture | None:
-    """``instrument(capture_content=...)`` as a mode; None when not given.
-
-    A bool means SPAN_ONLY / NO_CONTENT; a string goes through
-    :func:`otel_agentkit._content.parse_capture_mode` (which names a bad value).
-    """
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return ContentCapture.SPAN_ONLY if value else ContentCapture.NO_CONTENT
-    return parse_capture_mode(value)
 
 
 def maybe_json(text: Any) -> Any:

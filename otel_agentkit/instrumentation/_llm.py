@@ -290,54 +290,58 @@ class LLMInstrumentor(LibraryInstrumentor):
         """The wrapt wrapper of ``method``: one span per call, the result untouched."""
         api = method.api
         in_call = self._in_call
-        skipped = self.skipped
+        begin = self.begin
         look_through = self._look_through
 
         if method.is_async:
 
             async def async_wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-                if skipped(settings):
+                begun = begin(settings, api, instance, args, kwargs)
+                if begun is None:
                     return await wrapped(*args, **kwargs)
                 if look_through:
                     wrapped = _without_foreign_wrapper(wrapped, look_through)
-                try:
-                    params = _bind(api, args, kwargs)
-                    call = self.start(settings, api, instance, params)
-                    context = self.call_context(call)
-                except Exception:
-                    log_internal_error(f"{type(self).__name__} span start")
-                    return await wrapped(*args, **kwargs)
+                call, context, params = begun
                 result = await run_async(call, context, in_call, wrapped, args, kwargs)
                 return self.finish(result, call, api, params, context, True)
 
             return async_wrapper
 
         def sync_wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-            if skipped(settings):
+            begun = begin(settings, api, instance, args, kwargs)
+            if begun is None:
                 return wrapped(*args, **kwargs)
             if look_through:
                 wrapped = _without_foreign_wrapper(wrapped, look_through)
-            try:
-                params = _bind(api, args, kwargs)
-                call = self.start(settings, api, instance, params)
-                context = self.call_context(call)
-            except Exception:
-                log_internal_error(f"{type(self).__name__} span start")
-                return wrapped(*args, **kwargs)
+            call, context, params = begun
             result = run_sync(call, context, in_call, wrapped, args, kwargs)
             return self.finish(result, call, api, params, context, False)
 
         return sync_wrapper
 
-    def skipped(self, settings: LLMSettings) -> bool:
-        """Whether to pass a call straight through: a span for it exists, or none would record."""
+    def begin(
+        self, settings: LLMSettings, api: API, instance: Any, args: Any, kwargs: Any
+    ) -> tuple[Call, otel_context.Context, Mapping[str, Any]] | None:
+        """The call's :class:`Call`, the context to run it in, and its parameters by name.
+
+        None when the call should pass straight through: a span for it exists
+        already, nothing would record one, or starting it failed (logged).
+        """
         scopes = self._yield_to_scopes
-        return (
+        if (
             self._in_call.get() is not None
             or settings.handle.inactive()
             or not is_instrumentation_enabled()
-            or (bool(scopes) and _span_from(scopes))
-        )
+            or (scopes and _span_from(scopes))
+        ):
+            return None
+        try:
+            params = _bind(api, args, kwargs)
+            call = self.start(settings, api, instance, params)
+            return call, self.call_context(call), params
+        except Exception:
+            log_internal_error(f"{type(self).__name__} span start")
+            return None
 
     def start(
         self, settings: LLMSettings, api: API, instance: Any, params: Mapping[str, Any]

@@ -20,14 +20,14 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry import context as otel_context
 
 from otel_agentkit.instrumentation._base import log_internal_error
 from otel_agentkit.instrumentation._genai import Call, Response
-from otel_agentkit.instrumentation._streams import AsyncStreamProxy, SyncStreamProxy, _ProxyBase
+from otel_agentkit.instrumentation._streams import _ProxyBase
 
 if TYPE_CHECKING:
     from otel_agentkit.instrumentation._llm import API
@@ -68,67 +68,49 @@ def finish(
     if parse is None:  # not a response object we know: the span covers the request
         call.succeed(Response(call.capture_enabled))
         return result
-    streamed = api.recorder is not None and params.get("stream") is True
-    if raw_mode == "stream" or inspect.iscoroutinefunction(parse):
-        pending = _Pending(call, api, params, stream, streamed, is_async)
-        if inspect.iscoroutinefunction(parse):
-            return _AsyncDeferredParse(result, pending)
-        return _DeferredParse(result, pending)
-    parsed = parse()
-    if streamed:
-        proxy = stream(parsed, call, api, None, is_async)
-        _replace_cached(result, parsed, proxy)
-    else:
+
+    def end(parsed: Any) -> Any:
+        """End ``call`` from what ``parse()`` gave; what the caller gets (a stream: proxied)."""
+        if api.recorder is not None and params.get("stream") is True:
+            proxy = stream(parsed, call, api, None, is_async)
+            cache = getattr(result, "_parsed_by_type", None)  # parse() returns it from now on
+            if isinstance(cache, dict):
+                for key, value in list(cache.items()):
+                    if value is parsed:
+                        cache[key] = proxy
+            return proxy
         call.succeed_with(api.response, parsed, params)
+        return parsed
+
+    asynchronous = inspect.iscoroutinefunction(parse)
+    if raw_mode == "stream" or asynchronous:
+        return _DeferredParse(result, _Pending(call, end), asynchronous)
+    end(parse())
     return result
-
-
-def _replace_cached(response: Any, parsed: Any, replacement: Any) -> None:
-    """Make the response's ``parse()`` cache return ``replacement`` for ``parsed``."""
-    cache = getattr(response, "_parsed_by_type", None)
-    if isinstance(cache, dict):
-        for key, value in list(cache.items()):
-            if value is parsed:
-                cache[key] = replacement
 
 
 class _Pending:
     """A call waiting for its response's ``parse()``; ends it (once) if that never comes."""
 
-    __slots__ = ("api", "call", "is_async", "params", "recorder", "stream", "streamed")
+    __slots__ = ("call", "end", "recorder")
 
-    def __init__(
-        self,
-        call: Call,
-        api: API,
-        params: Mapping[str, Any],
-        stream: StreamFn,
-        streamed: bool,
-        is_async: bool,
-    ) -> None:
+    def __init__(self, call: Call, end: Callable[[Any], Any]) -> None:
         self.call: Call | None = call
-        self.api = api
-        self.params = params
-        self.stream = stream
-        self.streamed = streamed
-        self.is_async = is_async
+        self.end = end
         self.recorder: Any = None  # the parsed stream's recorder, once there is one
 
-    def parsed(self, response: Any, parsed: Any) -> Any:
+    def parsed(self, parsed: Any) -> Any:
         """End the call from what ``parse()`` returned; returns what the caller gets."""
-        call, self.call = self.call, None
-        if call is None:
+        if self.call is None:  # parsed before: the response's cache gave the same object
             return parsed
+        self.call = None
         try:
-            if self.streamed and not isinstance(parsed, SyncStreamProxy | AsyncStreamProxy):
-                proxy = self.stream(parsed, call, self.api, None, self.is_async)
-                self.recorder = getattr(proxy, "_self_recorder", None)
-                _replace_cached(response, parsed, proxy)
-                return proxy
-            call.succeed_with(self.api.response, parsed, self.params)
+            given = self.end(parsed)
+            self.recorder = getattr(given, "_self_recorder", None)
+            return given
         except Exception:
             log_internal_error("raw response parse")
-        return parsed
+            return parsed
 
     def closed(self) -> None:
         """The response was closed (or dropped): end the call, or the parsed stream's span."""
@@ -144,38 +126,37 @@ class _Pending:
 
 
 class _DeferredParse(_ProxyBase):
-    """A synchronous raw response whose ``parse()`` (or ``close()``) ends the call."""
+    """A raw response whose ``parse()`` (or ``close()``) ends the call.
 
-    def __init__(self, wrapped: Any, pending: _Pending) -> None:
+    For an async response (``asynchronous``) both return coroutines, as the
+    wrapped ones do.
+    """
+
+    def __init__(self, wrapped: Any, pending: _Pending, asynchronous: bool) -> None:
         super().__init__(wrapped)
         self._self_pending = pending
+        self._self_async = asynchronous
 
     def parse(self, *args: Any, **kwargs: Any) -> Any:
         """The wrapped ``parse()``; the call ends from its result."""
-        return self._self_pending.parsed(self.__wrapped__, self.__wrapped__.parse(*args, **kwargs))
+        parsed = self.__wrapped__.parse(*args, **kwargs)
+        if self._self_async:
+            return self._self_parsed_later(parsed)
+        return self._self_pending.parsed(parsed)
+
+    async def _self_parsed_later(self, parsing: Awaitable[Any]) -> Any:
+        return self._self_pending.parsed(await parsing)
 
     def close(self) -> Any:
         """Close the wrapped response, then end the call if ``parse()`` did not."""
+        if self._self_async:
+            return self._self_close_later()
         try:
             return self.__wrapped__.close()
         finally:
             self._self_pending.closed()
 
-
-class _AsyncDeferredParse(_ProxyBase):
-    """:class:`_DeferredParse` for a response whose ``parse()`` and ``close()`` are async."""
-
-    def __init__(self, wrapped: Any, pending: _Pending) -> None:
-        super().__init__(wrapped)
-        self._self_pending = pending
-
-    async def parse(self, *args: Any, **kwargs: Any) -> Any:
-        """The wrapped ``parse()``; the call ends from its result."""
-        parsed = await self.__wrapped__.parse(*args, **kwargs)
-        return self._self_pending.parsed(self.__wrapped__, parsed)
-
-    async def close(self) -> Any:
-        """Close the wrapped response, then end the call if ``parse()`` did not."""
+    async def _self_close_later(self) -> Any:
         try:
             return await self.__wrapped__.close()
         finally:

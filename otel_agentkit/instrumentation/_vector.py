@@ -6,8 +6,8 @@ semantic-convention attributes, plus ``gen_ai.request.top_k`` for a similarity
 search's k, and one ``db.client.operation.duration`` point.
 
 A library module describes itself with a :class:`Store` (system name and how
-to read a call) and a list of :class:`Target` methods; :func:`wrap_targets`
-and :func:`unwrap_targets` do the rest. Our own failures are logged at debug
+to read a call) and a list of :class:`Target` methods; :class:`VectorStoreInstrumentor`
+does the rest. Our own failures are logged at debug
 and swallowed: the caller always gets the library's result or exception,
 untouched.
 """
@@ -15,7 +15,6 @@ untouched.
 from __future__ import annotations
 
 import inspect
-import logging
 import time
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
@@ -27,18 +26,17 @@ from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.trace import Span, SpanKind
 
 from otel_agentkit import _content, semconv
-from otel_agentkit._content import ContentCapture, capture_mode, parse_capture_mode
+from otel_agentkit._content import ContentCapture, capture_mode
 from otel_agentkit.instrumentation._base import (
     LibraryInstrumentor,
     TelemetryHandle,
-    import_if_present,
+    explicit_capture,
     log_internal_error,
     mark_failed,
     metric_attributes,
     unwrap_methods,
+    wrap_methods,
 )
-
-_log = logging.getLogger("otel_agentkit")
 
 
 class Request:
@@ -57,15 +55,15 @@ class Request:
 
 
 class Params:
-    """A wrapped method's parameters (without ``self``), read once at wrap time."""
+    """A wrapped method's parameters (of the bound method: without ``self``), read once."""
 
     __slots__ = ("defaults", "positions")
 
-    def __init__(self, function: Any) -> None:
+    def __init__(self, method: Any) -> None:
         self.positions: dict[str, int] = {}
         self.defaults: dict[str, Any] = {}
         try:
-            parameters = list(inspect.signature(function).parameters.values())[1:]
+            parameters = list(inspect.signature(method).parameters.values())
         except (TypeError, ValueError):
             return
         positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
@@ -148,15 +146,7 @@ def settings_from(kwargs: Mapping[str, Any]) -> Settings:
         tracer_provider=kwargs.get("tracer_provider"),
         meter_provider=kwargs.get("meter_provider"),
     )
-    value = kwargs.get("capture_content")
-    capture: ContentCapture | None
-    if value is None:
-        capture = None
-    elif isinstance(value, bool):
-        capture = ContentCapture.SPAN_ONLY if value else ContentCapture.NO_CONTENT
-    else:
-        capture = parse_capture_mode(value)
-    return Settings(handle, capture)
+    return Settings(handle, explicit_capture(kwargs.get("capture_content")))
 
 
 class _Call:
@@ -253,13 +243,16 @@ def _start(
     settings: Settings,
     store: Store,
     operation: str,
-    params: Params,
+    params: list[Params],
+    wrapped: Any,
     instance: Any,
     args: tuple[Any, ...],
     kwargs: Mapping[str, Any],
 ) -> _Call | None:
     try:
-        call = _Call(settings, store, operation, instance, Args(params, args, kwargs))
+        if not params:  # the first traced call reads the method's signature, once
+            params.append(Params(wrapped))
+        call = _Call(settings, store, operation, instance, Args(params[0], args, kwargs))
         call.attach()
     except Exception:
         log_internal_error(f"{store.name} span start")
@@ -267,13 +260,13 @@ def _start(
     return call
 
 
-def _sync_wrapper(
-    settings: Settings, store: Store, operation: str, params: Params
-) -> Callable[..., Any]:
+def _sync_wrapper(settings: Settings, store: Store, operation: str) -> Callable[..., Any]:
+    params: list[Params] = []
+
     def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
         if _skip(settings, store):
             return wrapped(*args, **kwargs)
-        call = _start(settings, store, operation, params, instance, args, kwargs)
+        call = _start(settings, store, operation, params, wrapped, instance, args, kwargs)
         if call is None:
             return wrapped(*args, **kwargs)
         in_call = store.in_call.set(True)
@@ -292,13 +285,13 @@ def _sync_wrapper(
     return wrapper
 
 
-def _async_wrapper(
-    settings: Settings, store: Store, operation: str, params: Params
-) -> Callable[..., Any]:
+def _async_wrapper(settings: Settings, store: Store, operation: str) -> Callable[..., Any]:
+    params: list[Params] = []
+
     async def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
         if _skip(settings, store):
             return await wrapped(*args, **kwargs)
-        call = _start(settings, store, operation, params, instance, args, kwargs)
+        call = _start(settings, store, operation, params, wrapped, instance, args, kwargs)
         if call is None:
             return await wrapped(*args, **kwargs)
         in_call = store.in_call.set(True)
@@ -315,42 +308,6 @@ def _async_wrapper(
         return result
 
     return wrapper
-
-
-def wrap_targets(
-    store: Store, targets: tuple[Target, ...], settings: Settings
-) -> list[tuple[Any, str]]:
-    """Wrap every target that exists in the installed library; returns what was wrapped."""
-    import wrapt
-
-    wrapped: list[tuple[Any, str]] = []
-    for target in targets:
-        try:
-            owner = getattr(import_if_present(target.module), target.cls, None)
-            function = None if owner is None else owner.__dict__.get(target.method)
-            if function is None:  # not in this version of the library
-                continue
-            factory = _async_wrapper if target.is_async else _sync_wrapper
-            wrapt.wrap_function_wrapper(
-                owner,
-                target.method,
-                factory(settings, store, target.operation, Params(function)),
-            )
-            wrapped.append((owner, target.method))
-        except Exception:
-            _log.debug(
-                "otel-agentkit: cannot wrap %s.%s.%s",
-                target.module,
-                target.cls,
-                target.method,
-                exc_info=True,
-            )
-    return wrapped
-
-
-def unwrap_targets(store: Store, wrapped: list[tuple[Any, str]]) -> None:
-    """Undo :func:`wrap_targets`."""
-    unwrap_methods(wrapped, f"{store.name} uninstrument")
 
 
 def count_of(value: Any) -> int | None:
@@ -376,8 +333,19 @@ class VectorStoreInstrumentor(LibraryInstrumentor):
         settings_from(kwargs)
 
     def _wrap(self, **kwargs: Any) -> None:
-        self._wrapped = wrap_targets(self._store, self._targets, settings_from(kwargs))
+        settings = settings_from(kwargs)
+        self._wrapped = wrap_methods(
+            (
+                t.module,
+                t.cls,
+                t.method,
+                (_async_wrapper if t.is_async else _sync_wrapper)(
+                    settings, self._store, t.operation
+                ),
+            )
+            for t in self._targets
+        )
 
     def _unwrap(self) -> None:
-        unwrap_targets(self._store, getattr(self, "_wrapped", []))
+        unwrap_methods(getattr(self, "_wrapped", []), f"{self._store.name} uninstrument")
         self._wrapped = []

@@ -14,8 +14,10 @@ import logging
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import Any
 
+from opentelemetry.context import Context
+
 from otel_agentkit.instrumentation._base import log_internal_error
-from otel_agentkit.instrumentation._genai import LLMSettings
+from otel_agentkit.instrumentation._genai import Call, LLMSettings
 from otel_agentkit.instrumentation._llm import LLMInstrumentor, Method, Wrapper, run_async, run_sync
 from otel_agentkit.instrumentation._streams import _ProxyBase
 
@@ -67,7 +69,7 @@ class _ManagerProxy(_ProxyBase):
 
 
 class _Send:
-    """What the deferred request needs to run as a traced call."""
+    """The manager's deferred request, run as a traced call; keeps the stream it returns."""
 
     __slots__ = ("instance", "instrumentor", "method", "params", "settings", "slot")
 
@@ -86,38 +88,39 @@ class _Send:
         self.params = params
         self.slot: list[Any] = []  # the stream proxy, once the request ran
 
+    def _begin(self) -> tuple[Call, Context, Mapping[str, Any]] | None:
+        return self.instrumentor.begin(
+            self.settings, self.method.api, self.instance, (), self.params
+        )
+
+    def _finish(self, result: Any, call: Call, context: Context, is_async: bool) -> Any:
+        api = self.method.api
+        stream = self.instrumentor.finish(result, call, api, self.params, context, is_async)
+        self.slot.append(stream)
+        return stream
+
     def sync(self, request: Callable[[], Any]) -> Callable[[], Any]:
+        """A stand-in for the sync manager's deferred request."""
+
         def send() -> Any:
-            instrumentor, api = self.instrumentor, self.method.api
-            if instrumentor.skipped(self.settings):
+            begun = self._begin()
+            if begun is None:
                 return request()
-            try:
-                call = instrumentor.start(self.settings, api, self.instance, self.params)
-                context = instrumentor.call_context(call)
-            except Exception:
-                log_internal_error("anthropic span start")
-                return request()
-            result = run_sync(call, context, instrumentor._in_call, request, (), {})
-            stream = instrumentor.finish(result, call, api, self.params, context, False)
-            self.slot.append(stream)
-            return stream
+            call, context, _ = begun
+            result = run_sync(call, context, self.instrumentor._in_call, request, (), {})
+            return self._finish(result, call, context, False)
 
         return send
 
     async def run_async(self, request: Coroutine[Any, Any, Any]) -> Any:
-        instrumentor, api = self.instrumentor, self.method.api
-        if instrumentor.skipped(self.settings):
+        """A stand-in for the async manager's deferred request (awaited by the manager)."""
+        begun = self._begin()
+        if begun is None:
             return await request
-        try:
-            call = instrumentor.start(self.settings, api, self.instance, self.params)
-            context = instrumentor.call_context(call)
-        except Exception:
-            log_internal_error("anthropic span start")
-            return await request
-        result = await run_async(call, context, instrumentor._in_call, _awaiting, (request,), {})
-        stream = instrumentor.finish(result, call, api, self.params, context, True)
-        self.slot.append(stream)
-        return stream
+        call, context, _ = begun
+        in_call = self.instrumentor._in_call
+        result = await run_async(call, context, in_call, _awaiting, (request,), {})
+        return self._finish(result, call, context, True)
 
 
 async def _awaiting(request: Awaitable[Any]) -> Any:
@@ -132,8 +135,6 @@ def manager_wrapper(
 
     def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
         manager = wrapped(*args, **kwargs)
-        if instrumentor.skipped(settings):
-            return manager
         try:
             name = _request_attr(manager)
             if name is None:

@@ -24,11 +24,6 @@ from otel_agentkit.instrumentation._genai import (
     stop_sequences,
 )
 
-# Short local names for the shared readers (used throughout this module).
-_get = get_field
-_maybe_json = maybe_json
-_given = given
-
 #: Host suffix -> gen_ai.provider.name, for OpenAI-compatible endpoints we can recognise.
 _PROVIDER_BY_HOST: tuple[tuple[str, str], ...] = (
     (".openai.azure.com", semconv.PROVIDER_AZURE_OPENAI),
@@ -63,11 +58,11 @@ def provider_for(client_type: type[Any], host: str | None, port: int | None) -> 
 
 
 def _output_type(response_format: Any) -> str | None:
-    if not _given(response_format):
+    if not given(response_format):
         return None
     if isinstance(response_format, type):  # .parse(response_format=PydanticModel)
         return semconv.OUTPUT_TYPE_JSON
-    kind = _get(response_format, "type")
+    kind = get_field(response_format, "type")
     if kind in ("json_object", "json_schema"):
         return semconv.OUTPUT_TYPE_JSON
     if kind == "text":
@@ -104,19 +99,19 @@ def chat_request_attributes(kwargs: Mapping[str, Any]) -> dict[str, Any]:
     if _CHAT_ATTRIBUTE_KEYS.isdisjoint(kwargs):
         return attrs
     max_tokens = kwargs.get("max_completion_tokens")
-    if not _given(max_tokens):
+    if not given(max_tokens):
         max_tokens = kwargs.get("max_tokens")
-    if _given(max_tokens):
+    if given(max_tokens):
         attrs[semconv.GEN_AI_REQUEST_MAX_TOKENS] = max_tokens
     for key, attr in _CHAT_NUMBERS.items():
         value = kwargs.get(key)
         if isinstance(value, int | float):  # None, NOT_GIVEN and omit are not numbers
             attrs[attr] = value
     stop: Any = kwargs.get("stop")
-    if _given(stop):
+    if given(stop):
         attrs[semconv.GEN_AI_REQUEST_STOP_SEQUENCES] = stop_sequences(stop)
     n = kwargs.get("n")
-    if _given(n) and n != 1:
+    if given(n) and n != 1:
         attrs[semconv.GEN_AI_REQUEST_CHOICE_COUNT] = n
     if kwargs.get("stream") is True:
         attrs[semconv.GEN_AI_REQUEST_STREAM] = True
@@ -130,20 +125,20 @@ def responses_request_attributes(kwargs: Mapping[str, Any]) -> dict[str, Any]:
     """gen_ai.request.* for responses.create."""
     attrs: dict[str, Any] = {}
     max_tokens = kwargs.get("max_output_tokens")
-    if _given(max_tokens):
+    if given(max_tokens):
         attrs[semconv.GEN_AI_REQUEST_MAX_TOKENS] = max_tokens
     for key, attr in (
         ("temperature", semconv.GEN_AI_REQUEST_TEMPERATURE),
         ("top_p", semconv.GEN_AI_REQUEST_TOP_P),
     ):
         value = kwargs.get(key)
-        if _given(value) and isinstance(value, int | float):
+        if given(value) and isinstance(value, int | float):
             attrs[attr] = value
     if kwargs.get("stream") is True:
         attrs[semconv.GEN_AI_REQUEST_STREAM] = True
     text = kwargs.get("text")
-    if _given(text):
-        output_type = _output_type(_get(text, "format"))
+    if given(text):
+        output_type = _output_type(get_field(text, "format"))
         if output_type:
             attrs[semconv.GEN_AI_OUTPUT_TYPE] = output_type
     return attrs
@@ -153,10 +148,10 @@ def embeddings_request_attributes(kwargs: Mapping[str, Any]) -> dict[str, Any]:
     """gen_ai.request.* for embeddings.create."""
     attrs: dict[str, Any] = {}
     encoding = kwargs.get("encoding_format")
-    if _given(encoding):
+    if given(encoding):
         attrs[semconv.GEN_AI_REQUEST_ENCODING_FORMATS] = [str(encoding)]
     dimensions = kwargs.get("dimensions")
-    if _given(dimensions):
+    if given(dimensions):
         attrs[semconv.GEN_AI_EMBEDDINGS_DIMENSION_COUNT] = dimensions
     return attrs
 
@@ -174,14 +169,14 @@ def _content_parts(content: Any) -> list[dict[str, Any]]:
     parts: list[dict[str, Any]] = []
     if isinstance(content, Iterable):
         for part in content:
-            kind = _get(part, "type")
-            text = _get(part, "text")
+            kind = get_field(part, "type")
+            text = get_field(part, "text")
             if text is not None:
                 parts.append({"type": "text", "content": text})
             elif kind in ("image_url", "input_image"):
-                image = _get(part, "image_url")
+                image = get_field(part, "image_url")
                 uri = (
-                    _get(image, "url")
+                    get_field(image, "url")
                     if image is not None and not isinstance(image, str)
                     else image
                 )
@@ -192,25 +187,29 @@ def _content_parts(content: Any) -> list[dict[str, Any]]:
 
 
 def _tool_call_part(call: Any, capture: bool) -> dict[str, Any]:
-    function = _get(call, "function")
+    function = get_field(call, "function")
     part: dict[str, Any] = {
         "type": "tool_call",
-        "id": _get(call, "call_id") or _get(call, "id"),
-        "name": _get(function, "name") if function is not None else _get(call, "name"),
+        "id": get_field(call, "call_id") or get_field(call, "id"),
+        "name": get_field(function, "name") if function is not None else get_field(call, "name"),
     }
     if capture:
-        args = _get(function, "arguments") if function is not None else _get(call, "arguments")
-        part["arguments"] = _maybe_json(args)
+        args = (
+            get_field(function, "arguments")
+            if function is not None
+            else get_field(call, "arguments")
+        )
+        part["arguments"] = maybe_json(args)
     return part
 
 
 def chat_input_messages(messages: Any) -> list[dict[str, Any]]:
     """Chat request messages as conventions' input messages."""
     out: list[dict[str, Any]] = []
-    if not _given(messages):
+    if not given(messages):
         return out
     for message in messages:
-        role = _get(message, "role") or "user"
+        role = get_field(message, "role") or "user"
         if role == "tool":
             out.append(
                 {
@@ -218,15 +217,15 @@ def chat_input_messages(messages: Any) -> list[dict[str, Any]]:
                     "parts": [
                         {
                             "type": "tool_call_response",
-                            "id": _get(message, "tool_call_id"),
-                            "response": _get(message, "content"),
+                            "id": get_field(message, "tool_call_id"),
+                            "response": get_field(message, "content"),
                         }
                     ],
                 }
             )
             continue
-        parts = _content_parts(_get(message, "content"))
-        for call in _get(message, "tool_calls") or ():
+        parts = _content_parts(get_field(message, "content"))
+        for call in get_field(message, "tool_calls") or ():
             parts.append(_tool_call_part(call, True))
         out.append({"role": role, "parts": parts})
     return out
@@ -235,14 +234,17 @@ def chat_input_messages(messages: Any) -> list[dict[str, Any]]:
 def tool_definitions(tools: Any) -> list[dict[str, Any]]:
     """Request ``tools`` as conventions' tool definitions."""
     out: list[dict[str, Any]] = []
-    if not _given(tools):
+    if not given(tools):
         return out
     for tool in tools:
-        function = _get(tool, "function")
+        function = get_field(tool, "function")
         source = function if function is not None else tool
-        definition = {"type": _get(tool, "type") or "function", "name": _get(source, "name")}
+        definition = {
+            "type": get_field(tool, "type") or "function",
+            "name": get_field(source, "name"),
+        }
         for key in ("description", "parameters"):
-            value = _get(source, key)
+            value = get_field(source, key)
             if value is not None:
                 definition[key] = value
         out.append(definition)
@@ -251,13 +253,13 @@ def tool_definitions(tools: Any) -> list[dict[str, Any]]:
 
 def responses_input_messages(value: Any) -> list[dict[str, Any]]:
     """Responses API ``input`` (a string or a list of items) as input messages."""
-    if not _given(value):
+    if not given(value):
         return []
     if isinstance(value, str):
         return [{"role": "user", "parts": [{"type": "text", "content": value}]}]
     out: list[dict[str, Any]] = []
     for item in value:
-        kind = _get(item, "type")
+        kind = get_field(item, "type")
         if kind == "function_call_output":
             out.append(
                 {
@@ -265,8 +267,8 @@ def responses_input_messages(value: Any) -> list[dict[str, Any]]:
                     "parts": [
                         {
                             "type": "tool_call_response",
-                            "id": _get(item, "call_id"),
-                            "response": _get(item, "output"),
+                            "id": get_field(item, "call_id"),
+                            "response": get_field(item, "output"),
                         }
                     ],
                 }
@@ -274,8 +276,8 @@ def responses_input_messages(value: Any) -> list[dict[str, Any]]:
         elif kind == "function_call":
             out.append({"role": "assistant", "parts": [_tool_call_part(item, True)]})
         else:
-            role = _get(item, "role") or "user"
-            out.append({"role": role, "parts": _content_parts(_get(item, "content"))})
+            role = get_field(item, "role") or "user"
+            out.append({"role": role, "parts": _content_parts(get_field(item, "content"))})
     return out
 
 
@@ -286,7 +288,7 @@ def text_input_messages(value: Any) -> list[dict[str, Any]]:
     """
     if isinstance(value, str):
         return [{"role": "user", "parts": [{"type": "text", "content": value}]}]
-    if not _given(value) or not isinstance(value, Iterable):
+    if not given(value) or not isinstance(value, Iterable):
         return []
     return [
         {"role": "user", "parts": [{"type": "text", "content": item}]}
@@ -307,12 +309,12 @@ def embeddings_content(params: Mapping[str, Any]) -> dict[str, Any]:
 
 def _usage_details(usage: Any, response: Response, input_details: str, output_details: str) -> None:
     """Cache-read and reasoning token counts, when the usage block has them."""
-    details = _get(usage, input_details)
-    cached = _get(details, "cached_tokens") if details is not None else None
+    details = get_field(usage, input_details)
+    cached = get_field(details, "cached_tokens") if details is not None else None
     if isinstance(cached, int):
         response.cache_read_tokens = cached
-    details = _get(usage, output_details)
-    reasoning = _get(details, "reasoning_tokens") if details is not None else None
+    details = get_field(usage, output_details)
+    reasoning = get_field(details, "reasoning_tokens") if details is not None else None
     if isinstance(reasoning, int):
         response.reasoning_tokens = reasoning
 
@@ -327,32 +329,32 @@ def chat_content(params: Mapping[str, Any]) -> dict[str, Any]:
 
 def read_chat(result: Any, params: Mapping[str, Any], response: Response) -> None:
     """A ChatCompletion (or ParsedChatCompletion)."""
-    response.id = _get(result, "id")
-    response.model = _get(result, "model")
-    choices = _get(result, "choices") or []
+    response.id = get_field(result, "id")
+    response.model = get_field(result, "model")
+    choices = get_field(result, "choices") or []
     if choices:
         response.finish_reasons = [c.finish_reason or "" for c in choices]
     capture = response.capture
     outputs = []
     for choice in choices:
         message = choice.message
-        tool_calls = _get(message, "tool_calls") or []
+        tool_calls = get_field(message, "tool_calls") or []
         for tc in tool_calls:
-            function = _get(tc, "function")
-            response.tool_calls.append((_get(tc, "id"), _get(function, "name")))
+            function = get_field(tc, "function")
+            response.tool_calls.append((get_field(tc, "id"), get_field(function, "name")))
         if capture:
-            parts = _content_parts(_get(message, "content"))
+            parts = _content_parts(get_field(message, "content"))
             parts.extend(_tool_call_part(tc, True) for tc in tool_calls)
             outputs.append(
                 {
-                    "role": _get(message, "role") or "assistant",
+                    "role": get_field(message, "role") or "assistant",
                     "parts": parts,
                     "finish_reason": choice.finish_reason or "",
                 }
             )
     if capture:
         response.output_messages = outputs
-    usage = _get(result, "usage")
+    usage = get_field(result, "usage")
     if usage is not None:
         response.read_tokens(usage, "prompt_tokens", "completion_tokens")
         _usage_details(usage, response, "prompt_tokens_details", "completion_tokens_details")
@@ -360,14 +362,14 @@ def read_chat(result: Any, params: Mapping[str, Any], response: Response) -> Non
 
 def read_embeddings(result: Any, params: Mapping[str, Any], response: Response) -> None:
     """A CreateEmbeddingResponse (the vectors' length, unless the request named it)."""
-    response.model = _get(result, "model") or None
-    data = _get(result, "data") or []
-    if data and not _given(params.get("dimensions")):
-        vector = _get(data[0], "embedding")
+    response.model = get_field(result, "model") or None
+    data = get_field(result, "data") or []
+    if data and not given(params.get("dimensions")):
+        vector = get_field(data[0], "embedding")
         if isinstance(vector, list):  # base64 encoding gives a str: no count then
             response.attributes = {semconv.GEN_AI_EMBEDDINGS_DIMENSION_COUNT: len(vector)}
-    usage = _get(result, "usage")
-    input_tokens = _get(usage, "prompt_tokens") if usage is not None else None
+    usage = get_field(result, "usage")
+    input_tokens = get_field(usage, "prompt_tokens") if usage is not None else None
     if isinstance(input_tokens, int):
         response.input_tokens = input_tokens
 
@@ -376,12 +378,12 @@ _INCOMPLETE_REASONS = {"max_output_tokens": "length", "content_filter": "content
 
 
 def _responses_finish_reason(result: Any, has_tool_calls: bool) -> str | None:
-    status = _get(result, "status")
+    status = get_field(result, "status")
     if status == "completed":
         return "tool_calls" if has_tool_calls else "stop"
     if status == "incomplete":
-        details = _get(result, "incomplete_details")
-        reason = _get(details, "reason") if details is not None else None
+        details = get_field(result, "incomplete_details")
+        reason = get_field(details, "reason") if details is not None else None
         return _INCOMPLETE_REASONS.get(str(reason), str(reason or "incomplete"))
     if status in ("failed", "cancelled"):
         return str(status)
@@ -393,7 +395,7 @@ def responses_content(params: Mapping[str, Any]) -> dict[str, Any]:
     instructions = params.get("instructions")
     system = (
         [{"type": "text", "content": instructions}]
-        if _given(instructions) and instructions
+        if given(instructions) and instructions
         else None
     )
     return request_content(
@@ -405,18 +407,18 @@ def responses_content(params: Mapping[str, Any]) -> dict[str, Any]:
 
 def read_responses(result: Any, params: Mapping[str, Any], response: Response) -> None:
     """A Responses API ``Response`` object."""
-    response.id = _get(result, "id")
-    response.model = _get(result, "model")
+    response.id = get_field(result, "id")
+    response.model = get_field(result, "model")
     capture = response.capture
     parts: list[dict[str, Any]] = []
-    for item in _get(result, "output") or []:
-        kind = _get(item, "type")
+    for item in get_field(result, "output") or []:
+        kind = get_field(item, "type")
         if kind == "function_call":
-            response.tool_calls.append((_get(item, "call_id"), _get(item, "name")))
+            response.tool_calls.append((get_field(item, "call_id"), get_field(item, "name")))
             if capture:
                 parts.append(_tool_call_part(item, True))
         elif kind == "message" and capture:
-            parts.extend(_content_parts(_get(item, "content")))
+            parts.extend(_content_parts(get_field(item, "content")))
     reason = _responses_finish_reason(result, bool(response.tool_calls))
     if reason:
         response.finish_reasons = [reason]
@@ -424,7 +426,7 @@ def read_responses(result: Any, params: Mapping[str, Any], response: Response) -
         response.output_messages = [
             {"role": "assistant", "parts": parts, "finish_reason": reason or ""}
         ]
-    usage = _get(result, "usage")
+    usage = get_field(result, "usage")
     if usage is not None:
         response.read_tokens(usage, "input_tokens", "output_tokens")
         _usage_details(usage, response, "input_tokens_details", "output_tokens_details")
@@ -531,7 +533,7 @@ class ChatStreamRecorder(LLMStreamRecorder):
                             "type": "tool_call",
                             "id": acc.id,
                             "name": acc.name,
-                            "arguments": _maybe_json("".join(acc.arguments)),
+                            "arguments": maybe_json("".join(acc.arguments)),
                         }
                     )
             outputs.append(
