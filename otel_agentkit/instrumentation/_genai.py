@@ -269,11 +269,15 @@ class Call:
             if response_model:
                 self.metric_attrs[semconv.GEN_AI_RESPONSE_MODEL] = response_model
             if self.span.is_recording():
-                self.span.set_attributes(attributes)
                 if content and self.content_on_span:
-                    self.span.set_attributes(
-                        {k: to_json(v) for k, v in content.items() if v is not None}
-                    )
+                    # One set_attributes call: each one costs the SDK a lock and a loop.
+                    span_attrs = dict(attributes)
+                    for key, value in content.items():
+                        if value is not None:
+                            span_attrs[key] = to_json(value)
+                    self.span.set_attributes(span_attrs)
+                else:
+                    self.span.set_attributes(attributes)
             if content and self.content_on_event:
                 self._emit_event(attributes, content)
             instruments = self.handle.instruments()
