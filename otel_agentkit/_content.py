@@ -538,6 +538,8 @@ def _plain_json(obj: Any, depth: int, max_string: int, config: _Redaction, out: 
         if depth > _MAX_DEPTH or len(obj) > _MAX_ITEMS:
             return False
         separator = "["
+        # The dict branch's item step again: this runs for every captured value,
+        # and a shared helper would cost a call per item.
         for item in obj:
             out.append(separator)
             separator = ","
