@@ -16,11 +16,11 @@ patterns, then the user hook) -> :func:`truncate`. Redaction runs before
 truncation so a secret cut in half cannot slip past a pattern.
 
 Capture runs on every recorded LLM call, so the common case is kept short:
-plain messages (dicts, lists, strings) are encoded as they are once one walk
-has found nothing to change, and the built-in secret patterns cost one
-combined regex scan unless it finds a candidate. Importing the module does no
-work beyond defining names: regexes are compiled and ``json`` imported on first
-use.
+plain messages (dicts, lists, strings) are checked and written as JSON in one
+walk, and the built-in secret patterns run only on a text where a few
+substring tests and one combined regex scan find a candidate (same results as
+running them on every text). Importing the module does no work beyond defining
+names: regexes are compiled and ``json`` imported on first use.
 
 Imports only the standard library.
 """
