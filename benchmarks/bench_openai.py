@@ -15,7 +15,12 @@ answers at once, so what is measured is the client plus the instrumentation
   current, add the response attributes, record the duration and the two
   token-usage histogram points with the span's context, end the span) with
   constant attribute dicts and no reading of the request or the response. For
-  a stream it also records the two chunk-timing histograms at the end.
+  a stream it also records the two chunk-timing histograms at the end;
+* ``agentkit+content``, ``official+content``: the same two instrumentations
+  with message content captured on the span
+  (``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=SPAN_ONLY`` while the
+  configuration is instrumented and measured): input and output messages as
+  JSON attributes in the conventions' parts format.
 
 Tracing and metrics go to real SDK providers (spans dropped at end by a
 processor that does nothing, metrics into an in-memory reader), the same for
@@ -42,6 +47,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 STREAM_CHUNKS = 200
+#: A mode name ending in this runs that instrumentation with content capture on (span only).
+WITH_CONTENT = "+content"
+_CAPTURE_ENV = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
 SIDE_ENV = Path(tempfile.gettempdir()) / "otel-agentkit-bench-openai-v2"
 SIDE_REQUIREMENTS = [
     "openai",
@@ -118,17 +126,19 @@ def _setup(modes: list[str]) -> tuple[dict[str, Any], dict[str, Any], Any, Any]:
         "meter_provider": meter_provider,
     }
     instrumentors: dict[str, Any] = {}
-    if "agentkit" in modes:
-        from otel_agentkit.instrumentation.openai import OpenAIInstrumentor
+    for mode in modes:
+        # "agentkit" and "agentkit+content" share the one (singleton) instrumentor.
+        kind = mode.removesuffix(WITH_CONTENT)
+        if kind == "agentkit":
+            from otel_agentkit.instrumentation.openai import OpenAIInstrumentor
 
-        instrumentors["agentkit"] = OpenAIInstrumentor()
-    if "official" in modes:
-        from opentelemetry.instrumentation.openai_v2 import OpenAIInstrumentor as Official
+            instrumentors[mode] = OpenAIInstrumentor()
+        elif kind == "official":
+            from opentelemetry.instrumentation.openai_v2 import OpenAIInstrumentor as Official
 
-        instrumentors["official"] = Official()
-
-    if "sdk-floor" in modes:
-        instrumentors["sdk-floor"] = _SdkFloor()
+            instrumentors[mode] = Official()
+        elif kind == "sdk-floor":
+            instrumentors[mode] = _SdkFloor()
 
     completion = json.dumps(_COMPLETION).encode()
     stream = _stream_body()
@@ -203,16 +213,26 @@ def _interleaved(
     rounds: int,
     measure: Any,
 ) -> None:
-    """For each round, each mode in turn: instrument it, ``measure(mode)``, uninstrument it."""
+    """For each round, each mode in turn: instrument it, ``measure(mode)``, uninstrument it.
+
+    A ``+content`` mode runs with the capture variable set to ``SPAN_ONLY`` from
+    before ``instrument()`` (openai-v2 reads it there and at each call) until after
+    ``uninstrument()``; every other mode runs with it unset.
+    """
     gc.disable()
     try:
         for _ in range(rounds):
             for mode in modes:
-                if mode in instrumentors:
-                    instrumentors[mode].instrument(**providers)
-                measure(mode)
-                if mode in instrumentors:
-                    instrumentors[mode].uninstrument()
+                if mode.endswith(WITH_CONTENT):
+                    os.environ[_CAPTURE_ENV] = "SPAN_ONLY"
+                try:
+                    if mode in instrumentors:
+                        instrumentors[mode].instrument(**providers)
+                    measure(mode)
+                    if mode in instrumentors:
+                        instrumentors[mode].uninstrument()
+                finally:
+                    os.environ.pop(_CAPTURE_ENV, None)
                 gc.collect()
     finally:
         gc.enable()
@@ -478,15 +498,20 @@ def _count_instructions(python: str, modes: list[str]) -> dict[str, dict[str, fl
     }
 
 
+def _peer(mode: str) -> str:
+    """The openai-v2 configuration ``mode`` is compared with (same capture setting)."""
+    return "official" + (WITH_CONTENT if mode.endswith(WITH_CONTENT) else "")
+
+
 def _instruction_rows(results: dict[str, dict[str, float]]) -> list[list[str]]:
     base = results["none"]
-    official = results.get("official")
     rows = []
     for mode, r in results.items():
         chat_over = r["chat"] - base["chat"]
         stream_over = (r["stream"] - base["stream"]) / STREAM_CHUNKS
         versus = "—"
-        if official is not None and mode not in ("none", "official"):
+        official = results.get(_peer(mode))
+        if official is not None and mode != "none" and not mode.startswith("official"):
             versus = (
                 f"{chat_over / (official['chat'] - base['chat']):.2f} / "
                 f"{stream_over * STREAM_CHUNKS / (official['stream'] - base['stream']):.2f}"
@@ -503,6 +528,11 @@ def _instruction_rows(results: dict[str, dict[str, float]]) -> list[list[str]]:
     return rows
 
 
+#: Configurations measured here, and side by side with openai-v2.
+_OURS = ["none", "sdk-floor", "agentkit", f"agentkit{WITH_CONTENT}"]
+_SIDE_BY_SIDE = [*_OURS, "official", f"official{WITH_CONTENT}"]
+
+
 def main() -> None:
     """Print per-call and per-chunk overhead tables (ratios against the same-run baseline)."""
     from benchmarks._timing import table
@@ -514,7 +544,7 @@ def main() -> None:
         f"{STREAM_CHUNKS}-chunk stream (µs)",
         "overhead per chunk",
     ]
-    here = _run_worker(sys.executable, ["none", "sdk-floor", "agentkit"])
+    here = _run_worker(sys.executable, _OURS)
     print(table("OpenAI: this environment", header, _rows(here)))
     plain, proxied = isolated_chunk_cost()
     print(
@@ -523,7 +553,7 @@ def main() -> None:
     )
     side = _side_env()
     if side is not None:
-        both = _run_worker(side, ["none", "sdk-floor", "agentkit", "official"])
+        both = _run_worker(side, _SIDE_BY_SIDE)
         print(
             table(
                 "OpenAI: side by side with opentelemetry-instrumentation-openai-v2",
@@ -532,28 +562,28 @@ def main() -> None:
             )
         )
         base = both["none"]
-        for kind in ("chat", "stream"):
-            ours = both["agentkit"][kind] - base[kind]
-            theirs = both["official"][kind] - base[kind]
-            if theirs > 0:
-                print(
-                    f"- {kind} (wall clock, noisy on a busy machine): agentkit overhead is "
-                    f"{ours / theirs:.2f} of openai-v2's"
-                )
-            floor = both["sdk-floor"][kind] - base[kind]
-            if theirs > 0 and ours > 0:
-                print(
-                    f"  (the SDK floor alone is {floor / theirs:.2f} of openai-v2's overhead; "
-                    f"agentkit's own code, above the floor, is {(ours - floor) / theirs:.2f})"
-                )
+        for mode in ("agentkit", f"agentkit{WITH_CONTENT}"):
+            for kind in ("chat", "stream"):
+                ours = both[mode][kind] - base[kind]
+                theirs = both[_peer(mode)][kind] - base[kind]
+                if theirs > 0:
+                    print(
+                        f"- {mode} {kind} (wall clock, noisy on a busy machine): overhead is "
+                        f"{ours / theirs:.2f} of {_peer(mode)}'s"
+                    )
+                floor = both["sdk-floor"][kind] - base[kind]
+                if theirs > 0 and ours > 0 and mode == "agentkit":
+                    print(
+                        f"  (the SDK floor alone is {floor / theirs:.2f} of openai-v2's overhead; "
+                        f"agentkit's own code, above the floor, is {(ours - floor) / theirs:.2f})"
+                    )
         print()
     missing = _instructions_unavailable()
     if missing:
         print(f"(instruction counts skipped: {missing})\n")
         return
     python = side if side is not None else sys.executable
-    modes = ["none", "sdk-floor", "agentkit"] + (["official"] if side is not None else [])
-    counted = _count_instructions(python, modes)
+    counted = _count_instructions(python, _SIDE_BY_SIDE if side is not None else _OURS)
     print(
         table(
             "OpenAI: instructions executed (callgrind; load-independent)",
@@ -562,7 +592,7 @@ def main() -> None:
                 "per chat call",
                 "overhead per call",
                 "overhead per chunk (200-chunk stream, span and metrics amortised)",
-                "overhead vs openai-v2 (call / stream)",
+                "overhead vs openai-v2, same capture (call / stream)",
             ],
             _instruction_rows(counted),
         )

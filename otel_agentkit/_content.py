@@ -15,16 +15,20 @@ secret-looking keys such as ``api_key`` replaced) -> :func:`redact` (regex
 patterns, then the user hook) -> :func:`truncate`. Redaction runs before
 truncation so a secret cut in half cannot slip past a pattern.
 
+Capture runs on every recorded LLM call, so the common case is kept short:
+plain messages (dicts, lists, strings) are checked and written as JSON in one
+walk, and the built-in secret patterns run only on a text where a few
+substring tests and one combined regex scan find a candidate (same results as
+running them on every text). Importing the module does no work beyond defining
+names: regexes are compiled and ``json`` imported on first use.
+
 Imports only the standard library.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import enum
-import json
 import logging
-import math
 import os
 import re
 import threading
@@ -253,13 +257,62 @@ def truncate(text: str, limit: int | None = None) -> str:
 
 # -- redaction --------------------------------------------------------------------
 
+#: One scan that finds every text any of :data:`DEFAULT_REDACT_PATTERNS` would
+#: match (and maybe a few more): branch *i* is pattern *i* without its word
+#: boundaries, cut to its shortest match, with the same case rules, so wherever
+#: pattern *i* matches, its branch matches too. Only a text it finds pays for
+#: the patterns themselves, applied exactly as before. Every branch starts with
+#: one literal character (``bearer`` is spelled ``B``/``b`` + a case-insensitive
+#: rest, the only two characters ``(?i)b`` matches), which lets the regex engine
+#: skip ahead to the few positions where a match can start.
+_DEFAULT_DETECTOR: Final = (
+    r"sk-[A-Za-z0-9_\-]{16}"
+    r"|B(?i:earer\s+[A-Za-z0-9._~+/\-]{8})"
+    r"|b(?i:earer\s+[A-Za-z0-9._~+/\-]{8})"
+    r"|AKIA[0-9A-Z]{16}"
+    r"|gh[pousr]_[A-Za-z0-9]{20}"
+)
 
-@dataclasses.dataclass(frozen=True)
+#: Most keys remembered (with their JSON) as not secret, per redaction configuration.
+_KEYS_REMEMBERED: Final = 4096
+_KEY_REMEMBERED_MAX_LENGTH: Final = 64
+
+
 class _Redaction:
-    patterns: tuple[re.Pattern[str], ...]
-    keys: frozenset[str]
-    hook: Callable[[str], str] | None
-    replacement: str
+    """One redaction configuration (replaced whole by :func:`set_redaction`)."""
+
+    __slots__ = ("defaults", "hook", "key_json", "keys", "patterns", "replacement")
+
+    def __init__(
+        self,
+        defaults: bool,
+        patterns: tuple[re.Pattern[str], ...],
+        keys: frozenset[str],
+        hook: Callable[[str], str] | None,
+        replacement: str,
+    ) -> None:
+        #: Whether :data:`DEFAULT_REDACT_PATTERNS` apply (before ``patterns``).
+        self.defaults = defaults
+        #: The user's own patterns, applied in order after the defaults.
+        self.patterns = patterns
+        self.keys = keys
+        self.hook = hook
+        self.replacement = replacement
+        #: Keys found not secret -> their JSON (``"key":``): payloads repeat a few keys.
+        self.key_json: dict[str, str] = {}
+
+    def secret_key(self, key: str) -> bool:
+        """Whether values under ``key`` are replaced."""
+        return key not in self.key_json and _normalise_key(key) in self.keys
+
+    def plain_key_json(self, key: Any) -> str | None:
+        """``"key":`` for a string key that is not secret (remembered), else None."""
+        if type(key) is not str or _normalise_key(key) in self.keys:
+            return None
+        text = _encode_string(key) + ":"
+        if len(self.key_json) < _KEYS_REMEMBERED and len(key) <= _KEY_REMEMBERED_MAX_LENGTH:
+            self.key_json[key] = text
+        return text
 
 
 def _compile(patterns: Iterable[str | re.Pattern[str]]) -> tuple[re.Pattern[str], ...]:
@@ -281,17 +334,24 @@ def _compile(patterns: Iterable[str | re.Pattern[str]]) -> tuple[re.Pattern[str]
     return tuple(compiled)
 
 
+_default_rules: tuple[re.Pattern[str], tuple[re.Pattern[str], ...]] | None = None
+
+
+def _defaults() -> tuple[re.Pattern[str], tuple[re.Pattern[str], ...]]:
+    """The detector and the default patterns, compiled on first use."""
+    global _default_rules
+    rules = _default_rules
+    if rules is None:
+        # Two threads may both compile; both results are the same.
+        rules = _default_rules = (re.compile(_DEFAULT_DETECTOR), _compile(DEFAULT_REDACT_PATTERNS))
+    return rules
+
+
 def _normalise_key(key: str) -> str:
     return key.lower().replace("-", "_")
 
 
-_DEFAULT_REDACTION: Final = _Redaction(
-    patterns=_compile(DEFAULT_REDACT_PATTERNS),
-    keys=DEFAULT_REDACT_KEYS,
-    hook=None,
-    replacement=REDACTED,
-)
-_redaction: _Redaction = _DEFAULT_REDACTION
+_redaction: _Redaction = _Redaction(True, (), DEFAULT_REDACT_KEYS, None, REDACTED)
 _redaction_lock = threading.Lock()
 
 
@@ -320,15 +380,25 @@ def set_redaction(
     compiled = _compile(patterns)
     key_set = frozenset(_normalise_key(k) for k in keys)
     if include_defaults:
-        compiled = _DEFAULT_REDACTION.patterns + compiled
-        key_set = key_set | _DEFAULT_REDACTION.keys
+        key_set = key_set | DEFAULT_REDACT_KEYS
     with _redaction_lock:
-        _redaction = _Redaction(compiled, key_set, hook, replacement)
+        _redaction = _Redaction(include_defaults, compiled, key_set, hook, replacement)
 
 
 def redact(text: str) -> str:
     """Apply the configured patterns, then the hook, to ``text``. Never raises."""
     config = _redaction
+    # Every match of a default pattern contains "sk-", "AKIA", "gh" or a
+    # "bearer" in some case (the only characters (?i)[bear] matches are the
+    # ASCII ones, so lower() finds it): four substring tests, far faster than
+    # any regex scan, spare most texts even the detector's.
+    if config.defaults and (
+        "sk-" in text or "AKIA" in text or "gh" in text or "bearer" in text.lower()
+    ):
+        detector, defaults = _default_rules or _defaults()
+        if detector.search(text) is not None:
+            for pattern in defaults:
+                text = pattern.sub(config.replacement, text)
     for pattern in config.patterns:
         text = pattern.sub(config.replacement, text)
     if config.hook is not None:
@@ -345,6 +415,8 @@ def redact(text: str) -> str:
 
 
 # -- serialisation ----------------------------------------------------------------
+
+_INFINITY: Final = float("inf")
 
 
 def _placeholder(value: object) -> str:
@@ -366,8 +438,8 @@ def to_jsonable(value: Any, *, max_string: int | None = None) -> Any:
     Cycles, very deep nesting and very long containers are cut with a marker;
     strings longer than ``max_string`` are cut (the rest could never be recorded).
     """
-    keys = _redaction.keys
-    replacement = _redaction.replacement
+    config = _redaction
+    replacement = config.replacement
     active: set[int] = set()
 
     def convert(obj: Any, depth: int) -> Any:
@@ -378,7 +450,7 @@ def to_jsonable(value: Any, *, max_string: int | None = None) -> Any:
         if obj is None or isinstance(obj, (bool, int)):
             return obj
         if isinstance(obj, float):
-            return obj if math.isfinite(obj) else str(obj)
+            return obj if -_INFINITY < obj < _INFINITY else str(obj)
         if depth > _MAX_DEPTH:
             return "<max depth>"
         if isinstance(obj, enum.Enum):
@@ -397,7 +469,7 @@ def to_jsonable(value: Any, *, max_string: int | None = None) -> Any:
                         out["..."] = f"<{len(obj) - _MAX_ITEMS} more>"
                         break
                     key = k if isinstance(k, str) else str(convert(k, depth + 1))
-                    out[key] = replacement if _normalise_key(key) in keys else convert(v, depth + 1)
+                    out[key] = replacement if config.secret_key(key) else convert(v, depth + 1)
                 return out
             if isinstance(obj, (list, tuple, set, frozenset)):
                 items: list[Any] = []
@@ -407,7 +479,9 @@ def to_jsonable(value: Any, *, max_string: int | None = None) -> Any:
                         break
                     items.append(convert(item, depth + 1))
                 return items
-            if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+            if getattr(type(obj), "__dataclass_fields__", None) is not None:
+                import dataclasses  # loaded already: the object's class is a dataclass
+
                 fields = {f.name: getattr(obj, f.name, None) for f in dataclasses.fields(obj)}
                 return convert(fields, depth + 1)
             dump = getattr(type(obj), "model_dump", None)
@@ -425,6 +499,111 @@ def to_jsonable(value: Any, *, max_string: int | None = None) -> Any:
         return _placeholder(value)
 
 
+def _plain_json(obj: Any, depth: int, max_string: int, config: _Redaction, out: list[str]) -> bool:
+    """Append the JSON of ``obj`` to ``out`` when :func:`to_jsonable` would keep it as it is.
+
+    That is: dicts with string keys (none secret), lists and tuples, strings of
+    at most ``max_string`` characters, ints, bools, None and finite floats,
+    within the depth and length limits; exact types only. Otherwise returns
+    False (``out`` then holds a part of the text, to be dropped) and the value
+    goes through :func:`to_jsonable`. The text is what the ``json`` encoder of
+    :func:`_json_tools` gives (same separators, string escaping and number
+    spelling); one walk both checks the value and writes it, and the strings
+    inside containers, the messages' bulk, are written without a call.
+    """
+    kind = type(obj)
+    if kind is dict:
+        if depth > _MAX_DEPTH or len(obj) > _MAX_ITEMS:
+            return False
+        keys = config.key_json
+        separator = "{"
+        for key, item in obj.items():
+            key_json = keys.get(key)
+            if key_json is None:
+                key_json = config.plain_key_json(key)
+                if key_json is None:
+                    return False
+            out.append(separator)
+            out.append(key_json)
+            separator = ","
+            if type(item) is str:
+                if len(item) > max_string:
+                    return False
+                out.append(_encode_string(item))
+            elif not _plain_json(item, depth + 1, max_string, config, out):
+                return False
+        out.append("}" if separator == "," else "{}")
+        return True
+    if kind is list or kind is tuple:
+        if depth > _MAX_DEPTH or len(obj) > _MAX_ITEMS:
+            return False
+        separator = "["
+        # The dict branch's item step again: this runs for every captured value,
+        # and a shared helper would cost a call per item.
+        for item in obj:
+            out.append(separator)
+            separator = ","
+            if type(item) is str:
+                if len(item) > max_string:
+                    return False
+                out.append(_encode_string(item))
+            elif not _plain_json(item, depth + 1, max_string, config, out):
+                return False
+        out.append("]" if separator == "," else "[]")
+        return True
+    if kind is str:
+        if len(obj) > max_string:
+            return False
+        out.append(_encode_string(obj))
+    elif obj is None:
+        out.append("null")
+    elif kind is bool:
+        out.append("true" if obj else "false")
+    elif kind is int:
+        out.append(int.__repr__(obj))
+    elif kind is float and -_INFINITY < obj < _INFINITY:
+        out.append(float.__repr__(obj))
+    else:
+        return False
+    return True
+
+
+def _unencodable(value: object) -> object:
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def _json_tools() -> tuple[Callable[[str], str], Callable[[Any, int], Iterable[str]]]:
+    """The string encoder and the JSON encoder of :func:`to_json`, made on first use.
+
+    Both are ``json``'s own (imported now, not with this module): the string
+    escaper, and the compact C encoder (UTF-8 kept) that ``json.dumps`` would
+    build on every call, built once and reused. It keeps nothing between calls
+    (no circular-reference markers: :func:`to_jsonable` gives it trees).
+    """
+    global _encode_string, _json_chunks
+    from json import encoder
+
+    make = getattr(encoder, "c_make_encoder", None)
+    if make is not None:
+        chunks = make(
+            None, _unencodable, encoder.encode_basestring, None, ":", ",", False, False, True
+        )
+    else:  # pragma: no cover - interpreters without the C accelerator
+        chunks = encoder.JSONEncoder(ensure_ascii=False, separators=(",", ":")).iterencode
+    _encode_string, _json_chunks = encoder.encode_basestring, chunks
+    return _encode_string, chunks
+
+
+def _not_loaded(value: Any, *args: Any) -> Any:
+    raise AssertionError("_json_tools() not called")  # pragma: no cover
+
+
+#: A string as a JSON string literal; ``(value, 0)`` -> the chunks of its JSON.
+#: Both set by :func:`_json_tools` on first use.
+_encode_string: Callable[[str], str] = _not_loaded
+_json_chunks: Callable[[Any, int], Iterable[str]] = _not_loaded
+
+
 def to_json(value: Any, max_length: int | None = None) -> str:
     """Serialise ``value`` to JSON, redact, truncate: the text to record. Never raises.
 
@@ -435,9 +614,20 @@ def to_json(value: Any, max_length: int | None = None) -> str:
     for the redaction patterns.
     """
     limit = _max_length if max_length is None else max_length
+    max_string = limit + _STRING_MARGIN
+    if _json_chunks is _not_loaded:
+        _json_tools()
+    out: list[str] = []
     try:
-        jsonable = to_jsonable(value, max_string=limit + _STRING_MARGIN)
-        text = json.dumps(jsonable, ensure_ascii=False, separators=(",", ":"))
-    except Exception:
-        text = json.dumps(_placeholder(value), ensure_ascii=False)
-    return truncate(redact(text), limit)
+        plain = _plain_json(value, 0, max_string, _redaction, out)
+    except Exception:  # e.g. a dict changed size while read: the careful path copes
+        plain = False
+    if plain:
+        text = "".join(out)
+    else:
+        try:
+            text = "".join(_json_chunks(to_jsonable(value, max_string=max_string), 0))
+        except Exception:
+            text = _encode_string(_placeholder(value))
+    text = redact(text)
+    return text if len(text) <= limit else truncate(text, limit)

@@ -5,7 +5,10 @@ from __future__ import annotations
 import dataclasses
 import enum
 import json
+import random
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -285,3 +288,141 @@ def test_public_module_exposes_the_settings() -> None:
     assert len(content.to_json("q" * 100)) == 20
     content.set_redaction(["hidden"])
     assert content.redact("a hidden word") == "a [REDACTED] word"
+
+
+# -- the default secret patterns: every shape, and the fast path gives their results --
+
+#: One of each shape the default patterns catch (fake values).
+SECRET_SHAPES = [
+    "sk-abcdefghijklmnop",  # OpenAI-style key, the shortest one caught
+    "sk-proj-AbCdEfGh_1234-5678XyZ",  # OpenAI project key
+    "sk-ant-api03-abcdefghijklmnopqrstuv",  # Anthropic key
+    "Bearer abc.def.ghi123",
+    "bearer abcdefgh12345678==",  # any case, base64 padding
+    "BEARER   tok/en+value~1",
+    "BeArEr  abcdefghij",
+    "AKIAIOSFODNN7EXAMPLE",  # AWS access key id
+    "ghp_" + "a1B2c3D4e5" * 4,  # GitHub tokens, each prefix
+    "gho_" + "Z" * 20,
+    "ghu_" + "0" * 36,
+    "ghs_" + "x9" * 12,
+    "ghr_" + "Q" * 40,
+]
+
+#: Near misses the default patterns leave alone (word boundaries, minimum lengths).
+NOT_SECRETS = [
+    "task-abcdefghijklmnopqrstu",  # "sk-" inside a word
+    "sk-short",
+    "Bearer short",
+    "the bearer of good news",
+    "AKIAIOSFODNN7EXAMPLEX",  # no boundary after 16 characters
+    "AKIAshort",
+    "xghp_" + "a" * 30,
+    "ghp_" + "a" * 19,
+    "high-quality thought, ghost_writer",
+]
+
+
+def reference_redact(text: str) -> str:
+    """What redaction with the defaults means: each default pattern in turn, over all of it."""
+    for pattern in _content.DEFAULT_REDACT_PATTERNS:
+        text = re.sub(pattern, _content.REDACTED, text)
+    return text
+
+
+@pytest.mark.parametrize("secret", SECRET_SHAPES)
+def test_every_default_secret_shape_is_redacted(secret: str) -> None:
+    assert _content.redact(f"key: {secret} (do not share)") == "key: [REDACTED] (do not share)"
+    text = _content.to_json({"note": f"use {secret} now", "n": 1})
+    assert json.loads(text) == {"note": "use [REDACTED] now", "n": 1}
+
+
+@pytest.mark.parametrize("text", NOT_SECRETS)
+def test_near_misses_are_left_alone(text: str) -> None:
+    assert _content.redact(text) == text
+
+
+def _tricky_texts() -> list[str]:
+    """Texts where secrets touch, overlap and hide among look-alikes, plus a seeded random mix."""
+    texts = [
+        "Bearer abcdefgh.sk-aaaaaaaa_bbbbbbbbbbbbbbbbb",  # bearer token swallowing part of a key
+        "Bearer sk-proj-abcdefghijklmnopqrstu",
+        "sk-sk-abcdefghijklmnopqrst",
+        "AKIAAKIAIOSFODNN7EXAMPLE AKIAIOSFODNN7EXAMPLE",
+        "ghp_ghp_" + "a" * 30,
+        "\N{KELVIN SIGN}sk-abcdefghijklmnopqr bearer \N{KELVIN SIGN}" * 2 + "12345678",
+        "\N{LATIN SMALL LETTER LONG S}k-abcdefghijklmnopqr",
+        '{"a":"Bearer\\nabcdefghij","b":"x-sk-abcdefghijklmnopqrstuvwx"}',
+        *SECRET_SHAPES,
+        *NOT_SECRETS,
+    ]
+    pieces = [
+        "sk-", "proj-", "ant-", "Bearer", "bEaReR", " ", "\t", "\n", "AKIA", "gh", "p_", "o_",
+        "s_", "_", "-", ".", "=", "/", "~", "+", "abcdefgh", "ABCDEFGHIJKLMNOP", "0123456789",
+        "é", "\N{KELVIN SIGN}", "\N{LATIN SMALL LETTER LONG S}", '"', ":", "xyz",
+    ]  # fmt: skip
+    rng = random.Random(12)
+    texts.extend("".join(rng.choices(pieces, k=rng.randint(1, 40))) for _ in range(3000))
+    return texts
+
+
+def test_redaction_results_equal_the_default_patterns_applied_in_turn() -> None:
+    texts = _tricky_texts()
+    assert [_content.redact(t) for t in texts] == [reference_redact(t) for t in texts]
+    # Not vacuous: hundreds of the texts hold something the patterns catch.
+    assert sum(reference_redact(t) != t for t in texts) > 200
+
+
+def test_only_ascii_letters_match_bearer_case_insensitively() -> None:
+    # The fast path looks for "bearer" in text.lower(), and its detector spells the
+    # first letter as B or b: both rely on this.
+    every_character = "".join(map(chr, range(0x110000)))
+    matched = re.findall(r"(?i)[bear]", every_character)
+    assert sorted(matched) == sorted("bearBEAR")
+
+
+def test_plain_values_are_encoded_as_the_careful_path_encodes_them() -> None:
+    nested: Any = "leaf"
+    for _ in range(20):
+        nested = {"k": [nested]}
+    values: list[Any] = [
+        [{"role": "user", "parts": [{"type": "text", "content": "Say hello."}]}],
+        {"text": 'quotes " and \\ backslash, \n newline, \x00 nul, \u2028, é, 日本, 🎉'},
+        {"numbers": [0, -1, 2**70, 1.5, -0.0, 1e100, 1e-7, True, False, None]},
+        {"empty": [{}, [], (), ""], "tuple": (1, "a")},
+        {"nan": float("nan"), "inf": [float("-inf")]},
+        {1: "int key", "b": {"Password": "hunter2", "ok": "yes"}},
+        {"deep": nested},
+        ["x" * 20_000],
+        list(range(1500)),
+        {"enum": Color.RED, "q": Query("weather", 3)},
+        ["s", b"bytes", {"set": {1}}],
+    ]
+    for value in values:
+        careful = _content.to_jsonable(value, max_string=10**5 + 1024)
+        expected = json.dumps(careful, ensure_ascii=False, separators=(",", ":"))
+        assert _content.to_json(value, max_length=10**5) == expected
+
+
+def test_secret_keys_are_redacted_however_often_plain_keys_repeat() -> None:
+    for _ in range(3):
+        assert json.loads(_content.to_json([{"pin": "1", "note": "x"}])) == [
+            {"pin": "1", "note": "x"}
+        ]
+    _content.set_redaction(keys=["pin"])
+    assert json.loads(_content.to_json([{"pin": "1", "note": "x"}])) == [
+        {"pin": "[REDACTED]", "note": "x"}
+    ]
+    _content.set_redaction()
+    assert json.loads(_content.to_json({"PIN": "1"})) == {"PIN": "1"}
+
+
+def test_import_compiles_no_pattern_and_builds_no_encoder() -> None:
+    code = (
+        "import otel_agentkit._content as c; "
+        "print(c._default_rules is None, c._json_chunks is c._not_loaded); "
+        "c.to_json('sk-abcdefghijklmnopqrst'); "
+        "print(c._default_rules is None, c._json_chunks is c._not_loaded)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["True", "True", "False", "False"]

@@ -282,11 +282,15 @@ class Call:
             content = self._content(response) if self.capture_enabled else None
             if span.is_recording():
                 attributes = response.span_attributes()
-                span.set_attributes(attributes)
                 if content and self.content_on_span:
-                    span.set_attributes(
-                        {k: to_json(v) for k, v in content.items() if v is not None}
-                    )
+                    # One set_attributes call: each one costs the SDK a lock and a loop.
+                    span_attrs = dict(attributes)
+                    for key, value in content.items():
+                        if value is not None:
+                            span_attrs[key] = to_json(value)
+                    span.set_attributes(span_attrs)
+                else:
+                    span.set_attributes(attributes)
             else:
                 attributes = None
             if content and self.content_on_event:

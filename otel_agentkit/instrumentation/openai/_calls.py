@@ -209,6 +209,14 @@ def chat_input_messages(messages: Any) -> list[dict[str, Any]]:
     if not given(messages):
         return out
     for message in messages:
+        if type(message) is dict:
+            # The common case, a plain dict with text content: what the general path
+            # below builds for it, without its field readers.
+            content = message.get("content")
+            role = message.get("role") or "user"
+            if type(content) is str and role != "tool" and not message.get("tool_calls"):
+                out.append({"role": role, "parts": [{"type": "text", "content": content}]})
+                continue
         role = get_field(message, "role") or "user"
         if role == "tool":
             out.append(
