@@ -98,6 +98,50 @@ def _doctor(args: argparse.Namespace) -> int:
     return 0
 
 
+def _serve_until_stopped() -> None:
+    """Block until Ctrl-C or SIGTERM."""
+    import signal
+    import threading
+
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _fake_llm(args: argparse.Namespace) -> int:
+    """Serve the fake OpenAI-compatible model server until interrupted."""
+    from otel_agentkit._fakeserver import FakeModelServer
+
+    server = FakeModelServer(
+        host=args.host,
+        port=args.port,
+        latency=args.latency,
+        chunk_latency=args.chunk_latency,
+        models=args.models.split(",") if args.models else None,
+    )
+    try:
+        server.start()
+    except OSError as exc:
+        print(
+            f"otel-agentkit fake-llm: cannot listen on {args.host}:{args.port}: "
+            f"{exc.strerror or exc}",
+            file=sys.stderr,
+        )
+        return 2
+    print(f"fake model server: OPENAI_BASE_URL={server.base_url} (Ctrl-C to stop)", flush=True)
+    try:
+        _serve_until_stopped()
+    finally:
+        server.stop()
+    return 0
+
+
 def _write(text: str, out: str | None, what: str) -> None:
     """Write ``text`` to ``out`` (creating parent folders) or to stdout."""
     if out is None or out == "-":
@@ -213,6 +257,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--serve", type=float, default=0.0, help="keep serving /metrics for N seconds"
     )
     demo.set_defaults(func=_demo)
+
+    fake = sub.add_parser(
+        "fake-llm", help="serve a fake OpenAI-compatible model (deterministic, offline)"
+    )
+    fake.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
+    fake.add_argument("--port", type=int, default=0, help="port (default: a free one)")
+    fake.add_argument("--latency", type=float, default=0.0, help="seconds before each answer")
+    fake.add_argument(
+        "--chunk-latency", type=float, default=0.0, help="seconds between streamed events"
+    )
+    fake.add_argument(
+        "--models", default=None, help="comma-separated models to serve (default: any)"
+    )
+    fake.set_defaults(func=_fake_llm)
 
     doctor = sub.add_parser("doctor", help="show the configuration the environment resolves to")
     doctor.set_defaults(func=_doctor)
