@@ -279,6 +279,9 @@ def _handler_for(owner: FakeModelServer) -> type[BaseHTTPRequestHandler]:
 
         def setup(self) -> None:
             super().setup()
+            # Headers and body go out in separate writes: without this, Nagle's
+            # algorithm and delayed ACKs add ~40 ms to every keep-alive answer.
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             with owner._lock:
                 owner._connections.add(self.connection)
 

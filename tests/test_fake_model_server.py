@@ -6,8 +6,6 @@ import asyncio
 import base64
 import json
 import struct
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -477,21 +475,3 @@ def test_instrumented_spans_carry_the_servers_token_counts(
         streamed.attributes["gen_ai.usage.output_tokens"],
     ) == (2, 5)
     assert plain.attributes["server.port"] == agentkit_model_server.port
-
-
-def test_fake_llm_command() -> None:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "otel_agentkit.cli", "fake-llm", "--port", "0"],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        base_url = line.split("OPENAI_BASE_URL=", 1)[1].split()[0]
-        c = openai.OpenAI(base_url=base_url, api_key="x", max_retries=0)
-        reply = c.chat.completions.create(model="m", messages=user("from the command"))
-        assert reply.choices[0].message.content == "Fake reply to: from the command"
-    finally:
-        process.terminate()
-        assert process.wait(timeout=10) == 0

@@ -46,6 +46,8 @@ from otel_agentkit.pricing import price_for
 
 __all__ = ["TreeSpanExporter", "render_trace"]
 
+#: Characters of a span's status description shown.
+_DESCRIPTION_LIMIT: Final = 80
 #: Span ids remembered per exporter after their trace printed (to place late spans).
 _PRINTED_LIMIT: Final = 10_000
 _UNICODE: Final = ("├── ", "└── ", "│   ", "    ")
@@ -152,7 +154,11 @@ def _details(span: ReadableSpan, paint: _Painter) -> list[str]:
         parts.append(paint("warn", text) if decision != semconv.GUARDRAIL_ALLOW else text)
     if span.status.status_code is StatusCode.ERROR:
         error = str(attrs.get(semconv.ERROR_TYPE) or "error")
-        description = span.status.description
+        description = " ".join((span.status.description or "").split())
+        if description.startswith(error):  # "TimeoutError: ..." already names the type
+            description = description[len(error) :].lstrip(": ")
+        if len(description) > _DESCRIPTION_LIMIT:
+            description = description[: _DESCRIPTION_LIMIT - 3] + "..."
         parts.append(paint("error", f"ERROR {error}" + (f": {description}" if description else "")))
     return parts
 
