@@ -38,6 +38,7 @@ _ENDPOINTS: Final = {
     "/v1/responses": "responses",
     "/v1/embeddings": "embeddings",
 }
+_FAILING_ENDPOINTS: Final = frozenset({*_ENDPOINTS.values(), "models"})
 #: How long an idle keep-alive connection is kept open.
 _IDLE_TIMEOUT_S: Final = 30.0
 
@@ -195,12 +196,12 @@ class FakeModelServer:
     ) -> None:
         """Answer the next ``times`` requests with HTTP ``status`` and an OpenAI error body.
 
-        ``endpoint`` (``"chat"``, ``"responses"`` or ``"embeddings"``)
-        restricts the failure to requests to that API; other requests are
-        answered normally meanwhile.
+        ``endpoint`` (``"chat"``, ``"responses"``, ``"embeddings"`` or
+        ``"models"``) restricts the failure to requests to that API; other
+        requests are answered normally meanwhile.
         """
-        if endpoint is not None and endpoint not in _ENDPOINTS.values():
-            raise ValueError(f"endpoint must be one of {sorted(_ENDPOINTS.values())}")
+        if endpoint is not None and endpoint not in _FAILING_ENDPOINTS:
+            raise ValueError(f"endpoint must be one of {sorted(_FAILING_ENDPOINTS)}")
         failure = Failure(status, message, retry_after)
         with self._lock:
             self._failures.extend([(failure, endpoint)] * times)
@@ -330,10 +331,12 @@ def _handler_for(owner: FakeModelServer) -> type[BaseHTTPRequestHandler]:
                 owner._wait(owner.latency)
             except _StoppingError:
                 return
-            if path == "/v1/models":
-                self._json(200, owner._model_list())
-            else:
+            if path != "/v1/models":
                 self._fail(Failure(404, f"Unknown path {path}"))
+            elif (failure := owner._take_failure("models")) is not None:
+                self._fail(failure)
+            else:
+                self._json(200, owner._model_list())
 
         def do_POST(self) -> None:
             path = self.path.split("?", 1)[0].rstrip("/")
