@@ -91,6 +91,15 @@ def _configuration(environ: Mapping[str, str]) -> tuple[list[Finding], Any]:
         where = f"{settings.prometheus_host}:{settings.prometheus_port}"
         serving = "standalone /metrics server" if settings.prometheus_server else "app-mounted"
         found.append(Finding(_CONFIG, "ok", f"prometheus: {where} ({serving})"))
+        if settings.metrics_multiprocess_dir is not None:
+            found.append(
+                Finding(
+                    _CONFIG,
+                    "ok",
+                    f"prometheus multi-process dir: {settings.metrics_multiprocess_dir} "
+                    f"(from {settings.metrics_multiprocess_dir_source})",
+                )
+            )
     raw = environ.get(semconv.ENV_CAPTURE_MESSAGE_CONTENT)
     try:
         mode = _content.parse_capture_mode(raw).name
