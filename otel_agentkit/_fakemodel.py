@@ -228,14 +228,19 @@ def _max_tokens(body: Mapping[str, Any], *names: str) -> int | None:
     return None
 
 
-def read_chat(body: Mapping[str, Any]) -> Conversation:
-    """The conversation of a ``/v1/chat/completions`` request body."""
-    conv = Conversation(
+def _conversation(body: Mapping[str, Any], *max_token_names: str) -> Conversation:
+    """A conversation with the tool settings both APIs spell alike; no messages yet."""
+    return Conversation(
         tools=_tools(body.get("tools")),
         tool_choice=body.get("tool_choice", "auto"),
         parallel=body.get("parallel_tool_calls") is not False,
-        max_tokens=_max_tokens(body, "max_completion_tokens", "max_tokens"),
+        max_tokens=_max_tokens(body, *max_token_names),
     )
+
+
+def read_chat(body: Mapping[str, Any]) -> Conversation:
+    """The conversation of a ``/v1/chat/completions`` request body."""
+    conv = _conversation(body, "max_completion_tokens", "max_tokens")
     names: dict[str, str] = {}
     words = 0
     messages = body.get("messages")
@@ -261,12 +266,7 @@ def read_chat(body: Mapping[str, Any]) -> Conversation:
 
 def read_responses(body: Mapping[str, Any]) -> Conversation:
     """The conversation of a ``/v1/responses`` request body."""
-    conv = Conversation(
-        tools=_tools(body.get("tools")),
-        tool_choice=body.get("tool_choice", "auto"),
-        parallel=body.get("parallel_tool_calls") is not False,
-        max_tokens=_max_tokens(body, "max_output_tokens"),
-    )
+    conv = _conversation(body, "max_output_tokens")
     words = count_tokens(_text_of(body.get("instructions")))
     items = body.get("input")
     if isinstance(items, str):
