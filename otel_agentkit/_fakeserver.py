@@ -286,6 +286,12 @@ def _handler_for(owner: FakeModelServer) -> type[BaseHTTPRequestHandler]:
             with owner._lock:
                 owner._connections.add(self.connection)
 
+        def handle(self) -> None:
+            # A client that goes away (a reset while we read the next request on a
+            # kept-alive connection, a closed stream) is not an error of the server.
+            with contextlib.suppress(ConnectionError):
+                super().handle()
+
         def finish(self) -> None:
             with owner._lock:
                 owner._connections.discard(self.connection)

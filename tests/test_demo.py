@@ -22,6 +22,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from otel_agentkit import demo
+from otel_agentkit.testing import FakeModelServer
 from tests.otlp_receiver import OTLPReceiver
 
 COMMAND = [sys.executable, "-m", "otel_agentkit.cli", "demo", "--model-latency", "0.001"]
@@ -222,6 +223,28 @@ def test_demo_exits_non_zero_when_the_otlp_endpoint_is_closed() -> None:
         "otel-agentkit demo: the OTLP endpoint you asked for does not take traces: "
         f"http://127.0.0.1:{port}/v1/traces: Connection refused"
     ]
+
+
+def test_demo_against_the_server_openai_base_url_names() -> None:
+    """``OPENAI_BASE_URL``: the demo's agent talks to that server (here one this test runs)."""
+    with FakeModelServer(models=["served-model"]) as server:
+        done = subprocess.run(
+            [*COMMAND, "--requests", "2", "--json"],
+            env=demo_env(OPENAI_BASE_URL=server.base_url, OPENAI_API_KEY="sk-served"),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        requests = server.requests
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert [r["status"] for r in result["requests"]] == [200, 200]
+    chats = [r for r in requests if r.path == "/v1/chat/completions"]
+    assert {r.body["model"] for r in chats} == {"served-model"}  # the server's first model
+    assert {r.headers["authorization"] for r in chats} == {"Bearer sk-served"}
+    # no embedding model named: the handbook is embedded locally, nothing is sent
+    assert [r for r in requests if r.path == "/v1/embeddings"] == []
+    assert result["summary"]["tokens_by_model"]["served-model"]["input"] > 0
 
 
 def test_demo_without_the_extra_names_it(

@@ -6,6 +6,8 @@ import asyncio
 import base64
 import json
 import struct
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -475,3 +477,14 @@ def test_instrumented_spans_carry_the_servers_token_counts(
         streamed.attributes["gen_ai.usage.output_tokens"],
     ) == (2, 5)
     assert plain.attributes["server.port"] == agentkit_model_server.port
+
+
+def test_importing_testing_does_not_load_the_server() -> None:
+    """The pytest plugin imports otel_agentkit.testing in every test run: it stays light."""
+    code = (
+        "import sys, otel_agentkit.testing as t\n"
+        "assert 'otel_agentkit._fakeserver' not in sys.modules\n"
+        "assert 'http.server' not in sys.modules\n"
+        "assert t.FakeModelServer.__module__ == 'otel_agentkit._fakeserver'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)

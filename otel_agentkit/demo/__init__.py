@@ -94,10 +94,11 @@ def run(options: DemoOptions) -> int:
     stop = stop_on_sigterm() if options.serve else None  # early: a stop may come any time
     try:
         with Session(options) as session:
-            code = session.run()
+            session.run()
             if stop is not None:
                 session.serve(stop)
-            return code
+            session.finish()
+        return 0
     except DemoError as exc:
         print(f"otel-agentkit demo: {exc}", file=sys.stderr)
         return exc.code

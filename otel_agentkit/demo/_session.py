@@ -178,8 +178,8 @@ class Session:
         if planned.model_error and self.fake is not None:
             self.fake.fail_next(500, endpoint="chat")
 
-    def run(self) -> int:
-        """Send the requests, print the report; the exit code says whether exports worked."""
+    def run(self) -> None:
+        """Send the requests, scrape ``/metrics`` and print the report."""
         from otel_agentkit.demo import _driver, _report
         from otel_agentkit.demo._scrape import scrape
 
@@ -207,21 +207,21 @@ class Session:
             print(report.to_json(), flush=True)
         else:
             report.print(sys.stdout)
-        failure = self._export_failure()
-        if failure is not None:
-            raise DemoError(failure)
-        return 0
 
     def _otlp_endpoints(self) -> list[str]:
         from otel_agentkit.health._redact import redact_url
 
         return sorted({redact_url(o.endpoint) for o in self.telemetry.settings.otlp.values()})
 
-    def _export_failure(self) -> str | None:
-        """Flush the OTLP exporters; a one-line reason if an export failed."""
-        if not self.telemetry.settings.otlp:
-            return None
-        flushed = self.telemetry.force_flush()
+    def finish(self) -> None:
+        """Shut telemetry down, which exports what is left; raise if an OTLP export failed.
+
+        Not ``force_flush()``: that also makes the Prometheus reader collect,
+        and the exporter then shows every series twice at the next scrape.
+        """
+        import otel_agentkit
+
+        otel_agentkit.shutdown()
         failed = [
             f"{s.signal}: {s.failures} of {s.exports} exports failed"
             + (f" ({s.last_error})" if s.last_error else "")
@@ -229,12 +229,8 @@ class Session:
             if s.failures
         ]
         if failed:
-            return f"OTLP export to {', '.join(self._otlp_endpoints())} failed: " + "; ".join(
-                failed
-            )
-        if not flushed:
-            return "OTLP export did not finish in time"
-        return None
+            endpoints = ", ".join(self._otlp_endpoints())
+            raise DemoError(f"OTLP export to {endpoints} failed: " + "; ".join(failed))
 
     def serve(self, stop: threading.Event) -> None:
         """Keep ``/metrics`` and ``/health`` up until Ctrl-C or ``stop`` is set."""
