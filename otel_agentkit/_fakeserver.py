@@ -303,12 +303,14 @@ def _handler_for(owner: FakeModelServer) -> type[BaseHTTPRequestHandler]:
 
         # -- responses --------------------------------------------------------
 
-        def _json(self, status: int, payload: Any, headers: Mapping[str, str] = {}) -> None:
+        def _json(
+            self, status: int, payload: Any, headers: Mapping[str, str] | None = None
+        ) -> None:
             body = json.dumps(payload).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
-            for name, value in headers.items():
+            for name, value in (headers or {}).items():
                 self.send_header(name, value)
             self.end_headers()
             self.wfile.write(body)

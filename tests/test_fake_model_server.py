@@ -413,7 +413,7 @@ def test_requests_are_recorded(server: FakeModelServer) -> None:
     assert server.requests == []
 
 
-def test_stop_interrupts_latency_and_frees_the_port() -> None:
+def test_stop_interrupts_latency() -> None:
     server = FakeModelServer(latency=60).start()
     c = client(server, timeout=30)
     failed = threading.Event()

@@ -17,12 +17,11 @@ Needs the ``demo`` extra (openai, qdrant-client, flask):
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
 import sys
 import tempfile
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Final
 
 __all__ = ["DemoOptions", "missing_requirements", "run"]
 
@@ -109,8 +108,3 @@ def default_log_file() -> str:
     handle, path = tempfile.mkstemp(prefix="agentkit-demo-", suffix=".log")
     os.close(handle)
     return path
-
-
-def to_json(value: Any) -> str:
-    """``value`` as one line of JSON."""
-    return json.dumps(value, sort_keys=True)

@@ -19,7 +19,7 @@ from otel_agentkit.telemetry.tree import render_trace
 _LOG_LINES = 3
 
 
-def _traces(spans: Iterable[ReadableSpan]) -> dict[int, list[ReadableSpan]]:
+def _group_by_trace(spans: Iterable[ReadableSpan]) -> dict[int, list[ReadableSpan]]:
     found: dict[int, list[ReadableSpan]] = {}
     for span in spans:
         found.setdefault(span.context.trace_id, []).append(span)
@@ -29,7 +29,7 @@ def _traces(spans: Iterable[ReadableSpan]) -> dict[int, list[ReadableSpan]]:
 def _by_request_id(spans: Iterable[ReadableSpan]) -> dict[str, list[ReadableSpan]]:
     """Request id -> the spans of the trace whose server span carries it."""
     found: dict[str, list[ReadableSpan]] = {}
-    for trace in _traces(spans).values():
+    for trace in _group_by_trace(spans).values():
         for span in trace:
             request_id = (span.attributes or {}).get(semconv.AGENTKIT_REQUEST_ID)
             if span.parent is None and isinstance(request_id, str):
