@@ -172,70 +172,20 @@ def _web_driver() -> Driver:
     return drive
 
 
-def _fake_model_server() -> str:
-    """A local OpenAI-compatible server (like vLLM or NIM would be); returns its /v1 URL.
-
-    Answers ``POST /v1/chat/completions`` with a completion, or server-sent
-    events when ``stream`` is set, and 404 for the model ``missing``.
-    """
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-        def _send(self, status: int, body: bytes, content_type: str) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def do_POST(self) -> None:
-            request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            model = request["model"]
-            if model == "missing":
-                error = {"error": {"message": "model not found", "type": "invalid_request_error"}}
-                self._send(404, json.dumps(error).encode(), "application/json")
-                return
-            base = {"id": f"chatcmpl-{uuid.uuid4().hex[:12]}", "created": 0, "model": model}
-            usage = {"prompt_tokens": 24, "completion_tokens": 6, "total_tokens": 30}
-            if not request.get("stream"):
-                message = {"role": "assistant", "content": "Sunny, 24 degrees."}
-                choice = {"index": 0, "message": message, "finish_reason": "stop"}
-                body = {**base, "object": "chat.completion", "choices": [choice], "usage": usage}
-                self._send(200, json.dumps(body).encode(), "application/json")
-                return
-            events = []
-            for index, piece in enumerate(["Sunny", ", 24", " degrees."]):
-                delta = (
-                    {"role": "assistant", "content": piece} if index == 0 else {"content": piece}
-                )
-                choice = {"index": 0, "delta": delta, "finish_reason": None}
-                events.append({**base, "object": "chat.completion.chunk", "choices": [choice]})
-            last = {"index": 0, "delta": {}, "finish_reason": "stop"}
-            events.append({**base, "object": "chat.completion.chunk", "choices": [last]})
-            events.append(
-                {**base, "object": "chat.completion.chunk", "choices": [], "usage": usage}
-            )
-            body = "".join(f"data: {json.dumps(e)}\n\n" for e in events) + "data: [DONE]\n\n"
-            self._send(200, body.encode(), "text/event-stream")
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return f"http://127.0.0.1:{server.server_address[1]}/v1"
-
-
 def _llm_driver() -> Driver:
     """LLM calls (issue 4): the real openai client, instrumented, against a local server."""
     import openai
 
     from otel_agentkit.pricing import ModelPrice, set_model_prices
+    from otel_agentkit.testing import FakeModelServer
 
     # Made-up prices for the local model: the "estimated cost" panel reads agentkit.llm.cost.
     set_model_prices({"ops-model": ModelPrice(input_per_million=0.15, output_per_million=0.60)})
     otel_agentkit.instrument("openai")
-    client = openai.OpenAI(base_url=_fake_model_server(), api_key="ops-demo-key", max_retries=0)
+    # A local OpenAI-compatible server (as vLLM or NIM would be) serving one model:
+    # the model "missing" gets 404, like a real server's unknown model.
+    server = FakeModelServer(models=["ops-model"]).start()
+    client = openai.OpenAI(base_url=server.base_url, api_key="ops-demo-key", max_retries=0)
     messages = [{"role": "user", "content": "Weather in Lisbon?"}]
 
     def drive(number: int) -> None:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
+import os
+import signal
 import sys
-import time
-import urllib.request
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,84 +15,84 @@ from otel_agentkit.errors import ConfigurationError
 
 
 def _demo(args: argparse.Namespace) -> int:
-    """Configure telemetry, emit a span and a metric, show what was exported."""
-    import otel_agentkit
-    from otel_agentkit import semconv
+    """Run the demo agent offline and show its traces, logs and metrics."""
+    from otel_agentkit.demo import DemoOptions, run
 
-    try:
-        telemetry = otel_agentkit.configure(
-            args.service_name,
+    return run(
+        DemoOptions(
+            requests=args.requests,
+            service_name=args.service_name,
+            port=args.port,
             otlp_endpoint=args.otlp_endpoint,
-            traces_exporter=None if args.otlp_endpoint else "console",
-            prometheus_port=args.port,
+            model_url=args.model_url,
+            model=args.model,
+            embedding_model=args.embedding_model,
+            model_latency=args.model_latency,
+            log_file=args.log_file,
+            serve=args.serve,
+            json=args.json,
         )
-    except ConfigurationError as exc:
-        print(f"otel-agentkit demo: {exc}", file=sys.stderr)
-        return 2
-
-    from opentelemetry import metrics, trace
-
-    from otel_agentkit._instruments import create_histogram
-
-    tracer = trace.get_tracer(semconv.SCOPE_NAME, __version__)
-    meter = metrics.get_meter(semconv.SCOPE_NAME, __version__)
-    duration = create_histogram(meter, semconv.GEN_AI_CLIENT_OPERATION_DURATION)
-    attributes = {
-        semconv.GEN_AI_OPERATION_NAME: semconv.OP_CHAT,
-        semconv.GEN_AI_PROVIDER_NAME: "demo",
-        semconv.GEN_AI_REQUEST_MODEL: "demo-model",
-    }
-    for _ in range(args.iterations):
-        start = time.monotonic()
-        with tracer.start_as_current_span(f"{semconv.OP_CHAT} demo-model") as span:
-            span.set_attributes(attributes)
-            time.sleep(0.01)
-        duration.record(time.monotonic() - start, attributes)
-
-    if telemetry.prometheus_url:
-        body = urllib.request.urlopen(telemetry.prometheus_url, timeout=5).read().decode()  # noqa: S310
-        wanted = semconv.prometheus_name(
-            semconv.GEN_AI_CLIENT_OPERATION_DURATION, semconv.UNIT_SECONDS, suffix="count"
-        )
-        lines = [line for line in body.splitlines() if line.startswith(wanted)]
-        print(f"scraped {telemetry.prometheus_url}:")
-        print("\n".join(lines) if lines else f"  (no {wanted} yet)")
-        if args.serve:
-            print(f"serving {telemetry.prometheus_url} for {args.serve:g}s ...", flush=True)
-            time.sleep(args.serve)
-    otel_agentkit.shutdown()
-    print(json.dumps({"demo": "ok", "spans": args.iterations, "service": args.service_name}))
-    return 0
+    )
 
 
 def _doctor(args: argparse.Namespace) -> int:
-    """Print the resolved configuration, or the configuration error."""
-    from otel_agentkit.telemetry.settings import resolve_settings
+    """Check the environment; exit 1 when something is broken."""
+    import json
 
+    from otel_agentkit import doctor
+
+    findings = doctor.diagnose(probe=not args.offline)
+    if args.json:
+        print(json.dumps(doctor.to_json(findings), indent=2))
+    else:
+        color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+        sys.stdout.write(doctor.render(findings, color=color))
+    return doctor.exit_code(findings)
+
+
+def stop_on_sigterm() -> threading.Event:
+    """An event that SIGTERM sets (the handler is installed now, in the main thread)."""
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    return stop
+
+
+def serve_until_stopped(stop: threading.Event | None = None) -> None:
+    """Block until Ctrl-C, or SIGTERM (or ``stop`` set by :func:`stop_on_sigterm`)."""
+    stop = stop or stop_on_sigterm()
     try:
-        settings = resolve_settings()
-    except ConfigurationError as exc:
-        print(f"configuration error: {exc}", file=sys.stderr)
-        return 2
-    print(f"otel-agentkit {__version__}")
-    print(f"service.name: {settings.service_name}")
-    print(f"traces exporters: {', '.join(settings.traces_exporters) or 'none'}")
-    print(f"metrics exporters: {', '.join(settings.metrics_exporters) or 'none'}")
-    print(f"logs exporters: {', '.join(settings.logs_exporters) or 'none'}")
-    for signal, otlp in settings.otlp.items():
-        print(f"otlp {signal}: {otlp.protocol} {otlp.endpoint} compression={otlp.compression}")
-    if "prometheus" in settings.metrics_exporters:
-        where = f"{settings.prometheus_host}:{settings.prometheus_port}"
-        print(f"prometheus: {where}" if settings.prometheus_server else "prometheus: app-mounted")
-        if settings.metrics_multiprocess_dir is not None:
-            print(
-                f"prometheus multi-process dir: {settings.metrics_multiprocess_dir} "
-                f"(from {settings.metrics_multiprocess_dir_source})"
-            )
-    print(
-        f"sampler: {settings.sampler}"
-        + (f" ({settings.sampler_arg})" if settings.sampler_arg is not None else "")
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+
+
+def _fake_llm(args: argparse.Namespace) -> int:
+    """Serve the fake OpenAI-compatible model server until interrupted."""
+    from otel_agentkit._fakeserver import FakeModelServer
+
+    server = FakeModelServer(
+        host=args.host,
+        port=args.port,
+        latency=args.latency,
+        chunk_latency=args.chunk_latency,
+        models=args.models.split(",") if args.models else None,
     )
+    try:
+        server.start()
+    except OSError as exc:
+        print(
+            f"otel-agentkit fake-llm: cannot listen on {args.host}:{args.port}: "
+            f"{exc.strerror or exc}",
+            file=sys.stderr,
+        )
+        return 2
+    stop = stop_on_sigterm()
+    print(f"fake model server: OPENAI_BASE_URL={server.base_url} (Ctrl-C to stop)", flush=True)
+    try:
+        serve_until_stopped(stop)
+    finally:
+        server.stop()
     return 0
 
 
@@ -202,17 +202,71 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    demo = sub.add_parser("demo", help="emit a span and a metric and show the /metrics scrape")
-    demo.add_argument("--service-name", default="agentkit-demo")
-    demo.add_argument("--otlp-endpoint", default=None, help="also export over OTLP to this URL")
-    demo.add_argument("--port", type=int, default=None, help="Prometheus port (default 9464)")
-    demo.add_argument("--iterations", type=int, default=3)
-    demo.add_argument(
-        "--serve", type=float, default=0.0, help="keep serving /metrics for N seconds"
+    demo = sub.add_parser(
+        "demo",
+        help="run a small agent offline and show its trace trees, logs and metrics",
+        description="Run a small real agent offline (fake model server, in-memory Qdrant, "
+        "Flask) and show its trace trees, JSON logs and a summary of its /metrics. "
+        "Needs: pip install 'otel-agentkit[demo]'.",
     )
+    demo.add_argument("--requests", type=int, default=20, help="requests to send (default 20)")
+    demo.add_argument("--service-name", default="agentkit-demo", help="service.name")
+    demo.add_argument(
+        "--port", type=int, default=0, help="port of the app's /metrics and /health (default: free)"
+    )
+    demo.add_argument(
+        "--otlp-endpoint",
+        default=None,
+        help="also export traces, metrics and logs over OTLP to this URL "
+        "(default: OTEL_EXPORTER_OTLP_ENDPOINT); the exit status says whether it worked",
+    )
+    demo.add_argument(
+        "--model-url",
+        default=None,
+        help="a real OpenAI-compatible server (Ollama, vLLM, NIM) instead of the fake one "
+        "(default: OPENAI_BASE_URL)",
+    )
+    demo.add_argument("--model", default=None, help="chat model (default: the server's first)")
+    demo.add_argument(
+        "--embedding-model",
+        default=None,
+        help="embedding model of --model-url (default: local deterministic embeddings)",
+    )
+    demo.add_argument(
+        "--model-latency",
+        type=float,
+        default=0.02,
+        help="seconds the fake model server waits before answering (default 0.02)",
+    )
+    demo.add_argument("--log-file", default=None, help="JSON log file (default: a new temp file)")
+    demo.add_argument(
+        "--serve", action="store_true", help="keep /metrics and /health up until Ctrl-C"
+    )
+    demo.add_argument("--json", action="store_true", help="print the results as one JSON object")
     demo.set_defaults(func=_demo)
 
-    doctor = sub.add_parser("doctor", help="show the configuration the environment resolves to")
+    fake = sub.add_parser(
+        "fake-llm", help="serve a fake OpenAI-compatible model (deterministic, offline)"
+    )
+    fake.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
+    fake.add_argument("--port", type=int, default=0, help="port (default: a free one)")
+    fake.add_argument("--latency", type=float, default=0.0, help="seconds before each answer")
+    fake.add_argument(
+        "--chunk-latency", type=float, default=0.0, help="seconds between streamed events"
+    )
+    fake.add_argument(
+        "--models", default=None, help="comma-separated models to serve (default: any)"
+    )
+    fake.set_defaults(func=_fake_llm)
+
+    doctor = sub.add_parser(
+        "doctor",
+        help="find what would keep telemetry from working (exit 1 when something is broken)",
+    )
+    doctor.add_argument("--json", action="store_true", help="print the findings as JSON")
+    doctor.add_argument(
+        "--offline", action="store_true", help="skip the OTLP endpoint and Prometheus port checks"
+    )
     doctor.set_defaults(func=_doctor)
 
     clear = sub.add_parser(

@@ -1,4 +1,4 @@
-"""In-memory capture of spans, metrics and log records, for tests.
+"""What tests of instrumented code need: in-memory telemetry and a fake model server.
 
 Usable from any test framework through :func:`capture_telemetry`, and from
 pytest through the ``agentkit_telemetry`` fixture, which this module registers
@@ -14,6 +14,17 @@ as a pytest plugin (entry point ``pytest11``) when otel-agentkit is installed::
 The capture installs its providers as the OpenTelemetry globals for the
 duration of the test (with the same histogram Views :func:`configure` uses)
 and puts the globals back to "nothing installed" afterwards.
+
+:class:`FakeModelServer` is an OpenAI-compatible model server on 127.0.0.1
+with deterministic replies, for testing an agent with its real client and no
+network (fixture ``agentkit_model_server``)::
+
+    def test_my_agent(agentkit_model_server, agentkit_telemetry):
+        client = openai.OpenAI(base_url=agentkit_model_server.base_url, api_key="test")
+        agentkit_model_server.reply_next(ToolCall("get_weather", {"city": "Lisbon"}))
+        ...
+
+It is imported on first use, so the pytest plugin stays light.
 """
 
 from __future__ import annotations
@@ -21,7 +32,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry.sdk._logs import LoggerProvider, ReadableLogRecord
 from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
@@ -37,7 +48,45 @@ from otel_agentkit.telemetry import _globals
 from otel_agentkit.telemetry._logbridge import OTelLogHandler
 from otel_agentkit.telemetry._setup import build_views
 
-__all__ = ["TelemetryCapture", "agentkit_telemetry", "capture_telemetry"]
+if TYPE_CHECKING:
+    from otel_agentkit._fakemodel import Failure, Reply, ToolCall, count_tokens, fake_embedding
+    from otel_agentkit._fakeserver import FakeModelServer, RecordedRequest
+
+__all__ = [
+    "FakeModelServer",
+    "Failure",
+    "RecordedRequest",
+    "Reply",
+    "TelemetryCapture",
+    "ToolCall",
+    "agentkit_model_server",
+    "agentkit_telemetry",
+    "capture_telemetry",
+    "count_tokens",
+    "fake_embedding",
+]
+
+#: Names served from the fake-server modules, imported when first asked for.
+_LAZY = {
+    "FakeModelServer": "otel_agentkit._fakeserver",
+    "RecordedRequest": "otel_agentkit._fakeserver",
+    "Failure": "otel_agentkit._fakemodel",
+    "Reply": "otel_agentkit._fakemodel",
+    "ToolCall": "otel_agentkit._fakemodel",
+    "count_tokens": "otel_agentkit._fakemodel",
+    "fake_embedding": "otel_agentkit._fakemodel",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
 
 
 class TelemetryCapture:
@@ -168,3 +217,11 @@ else:
         """Capture spans, metrics and log records in memory for one test."""
         with capture_telemetry() as capture:
             yield capture
+
+    @pytest.fixture
+    def agentkit_model_server() -> Iterator[FakeModelServer]:
+        """A running :class:`FakeModelServer` (no latency) for one test."""
+        from otel_agentkit._fakeserver import FakeModelServer
+
+        with FakeModelServer() as server:
+            yield server

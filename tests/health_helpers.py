@@ -166,11 +166,5 @@ OLLAMA_TAGS: dict[str, Any] = {
     ]
 }
 
-#: What an OpenAI-compatible server (vLLM, NIM) returns for GET /v1/models.
-OPENAI_MODELS: dict[str, Any] = {
-    "object": "list",
-    "data": [
-        {"id": "meta/llama-3.1-8b-instruct", "object": "model", "created": 0, "owned_by": "nim"},
-        {"id": "nvidia/nv-embedqa-e5-v5", "object": "model", "created": 0, "owned_by": "nim"},
-    ],
-}
+#: The models of the NIM the OpenAI-compatible checks talk to (a FakeModelServer).
+NIM_MODELS: tuple[str, ...] = ("meta/llama-3.1-8b-instruct", "nvidia/nv-embedqa-e5-v5")

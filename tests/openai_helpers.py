@@ -10,7 +10,6 @@ streams exactly as it does against the network.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -62,11 +61,6 @@ class Cassette(cassette_replay.Cassette):
 def request_kwargs(cassette: Cassette, index: int = 0) -> dict[str, Any]:
     """The recorded request body as keyword arguments for the client method."""
     return dict(cassette.request_json(index))
-
-
-def sse_body(chunks: list[dict[str, Any]]) -> bytes:
-    """A chat-completions event-stream body from chunk payloads."""
-    return "".join(f"data: {json.dumps(c)}\n\n" for c in chunks).encode() + b"data: [DONE]\n\n"
 
 
 def fixture_cassette(name: str) -> Cassette:

@@ -1,44 +1,51 @@
-"""The otel-agentkit command line."""
+"""The otel-agentkit command line: its commands as a user runs them."""
 
 from __future__ import annotations
 
-import json
+import subprocess
+import sys
 
-import pytest
-
-from otel_agentkit import cli
-from tests.otlp_receiver import OTLPReceiver
+import openai
 
 
-def test_demo_emits_span_and_metric_over_otlp(
-    otlp_receiver: OTLPReceiver, capsys: pytest.CaptureFixture[str]
-) -> None:
-    code = cli.main(
-        ["demo", "--port", "0", "--otlp-endpoint", otlp_receiver.http_endpoint, "--iterations", "2"]
+def user(text: str) -> list[dict[str, str]]:
+    return [{"role": "user", "content": text}]
+
+
+def test_fake_llm_command() -> None:
+    """``otel-agentkit fake-llm`` serves until SIGTERM, then exits 0."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "otel_agentkit.cli", "fake-llm", "--port", "0"],
+        stdout=subprocess.PIPE,
+        text=True,
     )
-    assert code == 0
-    out = capsys.readouterr().out
-    assert "gen_ai_client_operation_duration_seconds_count" in out
-    assert json.loads(out.strip().splitlines()[-1])["demo"] == "ok"
-    otlp_receiver.wait_for(lambda got: {"traces", "metrics"} <= {r.signal for r in got})
-    assert [s.name for _, s in otlp_receiver.spans()] == ["chat demo-model"] * 2
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        base_url = line.split("OPENAI_BASE_URL=", 1)[1].split()[0]
+        c = openai.OpenAI(base_url=base_url, api_key="x", max_retries=0)
+        reply = c.chat.completions.create(model="m", messages=user("from the command"))
+        assert reply.choices[0].message.content == "Fake reply to: from the command"
+    finally:
+        process.terminate()
+        assert process.wait(timeout=10) == 0
 
 
-def test_doctor_prints_resolved_settings(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    monkeypatch.setenv("OTEL_SERVICE_NAME", "doc")
-    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4317")
-    monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
-    assert cli.main(["doctor"]) == 0
-    out = capsys.readouterr().out
-    assert "service.name: doc" in out
-    assert "otlp traces: grpc http://collector:4317" in out
-
-
-def test_doctor_reports_configuration_errors(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    monkeypatch.setenv("OTEL_METRICS_EXPORTER", "graphite")
-    assert cli.main(["doctor"]) == 2
-    assert "OTEL_METRICS_EXPORTER='graphite'" in capsys.readouterr().err
+def test_help_lists_the_commands() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "otel_agentkit.cli", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    commands = done.stdout.split("{", 1)[1].split("}", 1)[0].split(",")
+    assert commands == [
+        "demo",
+        "fake-llm",
+        "doctor",
+        "clear-metrics-dir",
+        "dashboard",
+        "alerts",
+        "stack",
+    ]

@@ -29,9 +29,10 @@ from otel_agentkit.health import (
     qdrant_check,
     tcp_check,
 )
+from otel_agentkit.testing import FakeModelServer
 from tests.health_helpers import (
+    NIM_MODELS,
     OLLAMA_TAGS,
-    OPENAI_MODELS,
     FakeClock,
     LocalServer,
     Route,
@@ -58,7 +59,7 @@ def ollama() -> Any:
 
 @pytest.fixture
 def nim() -> Any:
-    with local_server({"/v1/models": Route.json(OPENAI_MODELS)}) as server:
+    with FakeModelServer(models=NIM_MODELS) as server:
         yield server
 
 
@@ -198,15 +199,16 @@ API_KEY = "nvapi-Zx81kPq-SECRET-4421"
 
 
 @pytest.mark.parametrize("suffix", ["/v1", "/v1/", ""])
-def test_openai_compatible_up_with_key(nim: LocalServer, suffix: str) -> None:
+def test_openai_compatible_up_with_key(nim: FakeModelServer, suffix: str) -> None:
     check = openai_compatible_check(nim.url + suffix, api_key=API_KEY)
     result = run_one(check)
     assert (result.status, result.detail) == ("ok", "2 models")
-    assert nim.hits["/v1/models"] == 1
-    assert nim.headers[0]["authorization"] == f"Bearer {API_KEY}"
+    (request,) = nim.requests
+    assert (request.method, request.path) == ("GET", "/v1/models")
+    assert request.headers["authorization"] == f"Bearer {API_KEY}"
 
 
-def test_openai_compatible_required_model(nim: LocalServer) -> None:
+def test_openai_compatible_required_model(nim: FakeModelServer) -> None:
     served = run_one(openai_compatible_check(nim.url + "/v1", model="meta/llama-3.1-8b-instruct"))
     assert served.status == "ok"
     assert served.detail == "model meta/llama-3.1-8b-instruct served (2 models)"
@@ -218,22 +220,21 @@ def test_openai_compatible_required_model(nim: LocalServer) -> None:
     )
 
 
-def test_openai_compatible_rejected_key_is_never_shown() -> None:
-    body = Route.json({"error": f"invalid key {API_KEY}"}, status=401)
-    with local_server({"/v1/models": body}) as server:
-        health = HealthRegistry()
-        health.add(
-            "nim",
-            openai_compatible_check(
-                server.url + "/v1", api_key=API_KEY, headers={"X-Org": "org-secret-77"}
-            ),
-        )
-        report = health.run_sync()
+def test_openai_compatible_rejected_key_is_never_shown(nim: FakeModelServer) -> None:
+    nim.fail_next(401, message=f"invalid key {API_KEY}", endpoint="models")
+    health = HealthRegistry()
+    health.add(
+        "nim",
+        openai_compatible_check(
+            nim.url + "/v1", api_key=API_KEY, headers={"X-Org": "org-secret-77"}
+        ),
+    )
+    report = health.run_sync()
     result = report.checks["nim"]
     assert result.status == "error"
     assert result.detail.endswith("answered HTTP 401 (check the API key)")
     assert API_KEY not in report.to_json()
-    assert server.headers[0]["x-org"] == "org-secret-77"
+    assert nim.requests[0].headers["x-org"] == "org-secret-77"
 
 
 @pytest.mark.parametrize(
@@ -255,7 +256,7 @@ def test_openai_compatible_down_and_slow() -> None:
     port = closed_port()
     down = run_one(openai_compatible_check(f"http://127.0.0.1:{port}/v1", api_key=API_KEY))
     assert down.detail == f"http://127.0.0.1:{port}/v1/models unreachable: connection refused"
-    with local_server({"/v1/models": Route.json(OPENAI_MODELS, delay=5)}) as server:
+    with FakeModelServer(latency=5) as server:
         slow = run_one(openai_compatible_check(server.url + "/v1"), timeout=0.3, use_async=True)
     assert (slow.status, slow.detail) == ("error", "timeout")
 

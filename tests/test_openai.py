@@ -15,7 +15,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 from otel_agentkit import semconv
 from otel_agentkit.instrumentation.openai import OpenAIInstrumentor, set_provider_name
-from otel_agentkit.testing import TelemetryCapture
+from otel_agentkit.testing import FakeModelServer, TelemetryCapture
 from tests.conftest import cassettes_dir
 from tests.llm_helpers import (
     CAPTURE_MODES,
@@ -197,22 +197,16 @@ def test_chat_404_sets_error_type(tel: TelemetryCapture, mode: str) -> None:
 
 
 def test_connection_error_type(tel: TelemetryCapture) -> None:
-    import httpx
-
-    def refuse(request: httpx.Request) -> httpx.Response:
-        raise httpx.ConnectError("refused", request=request)
-
+    with FakeModelServer() as stopped:
+        port = stopped.port  # nothing listens there once the server stops
     client = openai.OpenAI(
-        api_key=SECRET_KEY,
-        base_url="http://127.0.0.1:9/v1",
-        http_client=httpx.Client(transport=httpx.MockTransport(refuse)),
-        max_retries=0,
+        api_key=SECRET_KEY, base_url=f"http://127.0.0.1:{port}/v1", max_retries=0
     )
     with pytest.raises(openai.APIConnectionError):
         client.chat.completions.create(model="m", messages=[{"role": "user", "content": "x"}])
     attrs = only_span(tel).attributes
     assert attrs[semconv.ERROR_TYPE] == "APIConnectionError"
-    assert (attrs[semconv.SERVER_ADDRESS], attrs[semconv.SERVER_PORT]) == ("127.0.0.1", 9)
+    assert (attrs[semconv.SERVER_ADDRESS], attrs[semconv.SERVER_PORT]) == ("127.0.0.1", port)
 
 
 # ---------------------------------------------------------------------------
@@ -759,19 +753,13 @@ def test_captured_content_is_redacted(
     assert message["parts"][0]["content"] == "I am B., SSN [REDACTED], key [REDACTED]"
 
 
-def test_error_message_echoing_the_key_is_redacted(tel: TelemetryCapture) -> None:
-    import httpx
-
-    def echo(request: httpx.Request) -> httpx.Response:
-        sent = request.headers["authorization"]  # a careless server echoes the credential
-        return httpx.Response(401, json={"error": {"message": f"bad credential {sent}"}})
-
-    client = openai.OpenAI(
-        api_key=SECRET_KEY + "0123456789abcdef",
-        base_url="http://127.0.0.1:8000/v1",
-        http_client=httpx.Client(transport=httpx.MockTransport(echo)),
-        max_retries=0,
-    )
+def test_error_message_echoing_the_key_is_redacted(
+    tel: TelemetryCapture, agentkit_model_server: FakeModelServer
+) -> None:
+    key = SECRET_KEY + "0123456789abcdef"
+    # a careless server echoes the credential it was sent
+    agentkit_model_server.fail_next(401, message=f"bad credential Bearer {key}")
+    client = openai.OpenAI(api_key=key, base_url=agentkit_model_server.base_url, max_retries=0)
     with pytest.raises(openai.AuthenticationError) as caught:
         client.chat.completions.create(model="m", messages=[{"role": "user", "content": "x"}])
     assert SECRET_KEY in str(caught.value)  # the caller's exception is untouched

@@ -13,16 +13,15 @@ import gc
 import json
 from typing import Any
 
-import httpx
 import openai
 import pytest
 from opentelemetry.trace import StatusCode
 
 from otel_agentkit import semconv
 from otel_agentkit.instrumentation.openai import OpenAIInstrumentor
-from otel_agentkit.testing import TelemetryCapture
+from otel_agentkit.testing import FakeModelServer, TelemetryCapture
 from tests.llm_helpers import ended_once, instrument_fixture, tel_fixture
-from tests.openai_helpers import SECRET_KEY, fixture_cassette, sse_body
+from tests.openai_helpers import SECRET_KEY, fixture_cassette
 
 instrument = instrument_fixture(OpenAIInstrumentor)
 tel = tel_fixture()
@@ -339,38 +338,23 @@ def test_async_caller_exception_inside_with(tel: TelemetryCapture) -> None:
 # ---------------------------------------------------------------------------
 
 
-def long_stream_client(chunks: int) -> openai.OpenAI:
-    payloads = [
-        {
-            "id": "chatcmpl-long",
-            "object": "chat.completion.chunk",
-            "created": 1,
-            "model": "m",
-            "choices": [{"index": 0, "delta": {"content": f"w{i} "}, "finish_reason": None}],
-        }
-        for i in range(chunks)
-    ]
-    payloads[-1]["choices"][0]["finish_reason"] = "length"
-    body = sse_body(payloads)
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=body)
-
-    return openai.OpenAI(
-        api_key=SECRET_KEY,
-        base_url="http://127.0.0.1:8000/v1",
-        http_client=httpx.Client(transport=httpx.MockTransport(handler)),
+def long_stream(server: FakeModelServer, words: int) -> Any:
+    """A stream of ``words`` one-word content chunks that stops at ``max_tokens`` (length)."""
+    server.reply_next(" ".join(f"w{i}" for i in range(words + 100)))
+    client = openai.OpenAI(api_key=SECRET_KEY, base_url=server.base_url, max_retries=0)
+    return client.chat.completions.create(
+        model="m", messages=[{"role": "user", "content": "x"}], stream=True, max_tokens=words
     )
 
 
-def test_state_does_not_grow_with_stream_length_without_capture(tel: TelemetryCapture) -> None:
-    stream = long_stream_client(500).chat.completions.create(
-        model="m", messages=[{"role": "user", "content": "x"}], stream=True
-    )
+def test_state_does_not_grow_with_stream_length_without_capture(
+    tel: TelemetryCapture, agentkit_model_server: FakeModelServer
+) -> None:
+    stream = long_stream(agentkit_model_server, 500)
     recorder = stream._self_recorder
     for _ in stream:
         assert recorder.texts == {}  # no content kept when capture is off
-    assert recorder.chunks == 500
+    assert recorder.chunks == 502  # the role chunk, 500 words, the finish chunk
     assert recorder.finish_reasons == {0: "length"}
     assert list(ended_once(tel).attributes[semconv.GEN_AI_RESPONSE_FINISH_REASONS]) == ["length"]
 

@@ -31,6 +31,7 @@ from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import (
     BatchSpanProcessor,
     ConsoleSpanExporter,
+    SimpleSpanProcessor,
     SpanExporter,
 )
 from opentelemetry.sdk.trace.sampling import (
@@ -172,6 +173,13 @@ def build(
     tracer_provider = TracerProvider(resource=resource, sampler=build_sampler(settings))
     span_exporters: list[SpanExporter] = []
     for name in settings.traces_exporters:
+        if name == "tree":  # printed as each trace ends, not up to 5 s later by a batch
+            from otel_agentkit.telemetry.tree import TreeSpanExporter
+
+            tree = TreeSpanExporter()
+            span_exporters.append(tree)
+            tracer_provider.add_span_processor(SimpleSpanProcessor(tree))
+            continue
         exporter: SpanExporter = (
             ConsoleSpanExporter()
             if name == "console"

@@ -22,7 +22,8 @@ from otel_agentkit.errors import ConfigurationError
 Signal = Literal["traces", "metrics", "logs"]
 Protocol = Literal["grpc", "http/protobuf"]
 
-TRACES_EXPORTERS: Final = frozenset({"otlp", "console", "none"})
+#: ``tree`` is :class:`otel_agentkit.telemetry.tree.TreeSpanExporter` (one tree per trace).
+TRACES_EXPORTERS: Final = frozenset({"otlp", "console", "tree", "none"})
 METRICS_EXPORTERS: Final = frozenset({"otlp", "prometheus", "console", "none"})
 LOGS_EXPORTERS: Final = frozenset({"otlp", "console", "none"})
 _VALID_EXPORTERS: Final[dict[Signal, frozenset[str]]] = {
