@@ -28,6 +28,7 @@ from opentelemetry.trace import Span, SpanKind
 
 from otel_agentkit import _content, semconv
 from otel_agentkit._content import ContentCapture, to_json
+from otel_agentkit.instrumentation import _duplicates
 from otel_agentkit.instrumentation._base import (
     GenAIInstruments,
     TelemetryHandle,
@@ -466,7 +467,15 @@ class LLMStreamRecorder(StreamRecorder):
 class LLMSettings:
     """What ``instrument()`` was given, as the LLM instrumentors' wrappers read it."""
 
-    __slots__ = ("capture", "handle", "options", "prices", "provider_name", "server_cache")
+    __slots__ = (
+        "capture",
+        "handle",
+        "keep_duplicates",
+        "options",
+        "prices",
+        "provider_name",
+        "server_cache",
+    )
 
     def __init__(
         self,
@@ -475,6 +484,7 @@ class LLMSettings:
         provider_name: str | None = None,
         prices: Mapping[str, ModelPrice] | None = None,
         options: Mapping[str, Any] | None = None,
+        keep_duplicates: bool = False,
     ) -> None:
         self.handle = handle
         #: An explicit ``capture_content=``; None: the env var, read at each call.
@@ -485,12 +495,16 @@ class LLMSettings:
         self.prices = prices
         #: Every ``instrument()`` keyword argument, for a provider's own options.
         self.options: Mapping[str, Any] = options or {}
+        #: Make our span even inside another instrumentation's span of the same request
+        #: (and do not ask the others to step aside); see ``_duplicates``.
+        self.keep_duplicates = keep_duplicates
         #: (base URL object, client type, host, port, provider) of the last client seen.
         self.server_cache: tuple[Any, type[Any], str | None, int | None, str] | None = None
 
     @classmethod
     def from_kwargs(cls, kwargs: Mapping[str, Any]) -> Self:
-        """Settings from ``instrument()`` keyword arguments (providers, capture, prices).
+        """Settings from ``instrument()`` keyword arguments (providers, capture, prices,
+        ``keep_duplicate_spans``).
 
         A bad ``capture_content`` or ``prices`` raises an error that names it.
         """
@@ -503,4 +517,11 @@ class LLMSettings:
         prices = kwargs.get("prices")
         if prices is not None:
             prices = check_prices(prices, "instrument(prices)")
-        return cls(handle, capture, kwargs.get("provider_name"), prices, dict(kwargs))
+        return cls(
+            handle,
+            capture,
+            kwargs.get("provider_name"),
+            prices,
+            dict(kwargs),
+            _duplicates.keep_duplicates(kwargs),
+        )
