@@ -1,0 +1,56 @@
+"""What the agent-framework tests share: a span processor that sees starts, and tree checks."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+from opentelemetry.context import Context
+from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
+
+from otel_agentkit.testing import TelemetryCapture
+
+
+class StartedSpans(SpanProcessor):
+    """Remembers every span started, so a test can tell whether each one ended."""
+
+    def __init__(self) -> None:
+        self.started: dict[int, str] = {}
+        self._lock = threading.Lock()
+
+    def on_start(self, span: Span, parent_context: Context | None = None) -> None:
+        with self._lock:
+            self.started[span.context.span_id] = span.name
+
+
+@contextmanager
+def every_span_ended(tel: TelemetryCapture) -> Iterator[StartedSpans]:
+    """Fails unless every span started inside the block has ended when it exits."""
+    started = StartedSpans()
+    tel.tracer_provider.add_span_processor(started)
+    yield started
+    ended = {s.context.span_id for s in tel.spans()}
+    open_spans = [name for span_id, name in started.started.items() if span_id not in ended]
+    assert open_spans == [], f"spans never ended: {open_spans}"
+
+
+def children(tel: TelemetryCapture, parent: ReadableSpan) -> list[str]:
+    """Names of ``parent``'s child spans, in the order they started."""
+    found = [
+        s
+        for s in tel.spans()
+        if s.parent is not None and s.parent.span_id == parent.context.span_id
+    ]
+    return [s.name for s in sorted(found, key=lambda s: s.start_time or 0)]
+
+
+def attributes(span: ReadableSpan) -> Mapping[str, Any]:
+    return span.attributes or {}
+
+
+def histogram_count(tel: TelemetryCapture, name: str, **where: str) -> int:
+    """Measurements of histogram ``name`` whose attributes include ``where``."""
+    wanted = {k.replace("__", "."): v for k, v in where.items()}
+    return sum(p.count for p in tel.metric_points(name, wanted))
