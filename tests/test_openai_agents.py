@@ -149,21 +149,25 @@ def test_agent_run_is_a_trace_of_agent_chat_and_tool_spans(
     assert [attributes(tool)["gen_ai.tool.call.id"]] == tool_call_ids(server)
     assert "gen_ai.tool.call.arguments" not in attributes(tool)  # content capture is off
 
-    assert histogram_count(
-        instrumented, "gen_ai.execute_tool.duration", gen_ai__tool__name="get_weather"
-    ) == 1
-    assert histogram_count(
-        instrumented, "gen_ai.invoke_agent.duration", gen_ai__agent__name="weather"
-    ) == 1
+    assert (
+        histogram_count(
+            instrumented, "gen_ai.execute_tool.duration", gen_ai__tool__name="get_weather"
+        )
+        == 1
+    )
+    assert (
+        histogram_count(instrumented, "gen_ai.invoke_agent.duration", gen_ai__agent__name="weather")
+        == 1
+    )
     assert histogram_count(instrumented, "gen_ai.invoke_workflow.duration") == 1
 
 
 def test_the_trace_is_the_callers(instrumented: TelemetryCapture) -> None:
     from opentelemetry import trace
 
-    with FakeModelServer() as server:
-        with trace.get_tracer("app").start_as_current_span("request") as outer:
-            run(weather_agent(server, "responses"), "sync")
+    tracer = trace.get_tracer("app")
+    with FakeModelServer() as server, tracer.start_as_current_span("request") as outer:
+        run(weather_agent(server, "responses"), "sync")
     workflow = instrumented.span("invoke_workflow Agent workflow")
     assert workflow.parent is not None
     assert workflow.parent.span_id == outer.get_span_context().span_id
@@ -197,12 +201,15 @@ def test_a_failing_tool_is_an_error_span(instrumented: TelemetryCapture) -> None
     assert error_type == "Error running tool (non-fatal)"
     # the SDK keeps a message, not the exception (its details only with sensitive data on)
     assert (tool.status.description or "").startswith("Error running tool (non-fatal): ")
-    assert histogram_count(
-        instrumented,
-        "gen_ai.execute_tool.duration",
-        gen_ai__tool__name="get_weather",
-        error__type=error_type,
-    ) == 1
+    assert (
+        histogram_count(
+            instrumented,
+            "gen_ai.execute_tool.duration",
+            gen_ai__tool__name="get_weather",
+            error__type=error_type,
+        )
+        == 1
+    )
 
 
 def test_handoff_and_guardrails(instrumented: TelemetryCapture) -> None:

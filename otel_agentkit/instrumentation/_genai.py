@@ -221,7 +221,8 @@ _COST_ATTRIBUTES = (semconv.GEN_AI_PROVIDER_NAME, semconv.GEN_AI_REQUEST_MODEL)
 class Call:
     """The CLIENT span and metrics of one LLM API call; ends exactly once.
 
-    Started with the request's attributes; ended by :meth:`succeed` with a
+    Started with the request's attributes (``start_time``, in ``time.time_ns()``
+    units, back-dates it); ended by :meth:`succeed` with a
     :class:`Response` or by :meth:`fail` with the exception. Request-side
     content is read (by ``content_reader``) only when capture is on, at the end.
     """
@@ -251,6 +252,7 @@ class Call:
         prices: Mapping[str, ModelPrice] | None = None,
         content_reader: ContentReader | None = None,
         params: Mapping[str, Any] | None = None,
+        start_time: int | None = None,
     ) -> None:
         self.handle = handle
         self.request_model = request_model
@@ -260,12 +262,14 @@ class Call:
         self.params = params
         name = f"{operation} {request_model}" if request_model else operation
         self.span: Span = handle.tracer().start_span(
-            name, kind=SpanKind.CLIENT, attributes=attributes
+            name, kind=SpanKind.CLIENT, attributes=attributes, start_time=start_time
         )
         self.span_context = trace.set_span_in_context(self.span)
         #: The request's metric attributes; never changed (each end builds its own).
         self.metric_attrs = metric_attributes(attributes)
         self.started_at = time.perf_counter()
+        if start_time is not None:  # back-dated: a call known only once it is over
+            self.started_at -= max(0, time.time_ns() - start_time) / 1e9
 
     def succeed(
         self,

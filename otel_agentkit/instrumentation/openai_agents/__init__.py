@@ -1,4 +1,4 @@
-"""OpenAI Agents SDK auto-instrumentation (``openai-agents``): agent, tool, handoff and guardrail spans.
+"""OpenAI Agents SDK auto-instrumentation (``openai-agents``): agents, tools, handoffs, guardrails.
 
 ::
 

@@ -62,8 +62,7 @@ _MAX_DESCRIPTION = 500
 
 def _handoff_tool(agent: str | None) -> str:
     """The name of the tool a model calls to hand off to ``agent`` (the SDK's default)."""
-    name = re.sub(r"[^a-zA-Z0-9_]", "_", f"transfer_to_{agent or 'agent'}").lower()
-    return name
+    return re.sub(r"[^a-zA-Z0-9_]", "_", f"transfer_to_{agent or 'agent'}").lower()
 
 
 def _start_ns(span: Span[Any]) -> int | None:
