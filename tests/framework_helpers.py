@@ -36,6 +36,18 @@ def every_span_ended(tel: TelemetryCapture) -> Iterator[StartedSpans]:
     assert open_spans == [], f"spans never ended: {open_spans}"
 
 
+@contextmanager
+def instrumenting(*instrumentors: Any) -> Iterator[None]:
+    """``instrument()`` each of ``instrumentors`` for the block, ``uninstrument()`` after."""
+    for instrumentor in instrumentors:
+        instrumentor.instrument()
+    try:
+        yield
+    finally:
+        for instrumentor in reversed(instrumentors):
+            instrumentor.uninstrument()
+
+
 def children(tel: TelemetryCapture, parent: ReadableSpan) -> list[str]:
     """Names of ``parent``'s child spans, in the order they started."""
     found = [

@@ -28,7 +28,13 @@ from langgraph.prebuilt import ToolNode, tools_condition
 from otel_agentkit.instrumentation.langchain import LangChainInstrumentor
 from otel_agentkit.instrumentation.openai import OpenAIInstrumentor
 from otel_agentkit.testing import FakeModelServer, TelemetryCapture, ToolCall
-from tests.framework_helpers import attributes, children, every_span_ended, histogram_count
+from tests.framework_helpers import (
+    attributes,
+    children,
+    every_span_ended,
+    histogram_count,
+    instrumenting,
+)
 
 QUESTION = "What is the weather in Lisbon?"
 #: The fake model passes the question as the city (a string argument gets the message).
@@ -37,12 +43,8 @@ ANSWER = "Here is what I found. get_weather: 24 C in What is the weather in Lisb
 
 @pytest.fixture
 def instrumented(agentkit_telemetry: TelemetryCapture) -> Iterator[TelemetryCapture]:
-    llm, chains = OpenAIInstrumentor(), LangChainInstrumentor()
-    llm.instrument()
-    chains.instrument()
-    yield agentkit_telemetry
-    chains.uninstrument()
-    llm.uninstrument()
+    with instrumenting(OpenAIInstrumentor(), LangChainInstrumentor()):
+        yield agentkit_telemetry
 
 
 def get_weather(city: str) -> str:

@@ -31,7 +31,13 @@ from agents.tracing.processors import default_processor
 from otel_agentkit.instrumentation.openai import OpenAIInstrumentor
 from otel_agentkit.instrumentation.openai_agents import OpenAIAgentsInstrumentor
 from otel_agentkit.testing import FakeModelServer, TelemetryCapture
-from tests.framework_helpers import attributes, children, every_span_ended, histogram_count
+from tests.framework_helpers import (
+    attributes,
+    children,
+    every_span_ended,
+    histogram_count,
+    instrumenting,
+)
 
 QUESTION = "What is the weather in Lisbon?"
 #: The fake model passes the question as the city (a string argument gets the message).
@@ -46,12 +52,8 @@ def no_hosted_export_key(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def instrumented(agentkit_telemetry: TelemetryCapture) -> Iterator[TelemetryCapture]:
-    llm, agents = OpenAIInstrumentor(), OpenAIAgentsInstrumentor()
-    llm.instrument()
-    agents.instrument()
-    yield agentkit_telemetry
-    agents.uninstrument()
-    llm.uninstrument()
+    with instrumenting(OpenAIInstrumentor(), OpenAIAgentsInstrumentor()):
+        yield agentkit_telemetry
 
 
 def get_weather(city: str) -> str:

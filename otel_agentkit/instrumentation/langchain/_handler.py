@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -35,7 +35,7 @@ from opentelemetry import trace
 
 from otel_agentkit import semconv
 from otel_agentkit._content import ContentCapture
-from otel_agentkit.decorators import agent_span, retrieval_span, tool_span
+from otel_agentkit.decorators import TracedOperation, agent_span, retrieval_span, tool_span
 from otel_agentkit.instrumentation import _duplicates
 from otel_agentkit.instrumentation._base import TelemetryHandle, log_internal_error
 from otel_agentkit.instrumentation._genai import Call, Response, get_field
@@ -145,16 +145,43 @@ class AgentkitCallbackHandler(BaseCallbackHandler):
             parent_run_id = self._skipped.get(parent_run_id)
         return None
 
-    def _skip(self, run_id: UUID, parent_run_id: UUID | None) -> None:
-        with self._lock:
-            self._skipped[run_id] = parent_run_id
+    def _open(
+        self,
+        run_id: UUID,
+        parent_run_id: UUID | None,
+        make: Callable[[], TracedOperation],
+        then: Callable[[TracedOperation], None] | None = None,
+    ) -> None:
+        """Start the operation ``make`` gives under its nearest ancestor with a span."""
+        if not self.enabled:
+            return
+        try:
+            operation = make()
+            self._runs.start(run_id, operation, self._parent(parent_run_id))
+            if then is not None:
+                then(operation)
+        except Exception:
+            log_internal_error("langchain run start")
 
-    def _end(self, run_id: UUID, error: BaseException | None = None) -> None:
-        with self._lock:
-            skipped = run_id in self._skipped
-            self._skipped.pop(run_id, None)
-        if not skipped:
+    def _close(
+        self,
+        run_id: UUID,
+        error: BaseException | None = None,
+        record: Callable[[TracedOperation], None] | None = None,
+    ) -> None:
+        """End run ``run_id`` (after ``record`` read its result into the operation)."""
+        try:
+            with self._lock:
+                skipped = run_id in self._skipped
+                self._skipped.pop(run_id, None)
+            if skipped:
+                return
+            operation = self._runs.operation(run_id)
+            if operation is not None and record is not None:
+                record(operation)
             self._runs.end(run_id, error)
+        except Exception:
+            log_internal_error("langchain run end")
 
     # -- chains and graphs -------------------------------------------------------
 
@@ -167,28 +194,21 @@ class AgentkitCallbackHandler(BaseCallbackHandler):
         parent_run_id: UUID | None = None,
         **kwargs: Any,
     ) -> None:
-        if not self.enabled:
+        if parent_run_id is not None:  # not the outermost run: no span, looked through
+            with self._lock:
+                self._skipped[run_id] = parent_run_id
             return
-        try:
-            if parent_run_id is not None:
-                self._skip(run_id, parent_run_id)
-                return
-            name = kwargs.get("name") or (serialized or {}).get("name") or "chain"
-            self._runs.start(run_id, agent_span(str(name)))
-        except Exception:
-            log_internal_error("langchain chain start")
+        name = kwargs.get("name") or (serialized or {}).get("name") or "chain"
+        self._open(run_id, None, lambda: agent_span(str(name)))
 
     def on_chain_end(self, outputs: Any, *, run_id: UUID, **kwargs: Any) -> None:
-        try:
-            self._end(run_id)
-        except Exception:
-            log_internal_error("langchain chain end")
+        self._close(run_id)
 
     def on_chain_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
-        try:
-            self._end(run_id, error)
-        except Exception:
-            log_internal_error("langchain chain error")
+        self._close(run_id, error)
+
+    on_tool_error = on_chain_error
+    on_retriever_error = on_chain_error
 
     # -- tools -----------------------------------------------------------------
 
@@ -202,40 +222,29 @@ class AgentkitCallbackHandler(BaseCallbackHandler):
         inputs: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        if not self.enabled:
-            return
-        try:
-            serialized = serialized or {}
-            name = kwargs.get("name") or serialized.get("name") or "tool"
-            description = serialized.get("description")
-            call_id = kwargs.get("tool_call_id")
-            operation = tool_span(
+        serialized = serialized or {}
+        name = kwargs.get("name") or serialized.get("name") or "tool"
+        description = serialized.get("description")
+        call_id = kwargs.get("tool_call_id")
+        self._open(
+            run_id,
+            parent_run_id,
+            lambda: tool_span(
                 str(name),
                 description=description if isinstance(description, str) else None,
                 call_id=call_id if isinstance(call_id, str) else None,
-            )
-            self._runs.start(run_id, operation, self._parent(parent_run_id))
-            operation.set_arguments(inputs if inputs is not None else input_str)
-        except Exception:
-            log_internal_error("langchain tool start")
+            ),
+            lambda operation: operation.set_arguments(inputs if inputs is not None else input_str),
+        )
 
     def on_tool_end(self, output: Any, *, run_id: UUID, **kwargs: Any) -> None:
-        try:
-            operation = self._runs.operation(run_id)
-            if operation is not None:
-                result, call_id = _tool_result(output)
-                if call_id is not None:
-                    operation.set_attribute(semconv.GEN_AI_TOOL_CALL_ID, call_id)
-                operation.set_result(result)
-            self._runs.end(run_id)
-        except Exception:
-            log_internal_error("langchain tool end")
+        def record(operation: TracedOperation) -> None:
+            result, call_id = _tool_result(output)
+            if call_id is not None:
+                operation.set_attribute(semconv.GEN_AI_TOOL_CALL_ID, call_id)
+            operation.set_result(result)
 
-    def on_tool_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
-        try:
-            self._runs.end(run_id, error)
-        except Exception:
-            log_internal_error("langchain tool error")
+        self._close(run_id, record=record)
 
     # -- retrievers --------------------------------------------------------------
 
@@ -248,29 +257,11 @@ class AgentkitCallbackHandler(BaseCallbackHandler):
         parent_run_id: UUID | None = None,
         **kwargs: Any,
     ) -> None:
-        if not self.enabled:
-            return
-        try:
-            name = kwargs.get("name") or (serialized or {}).get("name")
-            operation = retrieval_span(str(name) if name else None)
-            self._runs.start(run_id, operation, self._parent(parent_run_id))
-        except Exception:
-            log_internal_error("langchain retriever start")
+        name = kwargs.get("name") or (serialized or {}).get("name")
+        self._open(run_id, parent_run_id, lambda: retrieval_span(str(name) if name else None))
 
     def on_retriever_end(self, documents: Sequence[Any], *, run_id: UUID, **kwargs: Any) -> None:
-        try:
-            operation = self._runs.operation(run_id)
-            if operation is not None:
-                operation.set_returned_documents(len(documents))
-            self._runs.end(run_id)
-        except Exception:
-            log_internal_error("langchain retriever end")
-
-    def on_retriever_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
-        try:
-            self._runs.end(run_id, error)
-        except Exception:
-            log_internal_error("langchain retriever error")
+        self._close(run_id, record=lambda op: op.set_returned_documents(len(documents)))
 
     # -- model calls ---------------------------------------------------------------
 

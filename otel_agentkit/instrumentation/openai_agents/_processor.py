@@ -25,7 +25,6 @@ ERROR status with the details, redacted.
 
 from __future__ import annotations
 
-import json
 import re
 import threading
 from datetime import datetime
@@ -51,6 +50,7 @@ from otel_agentkit.decorators import (
     workflow_span,
 )
 from otel_agentkit.instrumentation._base import log_internal_error
+from otel_agentkit.instrumentation._genai import maybe_json
 from otel_agentkit.instrumentation._runs import OpenRuns
 
 __all__ = ["AgentkitTracingProcessor"]
@@ -71,15 +71,6 @@ def _start_ns(span: Span[Any]) -> int | None:
     if not started:
         return None
     return int(datetime.fromisoformat(started).timestamp() * 1e9)
-
-
-def _arguments(text: Any) -> Any:
-    if isinstance(text, str):
-        try:
-            return json.loads(text)
-        except ValueError:
-            return text
-    return text
 
 
 class AgentkitTracingProcessor(TracingProcessor):
@@ -169,7 +160,7 @@ class AgentkitTracingProcessor(TracingProcessor):
                 with self._lock:
                     self._tools.pop(operation.span.get_span_context().span_id, None)
                 if data.input is not None:
-                    operation.set_arguments(_arguments(data.input))
+                    operation.set_arguments(maybe_json(data.input))
                 if data.output is not None:
                     operation.set_result(data.output)
             elif isinstance(data, GuardrailSpanData):
