@@ -1,4 +1,4 @@
-"""What the agent-framework tests share: a span processor that sees starts, and tree checks."""
+"""What the agent-framework tests share: the question and tool, span and metric checks."""
 
 from __future__ import annotations
 
@@ -11,6 +11,17 @@ from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 
 from otel_agentkit.testing import TelemetryCapture
+
+#: What the test agents are asked.
+QUESTION = "What is the weather in Lisbon?"
+#: What they answer: the fake model passes the whole question as the city (a string
+#: argument gets the message) and quotes the tool's result.
+ANSWER = "Here is what I found. get_weather: 24 C in What is the weather in Lisbon?"
+
+
+def get_weather(city: str) -> str:
+    """The weather in a city."""
+    return f"24 C in {city}"
 
 
 class StartedSpans(SpanProcessor):

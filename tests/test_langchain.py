@@ -29,27 +29,21 @@ from otel_agentkit.instrumentation.langchain import LangChainInstrumentor
 from otel_agentkit.instrumentation.openai import OpenAIInstrumentor
 from otel_agentkit.testing import FakeModelServer, TelemetryCapture, ToolCall
 from tests.framework_helpers import (
+    ANSWER,
+    QUESTION,
     attributes,
     children,
     every_span_ended,
+    get_weather,
     histogram_count,
     instrumenting,
 )
-
-QUESTION = "What is the weather in Lisbon?"
-#: The fake model passes the question as the city (a string argument gets the message).
-ANSWER = "Here is what I found. get_weather: 24 C in What is the weather in Lisbon?"
 
 
 @pytest.fixture
 def instrumented(agentkit_telemetry: TelemetryCapture) -> Iterator[TelemetryCapture]:
     with instrumenting(OpenAIInstrumentor(), LangChainInstrumentor()):
         yield agentkit_telemetry
-
-
-def get_weather(city: str) -> str:
-    """The weather in a city."""
-    return f"24 C in {city}"
 
 
 def get_time(city: str) -> str:

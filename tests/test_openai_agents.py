@@ -32,16 +32,15 @@ from otel_agentkit.instrumentation.openai import OpenAIInstrumentor
 from otel_agentkit.instrumentation.openai_agents import OpenAIAgentsInstrumentor
 from otel_agentkit.testing import FakeModelServer, TelemetryCapture
 from tests.framework_helpers import (
+    ANSWER,
+    QUESTION,
     attributes,
     children,
     every_span_ended,
+    get_weather,
     histogram_count,
     instrumenting,
 )
-
-QUESTION = "What is the weather in Lisbon?"
-#: The fake model passes the question as the city (a string argument gets the message).
-ANSWER = "Here is what I found. get_weather: 24 C in What is the weather in Lisbon?"
 
 
 @pytest.fixture(autouse=True)
@@ -54,11 +53,6 @@ def no_hosted_export_key(monkeypatch: pytest.MonkeyPatch) -> None:
 def instrumented(agentkit_telemetry: TelemetryCapture) -> Iterator[TelemetryCapture]:
     with instrumenting(OpenAIInstrumentor(), OpenAIAgentsInstrumentor()):
         yield agentkit_telemetry
-
-
-def get_weather(city: str) -> str:
-    """The weather in a city."""
-    return f"24 C in {city}"
 
 
 def weather_agent(server: FakeModelServer, api: str, **extra: Any) -> Agent[Any]:

@@ -340,7 +340,7 @@ class LLMInstrumentor(LibraryInstrumentor):
         values that tell instrumentations inside ours to step aside too. None (run
         as it is) when it passed through for another reason, or duplicates are kept.
         """
-        if settings.keep_duplicates:
+        if settings.keep_duplicates or settings.handle.inactive():
             return None
         if self._foreign_wrapper_outside(instance, method):
             return _duplicates.suppressing(otel_context.get_current())
@@ -374,8 +374,9 @@ class LLMInstrumentor(LibraryInstrumentor):
         already (ours, from an outer wrapper; or another instrumentation's, see
         :mod:`._duplicates`, or will: the wrapper of ``method`` another
         instrumentation put around ours), nothing would record one, or starting
-        it failed (logged). Either way a framework watching for the request's span
-        (:func:`._duplicates.watch_llm_requests`) learns there is one.
+        it failed (logged). Whenever a span stands for the call (ours, or another
+        instrumentation's), a framework watching for the request's span
+        (:func:`._duplicates.watch_llm_requests`) learns so.
         """
         if (
             self._in_call.get() is not None
