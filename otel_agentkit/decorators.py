@@ -310,8 +310,21 @@ class _Op:
         if isinstance(exc, GeneratorExit):  # the consumer stopped early: not an error
             self.succeed(inst, span, ctx, _MISSING, duration)
             return
+        self.fail_as(inst, span, ctx, _error_type(exc), _describe(exc), duration, exc)
+
+    def fail_as(
+        self,
+        inst: Instruments,
+        span: Span,
+        ctx: Context,
+        error_type: str,
+        description: str,
+        duration: float,
+        exc: BaseException | None = None,
+    ) -> None:
+        """Record a failure known by its ``error.type`` (and exception, if there is one)
+        and end the span."""
         try:
-            error_type = _error_type(exc)
             histogram_of = self.histogram_of
             if histogram_of is not None:
                 attributes = dict(self.metric_attributes)
@@ -319,8 +332,9 @@ class _Op:
                 histogram_of(inst).record(duration, attributes, ctx)
             if span.is_recording():
                 span.set_attribute(semconv.ERROR_TYPE, error_type)
-                span.record_exception(exc, escaped=True)
-                span.set_status(Status(StatusCode.ERROR, _describe(exc)))
+                if exc is not None:
+                    span.record_exception(exc, escaped=True)
+                span.set_status(Status(StatusCode.ERROR, description))
         except Exception:
             _log.debug("otel_agentkit: failed to record %s", self.span_name, exc_info=True)
         finally:
@@ -1038,9 +1052,25 @@ class TracedOperation:
     when the block exits, and records an escaping exception like the
     decorators do (the exception still propagates). ``span`` is the
     OpenTelemetry span (a non-recording one when no SDK is installed).
+
+    Where an operation's start and end are two separate events (a
+    framework's callbacks), call :meth:`start` and :meth:`end` instead of
+    using ``with``: the span is then made current only where you attach its
+    context yourself.
     """
 
-    __slots__ = ("_ctx", "_inst", "_op", "_result", "_start", "_token", "_used", "count", "span")
+    __slots__ = (
+        "_ctx",
+        "_inst",
+        "_op",
+        "_result",
+        "_start",
+        "_token",
+        "_used",
+        "context",
+        "count",
+        "span",
+    )
 
     def __init__(self, op: _Op) -> None:
         self._op = op
@@ -1052,27 +1082,70 @@ class TracedOperation:
         self._used = False
         self.count: int | None = None
         self.span: Span = INVALID_SPAN
+        #: The span's context once started (its parent's, plus the span); None before,
+        #: or when nothing records.
+        self.context: Context | None = None
 
-    def __enter__(self) -> TracedOperation:
+    def start(self, parent: Context | None = None, *, start_time: int | None = None) -> None:
+        """Start the span now, a child of ``parent``'s span (default: the current one),
+        without making it current; :attr:`context` then holds its context.
+
+        ``start_time`` (``time.time_ns()`` units) back-dates it, for an operation
+        only known once it is over; the duration counts from it too.
+        """
         if self._used:
-            raise RuntimeError("a TracedOperation can be entered only once; create a new one")
+            raise RuntimeError("a TracedOperation can be started only once; create a new one")
         self._used = True
         inst = _current()
         if inst is None:
-            return self
+            return
         try:
             op = self._op
             span = inst.tracer.start_span(
-                op.span_name, kind=_INTERNAL, attributes=op.span_attributes
+                op.span_name,
+                parent,
+                kind=_INTERNAL,
+                attributes=op.span_attributes,
+                start_time=start_time,
             )
-            self._ctx = ctx = _set_span(span)
-            self._token = _attach(ctx)
+            self.context = self._ctx = _set_span(span, parent)
             self.span = span
             self._inst = inst
         except Exception:  # pragma: no cover - defensive
             _log.debug("otel_agentkit: could not start %s", self._op.span_name, exc_info=True)
-            return self
+            return
         self._start = _perf()
+        if start_time is not None:
+            self._start -= max(0, time.time_ns() - start_time) / 1e9
+
+    def end(self, exc: BaseException | None = None) -> None:
+        """End the span (once; later calls do nothing): a success, or a failure with ``exc``."""
+        inst, ctx = self._inst, self._ctx
+        if inst is None or ctx is None:
+            return
+        self._inst = None
+        duration = _perf() - self._start
+        if exc is None:
+            self._op.succeed(inst, self.span, ctx, self._result, duration, self.count)
+        else:
+            self._op.fail(inst, self.span, ctx, exc, duration)
+
+    def end_with_error(self, error_type: str, description: str | None = None) -> None:
+        """End the span as failed with ``error.type`` ``error_type``, for a failure that is
+        reported without an exception (a framework's error record); once, like :meth:`end`."""
+        inst, ctx = self._inst, self._ctx
+        if inst is None or ctx is None:
+            return
+        self._inst = None
+        duration = _perf() - self._start
+        self._op.fail_as(inst, self.span, ctx, error_type, description or error_type, duration)
+
+    def __enter__(self) -> TracedOperation:
+        if self._used:
+            raise RuntimeError("a TracedOperation can be entered only once; create a new one")
+        self.start()
+        if self.context is not None:
+            self._token = _attach(self.context)
         return self
 
     def __exit__(
@@ -1081,19 +1154,13 @@ class TracedOperation:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        inst, ctx = self._inst, self._ctx
-        if inst is None or ctx is None:
+        if self._inst is None:
             return
-        self._inst = None
-        duration = _perf() - self._start
         try:
             _detach(self._token)
         except Exception:  # pragma: no cover - exited in another context
             _log.debug("otel_agentkit: could not detach %s", self._op.span_name, exc_info=True)
-        if exc is None:
-            self._op.succeed(inst, self.span, ctx, self._result, duration, self.count)
-        else:
-            self._op.fail(inst, self.span, ctx, exc, duration)
+        self.end(exc)
 
     async def __aenter__(self) -> TracedOperation:
         return self.__enter__()

@@ -99,6 +99,8 @@ OP_CREATE_AGENT: Final = "create_agent"
 OP_INVOKE_WORKFLOW: Final = "invoke_workflow"
 #: No convention exists for guardrails: project-namespaced operation name.
 OP_APPLY_GUARDRAIL: Final = "apply_guardrail"
+#: The operations that are one request to a model (an LLM CLIENT span each).
+LLM_OPERATIONS: Final = frozenset({OP_CHAT, OP_TEXT_COMPLETION, OP_GENERATE_CONTENT, OP_EMBEDDINGS})
 
 # gen_ai.provider.name values
 PROVIDER_OPENAI: Final = "openai"

@@ -30,7 +30,7 @@ It is imported on first use, so the pytest plugin stays light.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sized
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -43,7 +43,9 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.sdk.trace.sampling import ALWAYS_ON, Sampler
+from opentelemetry.trace import SpanKind
 
+from otel_agentkit import semconv
 from otel_agentkit.telemetry import _globals
 from otel_agentkit.telemetry._logbridge import OTelLogHandler
 from otel_agentkit.telemetry._setup import build_views
@@ -128,32 +130,53 @@ class TelemetryCapture:
 
     # -- metrics -----------------------------------------------------------------
 
-    def metrics(self) -> dict[str, Metric]:
-        """Collect now and return every metric stream by name."""
+    def metrics(self) -> dict[tuple[str, str], Metric]:
+        """Collect now and return every metric stream by (instrumentation scope, metric name).
+
+        Two instrumentations recording a metric of the same name (ours and
+        another GenAI instrumentation's ``gen_ai.client.token.usage``, say)
+        are two entries, so a test sees double counting.
+        """
         data = self.metric_reader.get_metrics_data()
-        found: dict[str, Metric] = {}
+        found: dict[tuple[str, str], Metric] = {}
         if data is None:
             return found
         for resource_metrics in data.resource_metrics:
             for scope_metrics in resource_metrics.scope_metrics:
+                scope = scope_metrics.scope.name
                 for metric in scope_metrics.metrics:
-                    found[metric.name] = metric
+                    found[(scope, metric.name)] = metric
         return found
 
-    def metric(self, name: str) -> Metric:
-        """The metric called ``name``; fails clearly if nothing recorded it."""
-        found = self.metrics()
-        if name not in found:
-            raise AssertionError(f"no metric {name!r}; recorded: {sorted(found)}")
-        return found[name]
+    def metric(self, name: str, scope: str | None = None) -> Metric:
+        """The metric called ``name`` (recorded under ``scope``, when given).
 
-    def metric_points(self, name: str, attributes: Mapping[str, Any] | None = None) -> list[Any]:
-        """Data points of metric ``name`` (empty if none), optionally those whose
-        attributes include every item of ``attributes``."""
-        metric = self.metrics().get(name)
-        if metric is None:
-            return []
-        points: list[Any] = list(metric.data.data_points)
+        Fails clearly if nothing recorded it, or if several scopes did and
+        ``scope`` does not say which one is meant.
+        """
+        found = {key: m for key, m in self.metrics().items() if key[1] == name}
+        if scope is not None:
+            found = {key: m for key, m in found.items() if key[0] == scope}
+        if len(found) != 1:
+            recorded = sorted(self.metrics())
+            problem = "no metric" if not found else f"{len(found)} scopes recorded metric"
+            raise AssertionError(f"{problem} {name!r} (scope {scope!r}); recorded: {recorded}")
+        (metric,) = found.values()
+        return metric
+
+    def metric_points(
+        self,
+        name: str,
+        attributes: Mapping[str, Any] | None = None,
+        scope: str | None = None,
+    ) -> list[Any]:
+        """Data points of metric ``name`` from every scope that recorded it (or from
+        ``scope`` only), optionally those whose attributes include every item of
+        ``attributes``; empty if none."""
+        points: list[Any] = []
+        for (recorded_scope, recorded_name), metric in self.metrics().items():
+            if recorded_name == name and scope in (None, recorded_scope):
+                points.extend(metric.data.data_points)
         if attributes:
             points = [
                 p
@@ -161,6 +184,66 @@ class TelemetryCapture:
                 if all((p.attributes or {}).get(k) == v for k, v in attributes.items())
             ]
         return points
+
+    def llm_spans(self) -> list[ReadableSpan]:
+        """Finished spans of LLM requests, whoever made them: CLIENT spans whose
+        ``gen_ai.operation.name`` is a model call (chat, text completion,
+        embeddings, generate_content)."""
+        return [
+            s
+            for s in self.spans()
+            if s.kind is SpanKind.CLIENT
+            and (s.attributes or {}).get(semconv.GEN_AI_OPERATION_NAME) in semconv.LLM_OPERATIONS
+        ]
+
+    def assert_one_llm_span_per_request(
+        self, requests: int | Sized, *, tokens: bool = True, durations: bool = True
+    ) -> None:
+        """Fail unless each LLM request got exactly one span and one set of metrics.
+
+        ``requests`` is how many requests the model server saw (a count, or
+        anything with a length, such as :attr:`FakeModelServer.requests`).
+        Checks, over every instrumentation scope: as many LLM spans
+        (:meth:`llm_spans`) as requests, every one ended; with ``durations``,
+        as many ``gen_ai.client.operation.duration`` measurements; with
+        ``tokens``, as many input and as many output
+        ``gen_ai.client.token.usage`` measurements. (Turn off what the
+        instrumentation that has the requests does not record: pydantic-ai's
+        own records no duration, a stream without usage no tokens.)
+        Metrics are counted since the capture started (:meth:`clear` does
+        not reset them).
+        """
+        expected = requests if isinstance(requests, int) else len(requests)
+        spans = self.llm_spans()
+        problems: list[str] = []
+        if len(spans) != expected:
+            problems.append(f"{len(spans)} LLM spans")
+        counts: dict[str, int] = {}
+        if durations:
+            counts["duration"] = self._count(semconv.GEN_AI_CLIENT_OPERATION_DURATION, None)
+        if tokens:
+            for token_type in (semconv.TOKEN_TYPE_INPUT, semconv.TOKEN_TYPE_OUTPUT):
+                counts[f"{token_type} tokens"] = self._count(
+                    semconv.GEN_AI_CLIENT_TOKEN_USAGE, token_type
+                )
+        problems += [
+            f"{count} {what} points" for what, count in counts.items() if count != expected
+        ]
+        if problems:
+            described = [
+                f"{s.name} [{s.instrumentation_scope.name if s.instrumentation_scope else '?'}]"
+                for s in spans
+            ]
+            raise AssertionError(
+                f"expected one LLM span and one set of metrics for each of {expected} requests,"
+                f" found {', '.join(problems)}; LLM spans: {described}; metric streams:"
+                f" {sorted(key for key in self.metrics() if key[1].startswith('gen_ai.client'))}"
+            )
+
+    def _count(self, name: str, token_type: str | None) -> int:
+        """Measurements recorded to histogram ``name`` over every scope (of one token type)."""
+        where = {semconv.GEN_AI_TOKEN_TYPE: token_type} if token_type else None
+        return sum(p.count for p in self.metric_points(name, where))
 
     # -- logs ----------------------------------------------------------------------
 

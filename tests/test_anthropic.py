@@ -159,7 +159,7 @@ def check_metrics(
             semconv.GEN_AI_CLIENT_OPERATION_TIME_PER_OUTPUT_CHUNK,
         ]
     for name in names:
-        (point,) = found[name].data.data_points
+        (point,) = found[("otel_agentkit", name)].data.data_points
         assert point.count == 1
         assert set(point.attributes) <= semconv.METRIC_ATTRIBUTE_ALLOWLIST
         assert point.attributes[semconv.GEN_AI_PROVIDER_NAME] == "anthropic"

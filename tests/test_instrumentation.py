@@ -115,7 +115,7 @@ def test_absent_helper_modules_are_skipped_without_a_traceback(
 
 # -- nothing imported until the application imports it ------------------------------
 
-CLIENTS = ("openai", "anthropic", "ollama", "chromadb", "qdrant_client")
+CLIENTS = ("openai", "anthropic", "ollama", "chromadb", "qdrant_client", "agents", "langchain_core")
 
 
 def _run(code: str) -> str:
@@ -136,7 +136,7 @@ import openai
 print(type(openai.resources.chat.completions.Completions.__dict__["create"]).__name__)
 """
     assert _run(code).splitlines() == [
-        "['anthropic', 'chromadb', 'ollama', 'openai', 'qdrant']",
+        "['anthropic', 'chromadb', 'langchain', 'ollama', 'openai', 'openai_agents', 'qdrant']",
         "[]",
         "FunctionWrapper",
     ]
@@ -166,8 +166,10 @@ print(sorted(m for m in set(sys.modules) - before if m.startswith("importlib.met
 
 def test_library_loggers_are_the_instrumentors_modules() -> None:
     assert instrumentation.library_loggers() == (
+        "agents",
         "anthropic",
         "chromadb",
+        "langchain_core",
         "ollama",
         "openai",
         "qdrant_client",
@@ -202,7 +204,15 @@ def _parsed(requirements: list[str] | tuple[str, ...]) -> set[tuple[str, str]]:
 def test_pyproject_extras_pin_what_the_instrumentors_support() -> None:
     registered = _registered()
     extras = _pyproject()["project"]["optional-dependencies"]
-    assert sorted(registered) == ["anthropic", "chromadb", "ollama", "openai", "qdrant"]
+    assert sorted(registered) == [
+        "anthropic",
+        "chromadb",
+        "langchain",
+        "ollama",
+        "openai",
+        "openai_agents",
+        "qdrant",
+    ]
     with_extra = [name for name in registered if name in extras]
     assert with_extra == list(registered)  # today every one has its convenience extra
     for name in with_extra:

@@ -4,11 +4,12 @@
 client library is installed. The test builds such an environment honestly:
 a fresh virtual environment (stdlib ``venv``, no pip) whose site-packages
 holds links to every entry of the test environment's site-packages except
-the files of anthropic, chromadb and qdrant-client. Those three are then
-not installed there, for imports and for ``importlib.metadata`` alike. ollama
-stays importable but its metadata is replaced by a ``0.3.0`` record: an
-installed library outside the supported range. The other instrumentation
-packages the test environment holds (openai-v2, OpenLLMetry's ollama, the
+the files of anthropic, chromadb, qdrant-client and the agent frameworks
+(openai-agents, langchain-core). Those are then not installed there, for
+imports and for ``importlib.metadata`` alike. ollama stays importable but
+its metadata is replaced by a ``0.3.0`` record: an installed library outside
+the supported range. The other instrumentation
+packages the test environment holds (openai-v2, OpenLLMetry's ollama and openai, the
 web frameworks') lose their metadata, so their entry points are gone as
 after ``pip uninstall``: they would import their libraries eagerly. The
 launcher itself is the real one, started as a user would; only the
@@ -29,7 +30,7 @@ from pathlib import Path
 import pytest
 
 #: Not installed in the new environment.
-ABSENT = ("anthropic", "chromadb", "qdrant-client")
+ABSENT = ("anthropic", "chromadb", "qdrant-client", "openai-agents", "langchain-core")
 #: Installed, but its metadata says a version we do not support.
 OUT_OF_RANGE = ("ollama", "0.3.0")
 

@@ -5,8 +5,9 @@ first, one call must give one chat span:
 
 * ours on the outside (official instrumented first): our wrapper calls past
   the official wrapper (``__wrapped__``), so only our span is made;
-* the official one on the outside: its span is current when our wrapper runs,
-  so ours steps aside and the official span is the only one.
+* the official one on the outside: its chat CLIENT span is current when our
+  wrapper runs, so ours steps aside (the shared duplicate policy) and the
+  official span is the only one.
 
 The official package is in the test dependency group so these tests run in
 CI (openai-v2 2.x needs ``opentelemetry-util-genai<1.2``).
@@ -19,7 +20,7 @@ from collections.abc import Iterator
 import pytest
 from opentelemetry.instrumentation import openai_v2 as official
 
-from otel_agentkit.instrumentation.openai import _OFFICIAL_SPAN_SCOPES, OpenAIInstrumentor
+from otel_agentkit.instrumentation.openai import OpenAIInstrumentor
 from otel_agentkit.testing import TelemetryCapture
 from tests.openai_helpers import fixture_cassette
 
@@ -55,4 +56,7 @@ def test_ours_first_then_official(agentkit_telemetry: TelemetryCapture, both: tu
     cassette.client().chat.completions.create(**cassette.request_json())
     spans = chat_spans(agentkit_telemetry)
     assert len(spans) == 1, spans
-    assert spans[0][1].startswith(_OFFICIAL_SPAN_SCOPES)  # the official span, not ours
+    # the official span, not ours (openai-v2 2.x makes it through the shared GenAI handler)
+    assert spans[0][1].startswith(
+        ("opentelemetry.instrumentation.openai_v2", "opentelemetry.util.genai")
+    )

@@ -134,7 +134,7 @@ def test_completion_stream(tel: TelemetryCapture, mode: str) -> None:
     assert attrs[semconv.GEN_AI_USAGE_OUTPUT_TOKENS] == expected["usage"]["completion_tokens"]
     assert semconv.GEN_AI_OUTPUT_MESSAGES not in attrs
     # Exemplars come with the first collection after recording: one collection here.
-    points = {name: list(m.data.data_points) for name, m in tel.metrics().items()}
+    points = {name: list(m.data.data_points) for (_, name), m in tel.metrics().items()}
     (duration,) = points[semconv.GEN_AI_CLIENT_OPERATION_DURATION]
     assert duration.count == 1
     assert duration.exemplars[0].span_id == span.context.span_id

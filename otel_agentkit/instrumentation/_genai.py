@@ -28,6 +28,7 @@ from opentelemetry.trace import Span, SpanKind
 
 from otel_agentkit import _content, semconv
 from otel_agentkit._content import ContentCapture, to_json
+from otel_agentkit.instrumentation import _duplicates
 from otel_agentkit.instrumentation._base import (
     GenAIInstruments,
     TelemetryHandle,
@@ -220,7 +221,8 @@ _COST_ATTRIBUTES = (semconv.GEN_AI_PROVIDER_NAME, semconv.GEN_AI_REQUEST_MODEL)
 class Call:
     """The CLIENT span and metrics of one LLM API call; ends exactly once.
 
-    Started with the request's attributes; ended by :meth:`succeed` with a
+    Started with the request's attributes (``start_time``, in ``time.time_ns()``
+    units, back-dates it); ended by :meth:`succeed` with a
     :class:`Response` or by :meth:`fail` with the exception. Request-side
     content is read (by ``content_reader``) only when capture is on, at the end.
     """
@@ -250,6 +252,7 @@ class Call:
         prices: Mapping[str, ModelPrice] | None = None,
         content_reader: ContentReader | None = None,
         params: Mapping[str, Any] | None = None,
+        start_time: int | None = None,
     ) -> None:
         self.handle = handle
         self.request_model = request_model
@@ -259,12 +262,14 @@ class Call:
         self.params = params
         name = f"{operation} {request_model}" if request_model else operation
         self.span: Span = handle.tracer().start_span(
-            name, kind=SpanKind.CLIENT, attributes=attributes
+            name, kind=SpanKind.CLIENT, attributes=attributes, start_time=start_time
         )
         self.span_context = trace.set_span_in_context(self.span)
         #: The request's metric attributes; never changed (each end builds its own).
         self.metric_attrs = metric_attributes(attributes)
         self.started_at = time.perf_counter()
+        if start_time is not None:  # back-dated: a call known only once it is over
+            self.started_at -= max(0, time.time_ns() - start_time) / 1e9
 
     def succeed(
         self,
@@ -470,7 +475,15 @@ class LLMStreamRecorder(StreamRecorder):
 class LLMSettings:
     """What ``instrument()`` was given, as the LLM instrumentors' wrappers read it."""
 
-    __slots__ = ("capture", "handle", "options", "prices", "provider_name", "server_cache")
+    __slots__ = (
+        "capture",
+        "handle",
+        "keep_duplicates",
+        "options",
+        "prices",
+        "provider_name",
+        "server_cache",
+    )
 
     def __init__(
         self,
@@ -479,6 +492,7 @@ class LLMSettings:
         provider_name: str | None = None,
         prices: Mapping[str, ModelPrice] | None = None,
         options: Mapping[str, Any] | None = None,
+        keep_duplicates: bool = False,
     ) -> None:
         self.handle = handle
         #: An explicit ``capture_content=``; None: the env var, read at each call.
@@ -489,12 +503,16 @@ class LLMSettings:
         self.prices = prices
         #: Every ``instrument()`` keyword argument, for a provider's own options.
         self.options: Mapping[str, Any] = options or {}
+        #: Make our span even inside another instrumentation's span of the same request
+        #: (and do not ask the others to step aside); see ``_duplicates``.
+        self.keep_duplicates = keep_duplicates
         #: (base URL object, client type, host, port, provider) of the last client seen.
         self.server_cache: tuple[Any, type[Any], str | None, int | None, str] | None = None
 
     @classmethod
     def from_kwargs(cls, kwargs: Mapping[str, Any]) -> Self:
-        """Settings from ``instrument()`` keyword arguments (providers, capture, prices).
+        """Settings from ``instrument()`` keyword arguments (providers, capture, prices,
+        ``keep_duplicate_spans``).
 
         A bad ``capture_content`` or ``prices`` raises an error that names it.
         """
@@ -507,4 +525,11 @@ class LLMSettings:
         prices = kwargs.get("prices")
         if prices is not None:
             prices = check_prices(prices, "instrument(prices)")
-        return cls(handle, capture, kwargs.get("provider_name"), prices, dict(kwargs))
+        return cls(
+            handle,
+            capture,
+            kwargs.get("provider_name"),
+            prices,
+            dict(kwargs),
+            _duplicates.keep_duplicates(kwargs),
+        )

@@ -14,7 +14,8 @@ A provider describes itself as data, the way a vector store does in
   name from a client, extra things to wrap).
 
 Everything else is here, once: the wrapper for sync and async methods (skip
-when nothing records or another span stands for the call; start the
+when nothing records or another span stands for the call, under the one
+duplicate policy of :mod:`._duplicates`; start the
 :class:`~._genai.Call`; run the call with its span current; end it from the
 result, or hand a stream proxy back), the raw-response variants of the
 Stainless-generated clients (``with_raw_response``,
@@ -31,11 +32,10 @@ from typing import Any, ClassVar, NamedTuple
 
 from opentelemetry import context as otel_context
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
-from opentelemetry.trace import INVALID_SPAN, get_current_span
 
 from otel_agentkit import semconv
 from otel_agentkit._content import capture_mode
-from otel_agentkit.instrumentation import _raw
+from otel_agentkit.instrumentation import _duplicates, _raw
 from otel_agentkit.instrumentation._base import (
     LibraryInstrumentor,
     WrapTarget,
@@ -134,16 +134,6 @@ def _bind(api: API, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> Mapping
     return params
 
 
-def _span_from(scopes: tuple[str, ...]) -> bool:
-    """Whether the current span was started under one of ``scopes`` (instrumentation names)."""
-    span = get_current_span()
-    if span is INVALID_SPAN:  # no span at all: the common case, answered at once
-        return False
-    scope = getattr(span, "instrumentation_scope", None)
-    name = getattr(scope, "name", "") or ""
-    return name.startswith(scopes)
-
-
 def _without_foreign_wrapper(wrapped: Any, modules: tuple[str, ...]) -> Any:
     """``wrapped`` minus a wrapt layer another instrumentation (of ``modules``) put on it."""
     if type(wrapped) is MethodType:  # a plain bound method: nobody else wrapped it
@@ -220,6 +210,11 @@ class LLMInstrumentor(LibraryInstrumentor):
         Model name -> :class:`otel_agentkit.pricing.ModelPrice`, for the
         ``agentkit.llm.cost`` counter; by default the process-wide table set
         with :func:`otel_agentkit.pricing.set_model_prices`, read at each call.
+    ``keep_duplicate_spans``
+        ``True`` makes our span (and metrics) even for a request another
+        instrumentation already has a span for, and does not ask the others to
+        step aside (default: ``AGENTKIT_KEEP_DUPLICATE_LLM_SPANS``, else
+        ``False``: one span per request; see :mod:`._duplicates`).
 
     A subclass sets the class attributes below and overrides the hooks it needs.
     """
@@ -236,12 +231,11 @@ class LLMInstrumentor(LibraryInstrumentor):
     _lazy_streams: ClassVar[bool] = False
     #: Stainless-generated clients: ``with_raw_response`` / ``with_streaming_response``.
     _raw_responses: ClassVar[bool] = False
-    #: Step aside inside spans of these instrumentation scopes (another
-    #: instrumentation of the same library already has the call).
-    _yield_to_scopes: ClassVar[tuple[str, ...]] = ()
-    #: Look through wrapt wrappers installed by these modules (one span per call: ours).
+    #: Look through wrapt wrappers installed by these modules (another instrumentation
+    #: of the same library that has no way to be told to step aside): one span, ours.
     _look_through: ClassVar[tuple[str, ...]] = ()
-    #: Context values set while a call runs (to tell other instrumentations to step aside).
+    #: Context values set while a call runs, besides the shared ones
+    #: (``_duplicates.SUPPRESS_KEYS``) that tell other instrumentations to step aside.
     _context_values: ClassVar[tuple[tuple[str, object], ...]] = ()
 
     # -- hooks ---------------------------------------------------------------
@@ -289,18 +283,30 @@ class LLMInstrumentor(LibraryInstrumentor):
     # -- one call --------------------------------------------------------------
 
     def wrapper(self, settings: LLMSettings, method: Method) -> Wrapper:
-        """The wrapt wrapper of ``method``: one span per call, the result untouched."""
+        """The wrapt wrapper of ``method``: one span per call, the result untouched.
+
+        A call that another instrumentation's span stands for runs with the
+        values that tell the rest to step aside too (:meth:`aside`).
+        """
         api = method.api
         in_call = self._in_call
         begin = self.begin
-        look_through = self._look_through
+        aside = self.aside
+        look_through = () if settings.keep_duplicates else self._look_through
 
         if method.is_async:
 
             async def async_wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-                begun = begin(settings, api, instance, args, kwargs)
+                begun = begin(settings, api, instance, args, kwargs, method)
                 if begun is None:
-                    return await wrapped(*args, **kwargs)
+                    context = aside(settings, instance, method)
+                    if context is None:
+                        return await wrapped(*args, **kwargs)
+                    token = otel_context.attach(context)
+                    try:
+                        return await wrapped(*args, **kwargs)
+                    finally:
+                        otel_context.detach(token)
                 if look_through:
                     wrapped = _without_foreign_wrapper(wrapped, look_through)
                 call, context, params = begun
@@ -310,9 +316,16 @@ class LLMInstrumentor(LibraryInstrumentor):
             return async_wrapper
 
         def sync_wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-            begun = begin(settings, api, instance, args, kwargs)
+            begun = begin(settings, api, instance, args, kwargs, method)
             if begun is None:
-                return wrapped(*args, **kwargs)
+                context = aside(settings, instance, method)
+                if context is None:
+                    return wrapped(*args, **kwargs)
+                token = otel_context.attach(context)
+                try:
+                    return wrapped(*args, **kwargs)
+                finally:
+                    otel_context.detach(token)
             if look_through:
                 wrapped = _without_foreign_wrapper(wrapped, look_through)
             call, context, params = begun
@@ -321,26 +334,69 @@ class LLMInstrumentor(LibraryInstrumentor):
 
         return sync_wrapper
 
+    def aside(
+        self, settings: LLMSettings, instance: Any, method: Method
+    ) -> otel_context.Context | None:
+        """The context to run a call in that :meth:`begin` passed through because a
+        span of another instrumentation stands for it: the current one with the
+        values that tell instrumentations inside ours to step aside too. None (run
+        as it is) when it passed through for another reason, or duplicates are kept.
+        """
+        if settings.keep_duplicates or settings.handle.inactive():
+            return None
+        if self._foreign_wrapper_outside(instance, method):
+            return _duplicates.suppressing(otel_context.get_current())
+        return _duplicates.aside_context()
+
+    def _foreign_wrapper_outside(self, instance: Any, method: Method) -> bool:
+        """Whether ``method``, as installed on ``instance``'s class, is the wrapper of an
+        instrumentation of :attr:`_look_through` around ours: that one makes the span."""
+        modules = self._look_through
+        if not modules or method.cls is None:
+            return False
+        for klass in type(instance).__mro__:
+            installed = klass.__dict__.get(method.method)
+            if installed is not None:
+                wrapper = getattr(installed, "_self_wrapper", None)
+                return (getattr(wrapper, "__module__", "") or "").startswith(modules)
+        return False
+
     def begin(
-        self, settings: LLMSettings, api: API, instance: Any, args: Any, kwargs: Any
+        self,
+        settings: LLMSettings,
+        api: API,
+        instance: Any,
+        args: Any,
+        kwargs: Any,
+        method: Method | None = None,
     ) -> tuple[Call, otel_context.Context, Mapping[str, Any]] | None:
         """The call's :class:`Call`, the context to run it in, and its parameters by name.
 
         None when the call should pass straight through: a span for it exists
-        already, nothing would record one, or starting it failed (logged).
+        already (ours, from an outer wrapper; or another instrumentation's, see
+        :mod:`._duplicates`, or will: the wrapper of ``method`` another
+        instrumentation put around ours), nothing would record one, or starting
+        it failed (logged). Whenever a span stands for the call (ours, or another
+        instrumentation's), a framework watching for the request's span
+        (:func:`._duplicates.watch_llm_requests`) learns so.
         """
-        scopes = self._yield_to_scopes
         if (
             self._in_call.get() is not None
             or settings.handle.inactive()
             or not is_instrumentation_enabled()
-            or (scopes and _span_from(scopes))
         ):
+            return None
+        if not settings.keep_duplicates and (
+            _duplicates.spoken_for()
+            or (method is not None and self._foreign_wrapper_outside(instance, method))
+        ):
+            _duplicates.note_llm_span()
             return None
         try:
             params = _bind(api, args, kwargs)
             call = self.start(settings, api, instance, params)
-            return call, self.call_context(call), params
+            _duplicates.note_llm_span()
+            return call, self.call_context(call, settings), params
         except Exception:
             log_internal_error(f"{type(self).__name__} span start")
             return None
@@ -389,9 +445,12 @@ class LLMInstrumentor(LibraryInstrumentor):
             params,
         )
 
-    def call_context(self, call: Call) -> otel_context.Context:
-        """The context a call runs in: its span current, and :attr:`_context_values` set."""
+    def call_context(self, call: Call, settings: LLMSettings) -> otel_context.Context:
+        """The context a call runs in: its span current, and the values that tell
+        other instrumentations to step aside (unless duplicates are kept)."""
         context = call.span_context
+        if not settings.keep_duplicates:
+            context = _duplicates.suppressing(context)
         for key, value in self._context_values:
             context = otel_context.set_value(key, value, context)
         return context

@@ -77,11 +77,6 @@ _METHODS: tuple[Method, ...] = tuple(
     for method, api in _APIS.items()
 )
 
-#: Context key OpenLLMetry's instrumentations (``opentelemetry.semconv_ai``) check to
-#: step aside. Its ollama instrumentation wraps ``Client._request``, inside ours:
-#: setting the key while our call runs keeps one span per call (ours).
-_OPENLLMETRY_SUPPRESS_KEY = "suppress_language_model_instrumentation"
-
 
 class OllamaInstrumentor(LLMInstrumentor):
     """Instruments the ollama client library (v0.4 up to, not including, v1).
@@ -100,7 +95,6 @@ class OllamaInstrumentor(LLMInstrumentor):
     _provider_name = semconv.PROVIDER_OLLAMA
     # The client's methods return generators that send the request at the first next().
     _lazy_streams = True
-    _context_values = ((_OPENLLMETRY_SUPPRESS_KEY, True),)
 
     def _after_wrap(self, settings: LLMSettings) -> None:
         """Point ``ollama.chat`` & co. at the (now wrapped) methods of the default client.

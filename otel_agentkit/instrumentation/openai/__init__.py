@@ -20,9 +20,11 @@ recorded in the span's context. ``_helpers`` ends a ``.stream()`` helper's span
 when the helper is closed; ``_unbound`` catches calls made through helpers
 bound before ``instrument()`` at the client's ``request``.
 
-Inside a span of the official instrumentation (opentelemetry-instrumentation-openai-v2)
-this one steps aside; where both wrap the same method, ours looks through theirs:
-one span per call either way.
+Next to another instrumentation of openai (the official
+opentelemetry-instrumentation-openai-v2, OpenLLMetry's) or a framework's own
+LLM spans, each request still gets one span (the shared policy in
+``_duplicates``): inside another instrumentation's span ours steps aside; where
+the official one wraps the same method inside ours, ours looks through it.
 """
 
 from __future__ import annotations
@@ -41,10 +43,14 @@ __all__ = ["OpenAIInstrumentor", "set_provider_name"]
 #: Versions of openai we support.
 _instruments = ("openai >= 1.40, < 4",)
 
-#: Module of the official instrumentation (opentelemetry-instrumentation-openai-v2).
-_OFFICIAL_SCOPE_PREFIX = "opentelemetry.instrumentation.openai_v2"
-#: Scopes its spans carry: its own, or (openai-v2 2.x) the shared GenAI handler's.
-_OFFICIAL_SPAN_SCOPES = (_OFFICIAL_SCOPE_PREFIX, "opentelemetry.util.genai")
+#: Modules of instrumentations of openai whose wrapper, inside ours, cannot be told to
+#: step aside, so ours calls past it: the official one (opentelemetry-instrumentation-
+#: openai-v2), and OpenLLMetry's, whose Responses API wrapper makes its span after the
+#: call and ignores the suppression key.
+_FOREIGN_WRAPPER_MODULES = (
+    "opentelemetry.instrumentation.openai_v2",
+    "opentelemetry.instrumentation.openai.",
+)
 
 CHAT = API(
     semconv.OP_CHAT,
@@ -119,8 +125,7 @@ class OpenAIInstrumentor(LLMInstrumentor):
     )
     _provider_name = semconv.PROVIDER_OPENAI
     _raw_responses = True
-    _yield_to_scopes = _OFFICIAL_SPAN_SCOPES
-    _look_through = (_OFFICIAL_SCOPE_PREFIX,)
+    _look_through = _FOREIGN_WRAPPER_MODULES
 
     def _provider_for(self, client_type: type[Any], host: str | None, port: int | None) -> str:
         return _calls.provider_for(client_type, host, port)
