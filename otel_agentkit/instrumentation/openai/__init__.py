@@ -122,8 +122,8 @@ class OpenAIInstrumentor(LLMInstrumentor):
     _yield_to_scopes = _OFFICIAL_SPAN_SCOPES
     _look_through = (_OFFICIAL_SCOPE_PREFIX,)
 
-    def _provider_for(self, client_type: type[Any], host: str | None, port: int | None) -> str:
-        return _calls.provider_for(client_type, host, port)
+    def _provider_for(self, client: Any, host: str | None, port: int | None) -> str:
+        return _calls.provider_for(type(client), host, port)
 
     def _extra_targets(self, settings: LLMSettings) -> list[WrapTarget]:
         return list(_helpers.HELPER_HOOKS)
