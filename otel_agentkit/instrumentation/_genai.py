@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import json
 import time
-from urllib.parse import urlsplit
 from collections.abc import Callable, Mapping
 from typing import Any, Self
+from urllib.parse import urlsplit
 
 from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind
@@ -84,7 +84,7 @@ def base_url_of(client: Any) -> Any:
 
 
 def server_of(url: Any) -> tuple[str | None, int | None]:
-    """server.address and server.port of a base URL: an httpx URL or a string (never credentials)."""
+    """server.address and server.port of a base URL (an httpx URL or a string; no credentials)."""
     if url is None:
         return None, None
     if isinstance(url, str):
