@@ -243,13 +243,16 @@ def read_response(result: Any, params: Mapping[str, Any], response: Response) ->
 
 
 def read_embeddings(result: Any, params: Mapping[str, Any], response: Response) -> None:
-    """An ``EmbedContentResponse``: the vectors' length; tokens where Vertex AI counts them."""
+    """An ``EmbedContentResponse``: the vectors' length; the tokens, where counted."""
     embeddings = get_field(result, "embeddings") or ()
     values = get_field(embeddings[0], "values") if embeddings else None
     if values:
         response.attributes = {semconv.GEN_AI_EMBEDDINGS_DIMENSION_COUNT: len(values)}
-    counts = [get_field(get_field(e, "statistics"), "token_count") for e in embeddings]
-    if counts and all(isinstance(c, int | float) for c in counts):
+    usage = get_field(result, "usage_metadata")  # google-genai 3.x
+    counts = [get_field(get_field(e, "statistics"), "token_count") for e in embeddings]  # Vertex
+    if usage is not None and isinstance(get_field(usage, "prompt_token_count"), int):
+        response.input_tokens = get_field(usage, "prompt_token_count")
+    elif counts and all(isinstance(c, int | float) for c in counts):
         response.input_tokens = int(sum(counts))
 
 
