@@ -28,7 +28,13 @@ from otel_agentkit.pricing import ModelPrice
 from otel_agentkit.testing import TelemetryCapture
 from tests.bedrock_helpers import ENDPOINT, SECRET_KEY, BedrockCassette, fixture_cassette
 from tests.conftest import cassettes_dir
-from tests.llm_helpers import CAPTURE_MODES, instrument_fixture, only_span, tel_fixture
+from tests.llm_helpers import (
+    CAPTURE_MODES,
+    captured_content,
+    instrument_fixture,
+    only_span,
+    tel_fixture,
+)
 
 instrument = instrument_fixture(BedrockInstrumentor)
 tel = tel_fixture()
@@ -520,18 +526,9 @@ def test_content_capture(
     monkeypatch.setenv("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", mode)
     instrument()
     fixture_cassette("converse_tool_use.yaml").call()
-    attrs = only_span(agentkit_telemetry).attributes
-    events = [r for r in agentkit_telemetry.logs() if r.log_record.event_name]
-    assert ("gen_ai.input.messages" in attrs) is on_span
-    assert len(events) == (1 if on_event else 0)
-    if not (on_span or on_event):
+    content = captured_content(agentkit_telemetry, on_span, on_event)
+    if not content:
         return
-    source = attrs if on_span else events[0].log_record.attributes
-    content = {
-        k: json.loads(source[k])
-        for k in source
-        if k.startswith("gen_ai.") and k.endswith(("messages", "instructions", "definitions"))
-    }
     assert content["gen_ai.input.messages"] == [
         {"role": "user", "parts": [{"type": "text", "content": "Weather in Oslo?"}]}
     ]

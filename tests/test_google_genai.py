@@ -22,7 +22,14 @@ from otel_agentkit.instrumentation.google_genai import GoogleGenAIInstrumentor
 from otel_agentkit.testing import TelemetryCapture
 from tests.conftest import cassettes_dir
 from tests.google_genai_helpers import SECRET_KEY, GenAICassette, fixture_cassette
-from tests.llm_helpers import CAPTURE_MODES, instrument_fixture, only_span, tel_fixture
+from tests.llm_helpers import (
+    CAPTURE_MODES,
+    CONTENT_KEYS,
+    captured_content,
+    instrument_fixture,
+    only_span,
+    tel_fixture,
+)
 
 instrument = instrument_fixture(GoogleGenAIInstrumentor)
 tel = tel_fixture()
@@ -30,12 +37,6 @@ tel = tel_fixture()
 #: The conventions' bucket boundaries: seconds (0.01 .. 81.92) and tokens (1, 4 .. 4**13).
 DURATION_BUCKETS = [0.01 * 2**i for i in range(14)]
 TOKEN_BUCKETS = [float(4**i) for i in range(14)]
-CONTENT_KEYS = (
-    "gen_ai.input.messages",
-    "gen_ai.output.messages",
-    "gen_ai.system_instructions",
-    "gen_ai.tool.definitions",
-)
 #: Every recording: (test name's) kind of test, content setting, model, API, sync or async.
 RECORDINGS = [
     *(
@@ -195,14 +196,9 @@ def test_content_capture(
     monkeypatch.setenv("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", mode)
     instrument()
     call_function_fixture(config=CONFIG)
-    attrs = only_span(agentkit_telemetry).attributes
-    events = [r for r in agentkit_telemetry.logs() if r.log_record.event_name]
-    assert ("gen_ai.input.messages" in attrs) is on_span
-    assert len(events) == (1 if on_event else 0)
-    if not (on_span or on_event):
+    content = captured_content(agentkit_telemetry, on_span, on_event)
+    if not content:
         return
-    source = attrs if on_span else events[0].log_record.attributes
-    content = {key: json.loads(source[key]) for key in CONTENT_KEYS}
     assert content["gen_ai.input.messages"] == [
         {"role": "user", "parts": [{"type": "text", "content": "Weather in Oslo?"}]}
     ]
@@ -230,9 +226,9 @@ def test_content_capture(
             "finish_reason": "stop",
         }
     ]
-    assert SECRET_KEY not in repr(dict(attrs)) + repr(
-        [dict(e.log_record.attributes) for e in events]
-    )
+    recorded = [dict(s.attributes or {}) for s in agentkit_telemetry.spans()]
+    recorded += [dict(r.log_record.attributes or {}) for r in agentkit_telemetry.logs()]
+    assert SECRET_KEY not in repr(recorded)
 
 
 def get_weather(city: str) -> str:
