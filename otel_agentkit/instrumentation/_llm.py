@@ -10,8 +10,9 @@ A provider describes itself as data, the way a vector store does in
 * a tuple of :class:`Method`\\ s: where each API is called (module, class,
   method, sync or async);
 * an :class:`LLMInstrumentor` subclass holding the two, with its provider's
-  few specifics as class attributes and small overridable hooks (the provider
-  name from a client, extra things to wrap).
+  few specifics as class attributes and small overridable hooks (where its
+  client and base URL are, the provider name from a client, extra things to
+  wrap).
 
 Everything else is here, once: the wrapper for sync and async methods (skip
 when nothing records or another span stands for the call; start the

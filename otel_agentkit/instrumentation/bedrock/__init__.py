@@ -96,7 +96,7 @@ def _api(stream_key: str | None, invoke: bool, params: Mapping[str, Any]) -> tup
 
 def _wrapped_by_openllmetry(client: Any, method: str) -> bool:
     """Whether OpenLLMetry's wrapper of ``method`` sits on this client (it traces the call)."""
-    function = vars(client).get(method)
+    function = getattr(client, "__dict__", {}).get(method)
     module = getattr(function, "__globals__", {}).get("__name__", "")  # @wraps copied __module__
     return isinstance(module, str) and module.startswith(_OPENLLMETRY_MODULE)
 
@@ -107,17 +107,15 @@ def _api_call_wrapper(self: BedrockInstrumentor, settings: LLMSettings, method: 
 
     def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
         operation = _OPERATIONS.get(args[0]) if len(args) == 2 else None
-        if (
-            operation is None
-            or getattr(instance.meta.service_model, "service_name", None) != _SERVICE
-            or _wrapped_by_openllmetry(instance, operation[0])
-        ):
+        if operation is None:
             return wrapped(*args, **kwargs)
-        _, stream_key, invoke = operation
+        method, stream_key, invoke = operation
         begun = None
         try:
-            api, params = _api(stream_key, invoke, args[1])
-            begun = self.begin(settings, api, instance, (), params)
+            service = getattr(instance.meta.service_model, "service_name", None)
+            if service == _SERVICE and not _wrapped_by_openllmetry(instance, method):
+                api, params = _api(stream_key, invoke, args[1])
+                begun = self.begin(settings, api, instance, (), params)
         except Exception:
             log_internal_error("bedrock request handling")
         if begun is None:
