@@ -281,8 +281,9 @@ class StreamRecorder(LLMStreamRecorder):
         self.parts: dict[int, list[Any]] = {}
 
     def process(self, chunk: Any) -> None:
-        if self.response_id is None:
-            self.response_id, self.model = chunk.response_id, chunk.model_version
+        if self.response_id is None:  # (google-genai < 1.2 has no response_id)
+            self.response_id = getattr(chunk, "response_id", None)
+            self.model = getattr(chunk, "model_version", None)
         usage = chunk.usage_metadata
         if usage is not None and usage.total_token_count is not None:
             self.usage = usage
