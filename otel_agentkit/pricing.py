@@ -13,8 +13,12 @@ with token usage, ``tokens * price / 1e6`` to the ``agentkit.llm.cost`` counter
 or, for one instrumentor only, ``instrument("openai", prices={...})``.
 
 A call is priced by its response model (``gpt-4o-mini-2024-07-18``) when that
-name has a price, else by its request model (``gpt-4o-mini``); a call whose
-models have no price records no cost. Imports only the standard library.
+name has a price, else by its request model (``gpt-4o-mini``), each as sent
+first, then as :func:`model_key` shortens it (a Bedrock inference profile
+``us.anthropic.claude-3-5-haiku-20241022-v1:0`` or an ARN ending in it is
+priced as ``anthropic.claude-3-5-haiku-20241022-v1:0``; ``models/gemini-2.5-flash``
+as ``gemini-2.5-flash``); a call whose models have no price records no cost.
+Imports only the standard library.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from types import MappingProxyType
 
 from otel_agentkit.errors import ConfigurationError
 
-__all__ = ["ModelPrice", "get_model_prices", "price_for", "set_model_prices"]
+__all__ = ["ModelPrice", "get_model_prices", "model_key", "price_for", "set_model_prices"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +99,22 @@ def get_model_prices() -> Mapping[str, ModelPrice]:
     return _prices
 
 
+#: Geography prefixes of Bedrock's cross-region inference profiles (``us.``, ``eu.``...).
+_PROFILE_PREFIXES = ("us.", "us-gov.", "eu.", "apac.", "au.", "ca.", "jp.", "global.")
+
+
+def model_key(model: str) -> str:
+    """The model name a price is looked up under when the name as sent has none.
+
+    The last path segment of a resource name or ARN (``models/gemini-2.5-flash``,
+    ``arn:aws:bedrock:...:inference-profile/us.anthropic.claude-...``), without a
+    Bedrock cross-region profile's geography prefix (``us.``, ``eu.``, ``apac.``...).
+    """
+    name = model.rpartition("/")[2]
+    prefix = next((p for p in _PROFILE_PREFIXES if name.startswith(p)), "")
+    return name[len(prefix) :]
+
+
 def price_for(
     prices: Mapping[str, ModelPrice] | None,
     response_model: str | None,
@@ -102,13 +122,16 @@ def price_for(
 ) -> ModelPrice | None:
     """The price of a call: from ``prices`` if given, else the process-wide table.
 
-    The response model's price wins over the request model's; ``None`` when
-    neither has one (or no prices are set).
+    The response model's price wins over the request model's, each looked up
+    as sent, then by its :func:`model_key`; ``None`` when none has one (or no
+    prices are set).
     """
     table = _prices if prices is None else prices
     if not table:
         return None
-    price = table.get(response_model) if response_model else None
-    if price is None and request_model:
-        price = table.get(request_model)
-    return price
+    models = [m for m in (response_model, request_model) if m]
+    for model in (*models, *map(model_key, models)):
+        price = table.get(model)
+        if price is not None:
+            return price
+    return None

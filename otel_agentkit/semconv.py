@@ -58,6 +58,8 @@ GEN_AI_USAGE_OUTPUT_TOKENS: Final = "gen_ai.usage.output_tokens"
 GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: Final = "gen_ai.usage.cache_read.input_tokens"
 GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS: Final = "gen_ai.usage.cache_creation.input_tokens"
 GEN_AI_USAGE_REASONING_OUTPUT_TOKENS: Final = "gen_ai.usage.reasoning.output_tokens"
+#: The guardrail a Bedrock request names (``guardrailIdentifier``).
+AWS_BEDROCK_GUARDRAIL_ID: Final = "aws.bedrock.guardrail.id"
 GEN_AI_TOKEN_TYPE: Final = "gen_ai.token.type"
 GEN_AI_OUTPUT_TYPE: Final = "gen_ai.output.type"
 GEN_AI_EMBEDDINGS_DIMENSION_COUNT: Final = "gen_ai.embeddings.dimension.count"
@@ -186,6 +188,12 @@ AGENTKIT_HTTP_STATUS_CLASS: Final = "agentkit.http.status_class"
 AGENTKIT_RESPONSE_TOOL_CALL_IDS: Final = "agentkit.response.tool_call.ids"
 #: Names of the tools a model response asked to call.
 AGENTKIT_RESPONSE_TOOL_CALL_NAMES: Final = "agentkit.response.tool_call.names"
+
+#: Whether an AWS Bedrock guardrail intervened in a call (masked or blocked input or
+#: output); set only when the request named a guardrail. Bedrock reports it as
+#: ``amazon-bedrock-guardrailAction: INTERVENED`` (InvokeModel) or the stop reason
+#: ``guardrail_intervened`` (Converse); no convention covers it.
+AGENTKIT_BEDROCK_GUARDRAIL_INTERVENED: Final = "agentkit.bedrock.guardrail.intervened"
 
 #: Server-side timings an Ollama response reports, in seconds (Ollama sends
 #: nanoseconds; converted so they read like every other OTel duration). No

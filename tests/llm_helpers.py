@@ -9,6 +9,7 @@
 * :data:`CAPTURE_MODES`: the content-capture modes, parametrized.
 * :func:`run`, :func:`call_api`: one call with a sync or an async client.
 * :func:`only_span`, :func:`ended_once`: the one span a call (or stream) made.
+* :func:`captured_content`: its captured content, wherever the mode put it.
 * :func:`launch`, :func:`our_spans`, :func:`spans_of_scope`: a script under the real
   ``opentelemetry-instrument`` launcher, its spans sent over OTLP/HTTP to the
   test's receiver.
@@ -17,6 +18,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -33,6 +35,14 @@ from tests.otlp_receiver import OTLPReceiver, attrs
 #: The repository root (launched scripts put it on sys.path to import tests.*).
 ROOT = str(Path(__file__).resolve().parents[1])
 
+
+#: Content attributes (and event attributes) of an LLM call.
+CONTENT_KEYS = (
+    "gen_ai.input.messages",
+    "gen_ai.output.messages",
+    "gen_ai.system_instructions",
+    "gen_ai.tool.definitions",
+)
 
 #: The capture modes (env var value) and where each puts content: span, event.
 CAPTURE_MODES = pytest.mark.parametrize(
@@ -89,6 +99,22 @@ def call_api(cassette: Any, mode: str, fn: Any) -> Any:
         return await fn(cassette.async_client())
 
     return run(go())
+
+
+def captured_content(tel: TelemetryCapture, on_span: bool, on_event: bool) -> dict[str, Any]:
+    """The one call's captured content, decoded, after checking where it went.
+
+    Content is on the span when ``on_span``, in one inference-details event
+    when ``on_event``, nowhere otherwise (then ``{}``).
+    """
+    attrs = only_span(tel).attributes
+    events = [r for r in tel.logs() if r.log_record.event_name]
+    assert ("gen_ai.input.messages" in attrs) is on_span
+    assert len(events) == (1 if on_event else 0)
+    if not (on_span or on_event):
+        return {}
+    source = attrs if on_span else events[0].log_record.attributes
+    return {key: json.loads(source[key]) for key in CONTENT_KEYS if key in source}
 
 
 def only_span(tel: TelemetryCapture) -> Any:

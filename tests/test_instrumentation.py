@@ -115,7 +115,17 @@ def test_absent_helper_modules_are_skipped_without_a_traceback(
 
 # -- nothing imported until the application imports it ------------------------------
 
-CLIENTS = ("openai", "anthropic", "ollama", "chromadb", "qdrant_client", "agents", "langchain_core")
+CLIENTS = (
+    "openai",
+    "anthropic",
+    "ollama",
+    "botocore",
+    "google.genai",
+    "chromadb",
+    "qdrant_client",
+    "agents",
+    "langchain_core",
+)
 
 
 def _run(code: str) -> str:
@@ -136,7 +146,8 @@ import openai
 print(type(openai.resources.chat.completions.Completions.__dict__["create"]).__name__)
 """
     assert _run(code).splitlines() == [
-        "['anthropic', 'chromadb', 'langchain', 'ollama', 'openai', 'openai_agents', 'qdrant']",
+        "['anthropic', 'bedrock', 'chromadb', 'google_genai', 'langchain', 'ollama', 'openai', "
+        "'openai_agents', 'qdrant']",
         "[]",
         "FunctionWrapper",
     ]
@@ -168,7 +179,9 @@ def test_library_loggers_are_the_instrumentors_modules() -> None:
     assert instrumentation.library_loggers() == (
         "agents",
         "anthropic",
+        "botocore",
         "chromadb",
+        "google_genai",  # google-genai logs as google_genai.*, not as its module google.genai
         "langchain_core",
         "ollama",
         "openai",
@@ -203,10 +216,16 @@ def _parsed(requirements: list[str] | tuple[str, ...]) -> set[tuple[str, str]]:
 
 def test_pyproject_extras_pin_what_the_instrumentors_support() -> None:
     registered = _registered()
-    extras = _pyproject()["project"]["optional-dependencies"]
+    # Extra names compare normalised (PEP 685): google-genai is the google_genai extra.
+    extras = {
+        canonicalize_name(name).replace("-", "_"): requirements
+        for name, requirements in _pyproject()["project"]["optional-dependencies"].items()
+    }
     assert sorted(registered) == [
         "anthropic",
+        "bedrock",
         "chromadb",
+        "google_genai",
         "langchain",
         "ollama",
         "openai",
@@ -221,7 +240,8 @@ def test_pyproject_extras_pin_what_the_instrumentors_support() -> None:
     # each instrumentor checks its own library.
     assert "instruments" not in extras
     assert "instruments-any" not in extras
-    assert set(registered) <= set(extras["all"][0].partition("[")[2].rstrip("]").split(","))
+    in_all = extras["all"][0].partition("[")[2].rstrip("]").replace("-", "_").split(",")
+    assert set(registered) <= set(in_all)
 
 
 def test_entry_points_installed_are_pyprojects() -> None:

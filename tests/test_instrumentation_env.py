@@ -30,7 +30,15 @@ from pathlib import Path
 import pytest
 
 #: Not installed in the new environment.
-ABSENT = ("anthropic", "chromadb", "qdrant-client", "openai-agents", "langchain-core")
+ABSENT = (
+    "anthropic",
+    "botocore",
+    "chromadb",
+    "google-genai",
+    "qdrant-client",
+    "openai-agents",
+    "langchain-core",
+)
 #: Installed, but its metadata says a version we do not support.
 OUT_OF_RANGE = ("ollama", "0.3.0")
 

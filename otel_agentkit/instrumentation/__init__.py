@@ -94,14 +94,18 @@ def library_loggers() -> tuple[str, ...]:
     """Logger names of the libraries the registered instrumentors wrap.
 
     A client library logs under its import name (``openai``,
-    ``qdrant_client``), so these are the instrumentors' ``_modules``; read
+    ``qdrant_client``), so these are the instrumentors' ``_modules`` (or their
+    ``_loggers``, where a library logs under other names); read
     from the instrumentor classes, without importing any library.
     :func:`otel_agentkit.logs.configure_logging` quiets them.
     """
     names: set[str] = set()
     for name, target in available().items():
         try:
-            names.update(getattr(_load(target), "_modules", ()))
+            instrumentor = _load(target)
+            names.update(
+                getattr(instrumentor, "_loggers", ()) or getattr(instrumentor, "_modules", ())
+            )
         except Exception:
             _log.debug("otel-agentkit: cannot load the %s instrumentor", name, exc_info=True)
     return tuple(sorted(names))

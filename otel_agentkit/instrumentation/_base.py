@@ -369,8 +369,11 @@ class LibraryInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     #: :meth:`instrumentation_dependencies` returns and what pyproject's extras pin.
     _instruments: ClassVar[tuple[str, ...]]
     #: Import names whose import triggers wrapping, ``("qdrant_client",)``; also the
-    #: library's logger names (:func:`otel_agentkit.instrumentation.library_loggers`).
+    #: library's logger names (:func:`otel_agentkit.instrumentation.library_loggers`)
+    #: unless ``_loggers`` names them.
     _modules: ClassVar[tuple[str, ...]]
+    #: The library's logger names where they are not its import names (``google_genai``).
+    _loggers: ClassVar[tuple[str, ...]] = ()
 
     #: The current hook token while wrapping is pending; None otherwise.
     _pending: object | None = None

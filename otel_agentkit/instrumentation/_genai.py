@@ -12,8 +12,8 @@ recorded.
 Also here: small readers of request and response objects that may be dicts
 or pydantic models (:func:`get_field`, :func:`given`, :func:`maybe_json`,
 :func:`stop_sequences`, :func:`request_content`), the server a client talks
-to (:func:`server_of`), and :class:`LLMSettings` (what ``instrument()`` was
-given). Imports no client library.
+to (:func:`base_url_of`, :func:`server_of`), and :class:`LLMSettings`
+(what ``instrument()`` was given). Imports no client library.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import json
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, Self
+from urllib.parse import urlsplit
 
 from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind
@@ -83,17 +84,19 @@ def base_url_of(client: Any) -> Any:
     return url if url is not None else getattr(client, "base_url", None)
 
 
-def server_of(client: Any) -> tuple[str | None, int | None]:
-    """server.address and server.port from the client's base_url (never its credentials)."""
-    url = base_url_of(client)
+def server_of(url: Any) -> tuple[str | None, int | None]:
+    """server.address and server.port of a base URL (an httpx URL or a string; no credentials)."""
     if url is None:
         return None, None
-    host = getattr(url, "host", None) or None
-    port = getattr(url, "port", None)
-    if port is None:
+    if isinstance(url, str):
+        parts = urlsplit(url)
+        host, port, scheme = parts.hostname, parts.port, parts.scheme
+    else:
+        host, port = getattr(url, "host", None), getattr(url, "port", None)
         scheme = getattr(url, "scheme", "")
+    if port is None:
         port = 443 if scheme == "https" else 80 if scheme == "http" else None
-    return host, port
+    return host or None, port
 
 
 def request_content(

@@ -10,8 +10,9 @@ A provider describes itself as data, the way a vector store does in
 * a tuple of :class:`Method`\\ s: where each API is called (module, class,
   method, sync or async);
 * an :class:`LLMInstrumentor` subclass holding the two, with its provider's
-  few specifics as class attributes and small overridable hooks (the provider
-  name from a client, extra things to wrap).
+  few specifics as class attributes and small overridable hooks (where its
+  client and base URL are, the provider name from a client, extra things to
+  wrap).
 
 Everything else is here, once: the wrapper for sync and async methods (skip
 when nothing records or another span stands for the call, under the one
@@ -93,6 +94,10 @@ class API(NamedTuple):
     recorder: Callable[[Call], LLMStreamRecorder] | None = None
     #: Names of the parameters the method takes by position (after ``self``), in order.
     positional: tuple[str, ...] = ()
+    #: The request parameter that names the model (``gen_ai.request.model``).
+    model_param: str = "model"
+    #: Every call streams (a method of its own, not ``stream=True``): ``recorder`` reads it.
+    streams: bool = False
 
 
 #: Makes the wrapper of one :class:`Method` (for methods that need their own).
@@ -240,9 +245,16 @@ class LLMInstrumentor(LibraryInstrumentor):
 
     # -- hooks ---------------------------------------------------------------
 
-    def _provider_for(self, client_type: type[Any], host: str | None, port: int | None) -> str:
-        """``gen_ai.provider.name`` for a client of this type talking to ``host:port``."""
+    def _provider_for(self, client: Any, host: str | None, port: int | None) -> str:
+        """``gen_ai.provider.name`` for ``client`` (its class, a flag) talking to ``host:port``."""
         return self._provider_name
+
+    def _endpoint_of(self, instance: Any) -> tuple[Any, Any]:
+        """(client, base URL) behind a wrapped method's ``self``: by default its ``_client``
+        and that client's base URL (an httpx URL or a string; see :func:`server_of`).
+        """
+        client = getattr(instance, "_client", None)
+        return client, base_url_of(client)
 
     def _client_attributes(self, client: Any) -> dict[str, Any]:
         """Span attributes a client carries for every call (none by default)."""
@@ -405,19 +417,18 @@ class LLMInstrumentor(LibraryInstrumentor):
         self, settings: LLMSettings, api: API, instance: Any, params: Mapping[str, Any]
     ) -> Call:
         """Start the :class:`Call` of one request: the common attributes, then the API's own."""
-        client = getattr(instance, "_client", None)
+        client, url = self._endpoint_of(instance)
         # server.address/port and the provider derived from them change only with the
         # client's base URL: remember the last one (most programs use one client).
-        url = base_url_of(client)
         cached = settings.server_cache
         if cached is not None and cached[0] is url and cached[1] is type(client):
             host, port, provider = cached[2], cached[3], cached[4]
         else:
-            host, port = server_of(client)
-            provider = self._provider_for(type(client), host, port)
+            host, port = server_of(url)
+            provider = self._provider_for(client, host, port)
             settings.server_cache = (url, type(client), host, port, provider)
         provider = getattr(client, CLIENT_PROVIDER_ATTR, None) or settings.provider_name or provider
-        model = params.get("model")
+        model = params.get(api.model_param)
         request_model = model if isinstance(model, str) and model else None
         attributes: dict[str, Any] = {
             semconv.GEN_AI_OPERATION_NAME: api.operation,
@@ -470,7 +481,7 @@ class LLMInstrumentor(LibraryInstrumentor):
                 mode = _raw.mode(params)
                 if mode is not None:
                     return _raw.finish(result, call, api, params, mode, self.stream, is_async)
-            if api.recorder is not None and params.get("stream") is True:
+            if api.recorder is not None and (api.streams or params.get("stream") is True):
                 return self.stream(result, call, api, context, is_async)
             call.succeed_with(api.response, result, params)
         except Exception:

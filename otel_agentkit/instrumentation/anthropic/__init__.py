@@ -88,7 +88,8 @@ class AnthropicInstrumentor(LLMInstrumentor):
     _provider_name = semconv.PROVIDER_ANTHROPIC
     _raw_responses = True
 
-    def _provider_for(self, client_type: type[Any], host: str | None, port: int | None) -> str:
+    def _provider_for(self, client: Any, host: str | None, port: int | None) -> str:
+        client_type = type(client)
         named = getattr(client_type, "_gen_ai_provider_name", None)
         if isinstance(named, str) and named:
             return named

@@ -127,8 +127,8 @@ class OpenAIInstrumentor(LLMInstrumentor):
     _raw_responses = True
     _look_through = _FOREIGN_WRAPPER_MODULES
 
-    def _provider_for(self, client_type: type[Any], host: str | None, port: int | None) -> str:
-        return _calls.provider_for(client_type, host, port)
+    def _provider_for(self, client: Any, host: str | None, port: int | None) -> str:
+        return _calls.provider_for(type(client), host, port)
 
     def _extra_targets(self, settings: LLMSettings) -> list[WrapTarget]:
         return list(_helpers.HELPER_HOOKS)

@@ -1,0 +1,162 @@
+"""AWS Bedrock auto-instrumentation (boto3 / botocore ``bedrock-runtime`` clients).
+
+::
+
+    from otel_agentkit.instrumentation.bedrock import BedrockInstrumentor
+
+    BedrockInstrumentor().instrument()
+
+or, with no code change, ``opentelemetry-instrument python app.py`` (entry
+point ``agentkit_bedrock``; ``OTEL_PYTHON_DISABLED_INSTRUMENTATIONS=agentkit_bedrock``
+turns it off).
+
+botocore makes a client class at run time for each client, so the method
+every client calls, ``BaseClient._make_api_call``, is wrapped: clients made
+before and after ``instrument()`` alike; any other AWS call passes after one
+dict lookup. Traced: ``Converse`` and ``ConverseStream`` (``chat``),
+``InvokeModel`` and ``InvokeModelWithResponseStream`` (``chat``,
+``text_completion`` or ``embeddings``, from the model and its body): one
+CLIENT span ``{operation} {modelId}`` each (the model id as sent: a
+cross-region profile ``us.anthropic...`` or an ARN), provider ``aws.bedrock``,
+the client's endpoint, the guardrail, and the GenAI client metrics. An
+InvokeModel body is read at once (the caller gets a fresh ``StreamingBody`` of
+the same bytes); an event stream is proxied and ends the span exactly once.
+
+OpenLLMetry's bedrock instrumentation wraps each client's methods on the
+instance, outside this wrapper, and its stream spans are never current: on a
+client it wrapped, it has the call and this one steps aside (one span per request).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from contextvars import ContextVar
+from typing import Any, ClassVar
+
+from otel_agentkit import semconv
+from otel_agentkit.instrumentation._base import log_internal_error
+from otel_agentkit.instrumentation._genai import Call, LLMSettings
+from otel_agentkit.instrumentation._llm import API, LLMInstrumentor, Method, Wrapper, run_sync
+from otel_agentkit.instrumentation.bedrock import _converse, _invoke
+
+__all__ = ["BedrockInstrumentor"]
+
+#: Versions of botocore we support (1.34.116 added Converse).
+_instruments = ("botocore >= 1.34.116, < 2",)
+
+CONVERSE = API(
+    semconv.OP_CHAT,
+    _converse.request_attributes,
+    _converse.read_message,
+    _converse.content,
+    model_param="modelId",
+)
+#: InvokeModel by gen_ai.operation.name (the model and its body say which).
+INVOKE = {
+    op: API(
+        op, _invoke.request_attributes, _invoke.read_body, _invoke.content, model_param="modelId"
+    )
+    for op in (semconv.OP_CHAT, semconv.OP_TEXT_COMPLETION, semconv.OP_EMBEDDINGS)
+}
+CONVERSE_STREAM = CONVERSE._replace(
+    request=_converse.stream_request_attributes,
+    recorder=_converse.ConverseStreamRecorder,
+    streams=True,
+)
+INVOKE_STREAM = {
+    op: api._replace(
+        request=_invoke.stream_request_attributes,
+        recorder=_invoke.InvokeStreamRecorder,
+        streams=True,
+    )
+    for op, api in INVOKE.items()
+}
+
+
+#: botocore operation -> (client method: what OpenLLMetry wraps on the instance; the result
+#: key of its event stream; whether the bodies are the model's own JSON: InvokeModel).
+_OPERATIONS: dict[str, tuple[str, str | None, bool]] = {
+    "Converse": ("converse", None, False),
+    "ConverseStream": ("converse_stream", "stream", False),
+    "InvokeModel": ("invoke_model", None, True),
+    "InvokeModelWithResponseStream": ("invoke_model_with_response_stream", "body", True),
+}
+_SERVICE = "bedrock-runtime"
+#: Module of OpenLLMetry's bedrock instrumentation (opentelemetry-instrumentation-bedrock).
+_OPENLLMETRY_MODULE = "opentelemetry.instrumentation.bedrock"
+
+
+def _api(stream_key: str | None, invoke: bool, params: Mapping[str, Any]) -> tuple[API, Any]:
+    """The API one call speaks, and the parameters its mapping reads."""
+    if not invoke:
+        return (CONVERSE_STREAM if stream_key else CONVERSE), params
+    params = _invoke.with_body(params)
+    return (INVOKE_STREAM if stream_key else INVOKE)[_invoke.operation(params)], params
+
+
+def _wrapped_by_openllmetry(client: Any, method: str) -> bool:
+    """Whether OpenLLMetry's wrapper of ``method`` sits on this client (it traces the call)."""
+    function = getattr(client, "__dict__", {}).get(method)
+    module = getattr(function, "__globals__", {}).get("__name__", "")  # @wraps copied __module__
+    return isinstance(module, str) and module.startswith(_OPENLLMETRY_MODULE)
+
+
+def _api_call_wrapper(self: BedrockInstrumentor, settings: LLMSettings, method: Method) -> Wrapper:
+    """The wrapper of ``BaseClient._make_api_call(operation_name, api_params)``."""
+    in_call = self._in_call
+
+    def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+        operation = _OPERATIONS.get(args[0]) if len(args) == 2 else None
+        if operation is None:
+            return wrapped(*args, **kwargs)
+        method, stream_key, invoke = operation
+        begun = None
+        try:
+            service = getattr(instance.meta.service_model, "service_name", None)
+            if service == _SERVICE and not _wrapped_by_openllmetry(instance, method):
+                api, params = _api(stream_key, invoke, args[1])
+                begun = self.begin(settings, api, instance, (), params)
+        except Exception:
+            log_internal_error("bedrock request handling")
+        if begun is None:
+            return wrapped(*args, **kwargs)
+        call, context, params = begun
+        result = run_sync(call, context, in_call, wrapped, args, kwargs)
+        try:  # end the call from the result, or put its event stream behind a proxy that will
+            if stream_key in result:
+                result[stream_key] = self.stream(result[stream_key], call, api, None, False)
+            elif not invoke or stream_key is not None:
+                call.succeed_with(api.response, result, params)
+            elif (invoked := _invoke.take_body(result, call)) is not None:
+                call.succeed_with(api.response, invoked, params)
+        except Exception:
+            log_internal_error("bedrock result handling")
+        return result
+
+    return wrapper
+
+
+class BedrockInstrumentor(LLMInstrumentor):
+    """Instruments botocore's ``bedrock-runtime`` clients (botocore 1.34.116 up to, not incl., 2).
+
+    Takes the keyword arguments every LLM instrumentor takes (see
+    :class:`~otel_agentkit.instrumentation._llm.LLMInstrumentor`). Prices may
+    be keyed by the model id without its region prefix or ARN
+    (``anthropic.claude-3-5-haiku-20241022-v1:0``; see
+    :func:`otel_agentkit.pricing.price_for`).
+    """
+
+    _instruments = _instruments
+    _modules = ("botocore",)
+    _methods = (
+        Method(
+            "botocore.client", "BaseClient", "_make_api_call", CONVERSE, False, _api_call_wrapper
+        ),
+    )
+    _in_call: ClassVar[ContextVar[Call | None]] = ContextVar(
+        "otel_agentkit_bedrock_call", default=None
+    )
+    _provider_name = semconv.PROVIDER_AWS_BEDROCK
+
+    def _endpoint_of(self, instance: Any) -> tuple[Any, Any]:
+        return instance, instance.meta.endpoint_url
