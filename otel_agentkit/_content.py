@@ -116,7 +116,7 @@ DEFAULT_REDACT_PATTERNS: Final[tuple[str, ...]] = (
     r"\bgh[pousr]_[A-Za-z0-9]{20,}\b",  # GitHub tokens
     r"(?<=://)[^\s/?#@'\"<>]+(?=@)",  # user:password@ in a URL
     # api_key=..., token=..., password=... in a URL query or a message
-    r"(?i)(?P<keep>(?<![A-Za-z0-9_\-])[A-Za-z0-9_\-]*?" + _SECRET_NAMES + r"=)[^&#\s'\"<>]+",
+    r"(?ai)(?P<keep>(?<![A-Za-z0-9_\-])[A-Za-z0-9_\-]*?" + _SECRET_NAMES + r"=)[^&#\s'\"<>]+",
 )
 
 #: Substrings of which each default pattern's matches contain at least one, in the
@@ -131,10 +131,26 @@ _NEEDLES: Final[tuple[tuple[str, ...], ...]] = (
     ("AKIA",),
     ("gh",),
     ("://",),
-    ("=",),
+    # name= for each name of _SECRET_NAMES
+    (
+        "key=",
+        "token=",
+        "secret=",
+        "password=",
+        "passwd=",
+        "pwd=",
+        "auth=",
+        "authorization=",
+        "signature=",
+        "sig=",
+        "credential=",
+        "credentials=",
+    ),
 )
+#: The ``name=value`` pattern's index: it runs only on a text with a ``=``.
+_KEY_VALUE: Final = 8
 #: Which of :data:`_NEEDLES` are looked for in the lower-cased text.
-_LOWER_NEEDLES: Final = frozenset({3, 4})
+_LOWER_NEEDLES: Final = frozenset({3, 4, 8})
 
 _MAX_DEPTH: Final = 12
 _MAX_ITEMS: Final = 1000
@@ -463,7 +479,10 @@ def redact(text: str) -> str:
         # most texts every pattern; the result is the same as running them all.
         lowered: str | None = None
         rules = _default_rules or _defaults()
+        has_equals = "=" in text
         for index, needles in enumerate(_NEEDLES):
+            if index == _KEY_VALUE and not has_equals:
+                continue
             if index in _LOWER_NEEDLES:
                 if lowered is None:
                     lowered = text.lower()

@@ -21,8 +21,8 @@ Every path that exports such a value goes through one of these:
 * :func:`describe`, :func:`record_exception` and :func:`exception_attributes`
   -- an exception as a status description, as the span's ``exception``
   event, and as a log record's ``exception.*`` fields; they never raise (an
-  exception whose ``__str__`` raises is named by its type) and format at most
-  :data:`MAX_FRAMES` stack frames per exception.
+  exception whose ``__str__`` raises is named by its type) and format the
+  innermost :data:`MAX_FRAMES` stack frames.
 
 The common case costs little: an ASCII string within its limit is returned
 as it is after two cheap checks, and a mapping with nothing to change is
@@ -139,11 +139,37 @@ def describe(exc: BaseException) -> str:
     return f"{kind}: {detail}" if detail else kind
 
 
-def _stacktrace(
-    exc_type: type[BaseException] | None, exc: BaseException, tb: TracebackType | None
-) -> str:
+def _innermost(tb: TracebackType | None) -> tuple[TracebackType | None, bool]:
+    """The last :data:`MAX_FRAMES` entries of ``tb``, and whether any were left out.
+
+    Found by following links only: the standard library would work out the
+    code position of every entry first, and a RecursionError unwinding through
+    N decorated calls formats N tracebacks of up to N entries each.
+    """
+    ahead = tb
+    for _ in range(MAX_FRAMES):
+        if ahead is None:
+            return tb, False
+        ahead = ahead.tb_next
+    trimmed = False
+    while ahead is not None and tb is not None:
+        tb, ahead, trimmed = tb.tb_next, ahead.tb_next, True
+    return tb, trimmed
+
+
+def _stacktrace(exc: BaseException, tb: TracebackType | None) -> str:
     try:
-        lines = traceback.format_exception(exc_type, exc, tb, limit=-MAX_FRAMES)
+        tb, trimmed = _innermost(tb)
+        if trimmed:
+            # A deep stack: its chained exceptions are as deep (and the standard
+            # library walks them whole), so only the exception itself.
+            lines = [
+                "Traceback (most recent call last):\n",
+                *traceback.format_list(traceback.extract_tb(tb)),
+                *traceback.format_exception_only(type(exc), exc),
+            ]
+        else:
+            lines = traceback.format_exception(type(exc), exc, tb)
         return message("".join(lines), MAX_STACKTRACE_LENGTH)
     except Exception:  # a __str__ that raises, a RecursionError while formatting
         return ""
@@ -165,7 +191,7 @@ def exception_attributes(
         semconv.EXCEPTION_TYPE: kind,
         semconv.EXCEPTION_MESSAGE: exception_message(exc),
         semconv.EXCEPTION_STACKTRACE: _stacktrace(
-            type(exc), exc, tb if tb is not None else exc.__traceback__
+            exc, tb if tb is not None else exc.__traceback__
         ),
     }
 
@@ -180,8 +206,10 @@ def record_exception(
     place of ``span.record_exception`` + ``span.set_status``, which export the
     message and stack trace as they are and fail when ``__str__`` raises.
     """
+    # The status first: near the recursion limit (a RecursionError unwinding) the
+    # event may not fit on the stack, the status still does.
+    if status != "":
+        span.set_status(Status(StatusCode.ERROR, describe(exc) if status is None else status))
     event = exception_attributes(exc)
     event[semconv.EXCEPTION_ESCAPED] = str(escaped)
     span.add_event("exception", event)
-    if status != "":
-        span.set_status(Status(StatusCode.ERROR, describe(exc) if status is None else status))
