@@ -98,7 +98,10 @@ DEFAULT_REDACT_KEYS: Final[frozenset[str]] = frozenset(
 #: Names whose ``name=value`` (a URL query parameter, a form field, a ``key=value``
 #: in a message) has its value redacted: a name that is one of these or ends with
 #: one (``x-api-key``, ``access_token``, ``client_secret``), compared ignoring case.
-_SECRET_NAMES: Final = r"(?:key|token|secret|password|passwd|pwd|auth|authorization|signature|sig|credentials?)"
+_SECRET_NAMES: Final = (
+    r"(?:key|token|secret|password|passwd|pwd|auth|authorization|signature|sig"  # noqa: S105
+    r"|credentials?)"
+)
 
 #: Regular expressions for secrets that look the same everywhere: provider API keys,
 #: authorization headers, credentials in URLs. Where a pattern has a group named
@@ -357,10 +360,14 @@ class _Redaction:
         #: The ``re.sub`` template of each default pattern: the replacement (taken
         #: literally), after the pattern's ``keep`` group when it has one.
         literal = replacement.replace("\\", "\\\\")
-        self.templates = tuple(
-            (r"\g<keep>" + literal) if "keep" in pattern.groupindex else literal
-            for pattern in _defaults()
-        ) if defaults else ()
+        self.templates = (
+            tuple(
+                (r"\g<keep>" + literal) if "keep" in pattern.groupindex else literal
+                for pattern in _defaults()
+            )
+            if defaults
+            else ()
+        )
         #: Keys found not secret -> their JSON (``"key":``): payloads repeat a few keys.
         self.key_json: dict[str, str] = {}
 

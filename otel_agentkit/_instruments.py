@@ -83,9 +83,7 @@ def _key(attributes: Mapping[str, Any]) -> frozenset[tuple[str, Any]]:
     try:
         return frozenset(attributes.items())
     except TypeError:  # a list value
-        return frozenset(
-            (k, tuple(v) if isinstance(v, list) else v) for k, v in attributes.items()
-        )
+        return frozenset((k, tuple(v) if isinstance(v, list) else v) for k, v in attributes.items())
 
 
 class _Bounded:

@@ -94,7 +94,9 @@ def _is_safe(value: Any) -> bool:
     if kind is str:
         return len(value) <= MAX_VALUE_LENGTH and value.isascii()
     if kind is list or kind is tuple:
-        return all(type(v) is not str or (len(v) <= MAX_VALUE_LENGTH and v.isascii()) for v in value)
+        return all(
+            type(v) is not str or (len(v) <= MAX_VALUE_LENGTH and v.isascii()) for v in value
+        )
     return True
 
 
@@ -190,9 +192,7 @@ def exception_attributes(
     return {
         semconv.EXCEPTION_TYPE: kind,
         semconv.EXCEPTION_MESSAGE: exception_message(exc),
-        semconv.EXCEPTION_STACKTRACE: _stacktrace(
-            exc, tb if tb is not None else exc.__traceback__
-        ),
+        semconv.EXCEPTION_STACKTRACE: _stacktrace(exc, tb if tb is not None else exc.__traceback__),
     }
 
 

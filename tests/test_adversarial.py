@@ -414,9 +414,7 @@ PATHS = [
     Path(
         "anthropic messages stream",
         _anthropic,
-        lambda c: c.messages.create(
-            model="claude-x", max_tokens=5, messages=MESSAGES, stream=True
-        ),
+        lambda c: c.messages.create(model="claude-x", max_tokens=5, messages=MESSAGES, stream=True),
         _stream_body(_anthropic_events, "named"),
     ),
     Path(
@@ -455,15 +453,18 @@ def _failure(exc: BaseException) -> tuple[str, str]:
 def _outcome_sync(path: Path, body: Body) -> Any:
     try:
         result = path.call(path.client(body, False))
-        if hasattr(result, "__iter__") and not isinstance(result, (dict, list, str)):
-            if not hasattr(result, "model_dump"):
-                items = []
-                try:
-                    for item in result:
-                        items.append(_describe(item))
-                except Exception as exc:
-                    return ("stream", items, _failure(exc))
-                return ("stream", items, None)
+        if (
+            hasattr(result, "__iter__")
+            and not isinstance(result, (dict, list, str))
+            and not hasattr(result, "model_dump")
+        ):
+            items = []
+            try:
+                for item in result:
+                    items.append(_describe(item))
+            except Exception as exc:
+                return ("stream", items, _failure(exc))
+            return ("stream", items, None)
         return ("ok", _describe(result))
     except Exception as exc:
         return ("raised", _failure(exc))

@@ -321,7 +321,10 @@ CREDENTIALS_IN_TEXT = [
     ("http://user:hunter22@db:5432/x", "http://[REDACTED]@db:5432/x"),
     ("https://tok@host/v1", "https://[REDACTED]@host/v1"),
     ("GET /v1?api_key=abc123&model=llama3", "GET /v1?api_key=[REDACTED]&model=llama3"),
-    ("url.query: x-api-key=k1&KEY=k2&sig=s", "url.query: x-api-key=[REDACTED]&KEY=[REDACTED]&sig=[REDACTED]"),
+    (
+        "url.query: x-api-key=k1&KEY=k2&sig=s",
+        "url.query: x-api-key=[REDACTED]&KEY=[REDACTED]&sig=[REDACTED]",
+    ),
     ("password=hunter2 user=bob", "password=[REDACTED] user=bob"),
     ("client_secret=s3 max_tokens=10", "client_secret=[REDACTED] max_tokens=10"),
 ]

@@ -488,8 +488,14 @@ def test_a_cancelled_caller_does_not_cancel_the_shared_refresh() -> None:
         ("https://tok@host/v1", "https://[REDACTED]@host/v1"),
         ("http://h/x?api_key=abc123&model=llama3", "http://h/x?api_key=[REDACTED]&model=llama3"),
         ("http://h/x?token=t0k3n", "http://h/x?token=[REDACTED]"),
-        ("http://h/x?key=k&KEY=k2&signature=s", "http://h/x?key=[REDACTED]&KEY=[REDACTED]&signature=[REDACTED]"),
-        ("http://h/x?client_secret=s&x-api-key=k", "http://h/x?client_secret=[REDACTED]&x-api-key=[REDACTED]"),
+        (
+            "http://h/x?key=k&KEY=k2&signature=s",
+            "http://h/x?key=[REDACTED]&KEY=[REDACTED]&signature=[REDACTED]",
+        ),
+        (
+            "http://h/x?client_secret=s&x-api-key=k",
+            "http://h/x?client_secret=[REDACTED]&x-api-key=[REDACTED]",
+        ),
         ("http://h/x?model=llama3", "http://h/x?model=llama3"),
         ("http://h:11434/api/tags", "http://h:11434/api/tags"),
         ("not a url", "not a url"),

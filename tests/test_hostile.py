@@ -320,9 +320,7 @@ def test_the_httpx2_loggers_request_urls_are_redacted_in_json_and_otlp_logs(
         root.removeHandler(agentkit_telemetry.log_handler)
         agentkit.logs.reset_logging()
     line = capsys.readouterr().out
-    (record,) = [
-        r for r in agentkit_telemetry.logs() if "HTTP Request" in str(r.log_record.body)
-    ]
+    (record,) = [r for r in agentkit_telemetry.logs() if "HTTP Request" in str(r.log_record.body)]
     for text in (line, str(record.log_record.body)):
         assert "HTTP Request: POST https://[REDACTED]@api.example" in text
         assert "planted-88" not in text
@@ -381,7 +379,7 @@ def test_a_stream_with_a_null_or_string_tool_call_index_ends_its_span_with_what_
 # -- 7. smaller ones -------------------------------------------------------------------------
 
 
-class _Unprintable(Exception):
+class _UnprintableError(Exception):
     def __str__(self) -> str:
         raise RuntimeError("no text")
 
@@ -391,13 +389,13 @@ def test_an_exception_whose_str_raises_still_fails_the_span(
 ) -> None:
     @agentkit.traced_tool
     def broken() -> None:
-        raise _Unprintable
+        raise _UnprintableError
 
-    with pytest.raises(_Unprintable):
+    with pytest.raises(_UnprintableError):
         broken()
     span = agentkit_telemetry.span("execute_tool broken")
     assert span.status.status_code is StatusCode.ERROR
-    assert span.status.description == "_Unprintable"
+    assert span.status.description == "_UnprintableError"
     (event,) = span.events
     assert event.attributes is not None
     assert event.attributes["exception.message"] == ""
@@ -436,3 +434,71 @@ def test_a_recursion_error_through_decorated_calls_records_bounded_stack_traces(
             assert len(trace) <= _sanitize.MAX_STACKTRACE_LENGTH
             # The innermost frames (and a short chained exception's): not ~500 per level.
             assert trace.count('  File "') <= 2 * _sanitize.MAX_FRAMES
+
+
+# -- 5, on web servers: url.query and a 500's exception text -------------------------------
+
+
+def _exported_text(capture: TelemetryCapture) -> str:
+    spans = [
+        [
+            s.name,
+            s.status.description,
+            dict(s.attributes or {}),
+            [dict(e.attributes or {}) for e in s.events],
+        ]
+        for s in capture.spans()
+    ]
+    logs = [[str(r.log_record.body), dict(r.log_record.attributes or {})] for r in capture.logs()]
+    return json.dumps([spans, logs], default=str)
+
+
+def test_flask_server_spans_and_logs_carry_no_planted_credential(
+    agentkit_telemetry: TelemetryCapture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import flask
+
+    from otel_agentkit.web.flask import instrument_app
+
+    app = flask.Flask("hostile")
+
+    @app.get("/boom")
+    def boom() -> Any:
+        raise RuntimeError("upstream said: invalid key sk-proj-PLANTEDplanted0123456789")
+
+    instrument_app(app)
+    agentkit.logs.configure_logging(level="INFO", fmt="json")
+    root = logging.getLogger()
+    root.addHandler(agentkit_telemetry.log_handler)
+    try:
+        response = app.test_client().get("/boom?api_key=planted-web-key&page=2")
+    finally:
+        root.removeHandler(agentkit_telemetry.log_handler)
+        agentkit.logs.reset_logging()
+    assert response.status_code == 500
+    exported = _exported_text(agentkit_telemetry) + capsys.readouterr().out
+    assert "api_key=[REDACTED]&page=2" in exported
+    for part in ("planted-web-key", "PLANTEDplanted"):
+        assert part not in exported
+
+
+def test_fastapi_server_spans_carry_no_query_credential(
+    agentkit_telemetry: TelemetryCapture,
+) -> None:
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    from otel_agentkit.web.fastapi import instrument_app
+
+    app = FastAPI()
+
+    @app.get("/items")
+    def items() -> dict[str, int]:
+        return {"n": 1}
+
+    instrument_app(app)
+    with TestClient(app) as client:
+        assert client.get("/items?token=planted-fastapi-token&n=1").status_code == 200
+    exported = _exported_text(agentkit_telemetry)
+    assert "token=[REDACTED]&n=1" in exported
+    assert "planted-fastapi-token" not in exported

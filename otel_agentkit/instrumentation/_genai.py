@@ -191,14 +191,11 @@ class Response:
         type become attributes and labels: valid UTF-8, bounded, whatever it sent.
         """
         text = _sanitize.text
-        if isinstance(self.model, str):
-            self.model = text(self.model)
-        elif self.model is not None:
-            self.model = None
-        if isinstance(self.id, str):
-            self.id = text(self.id)
-        elif self.id is not None:
-            self.id = None
+        # A provider's mapping may have copied a server's non-string value: dropped.
+        model: object = self.model
+        self.model = text(model) if isinstance(model, str) else None
+        response_id: object = self.id
+        self.id = text(response_id) if isinstance(response_id, str) else None
         if isinstance(self.error_type, str):
             self.error_type = text(self.error_type)
         if self.finish_reasons:

@@ -20,12 +20,12 @@ from typing import Any
 from otel_agentkit import semconv
 from otel_agentkit.instrumentation._base import log_internal_error
 from otel_agentkit.instrumentation._genai import (
-    index_order,
     Call,
     LLMStreamRecorder,
     Response,
     get_field,
     given,
+    index_order,
     maybe_json,
     request_content,
     stop_sequences,
