@@ -76,6 +76,19 @@ def _answer(body: Any, status: int = 200) -> Callable[[httpx.Request], httpx.Res
     return handle
 
 
+@pytest.fixture
+def logging_restored() -> Iterator[None]:
+    """configure_logging() sets logger levels; put every one back afterwards."""
+    loggers = [
+        logging.getLogger(),
+        *[logging.getLogger(name) for name in list(logging.root.manager.loggerDict)],
+    ]
+    levels = [(lg, lg.level) for lg in loggers]
+    yield
+    for lg, level in levels:
+        lg.setLevel(level)
+
+
 class Pipeline:
     """Real SDK providers: spans in memory, metrics behind a Prometheus registry."""
 
@@ -309,6 +322,7 @@ def test_a_decorated_functions_exception_is_redacted(
     assert "api_key=[REDACTED]" in exported
 
 
+@pytest.mark.usefixtures("logging_restored")
 def test_the_httpx2_loggers_request_urls_are_redacted_in_json_and_otlp_logs(
     agentkit_telemetry: TelemetryCapture, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -407,6 +421,7 @@ def test_an_exception_whose_str_raises_still_fails_the_span(
     assert event.attributes["exception.message"] == ""
 
 
+@pytest.mark.usefixtures("logging_restored")
 def test_a_json_log_line_with_a_lone_surrogate_is_kept(
     tmp_path: Any,
 ) -> None:
@@ -459,6 +474,7 @@ def _exported_text(capture: TelemetryCapture) -> str:
     return json.dumps([spans, logs], default=str)
 
 
+@pytest.mark.usefixtures("logging_restored")
 def test_flask_server_spans_and_logs_carry_no_planted_credential(
     agentkit_telemetry: TelemetryCapture, capsys: pytest.CaptureFixture[str]
 ) -> None:
