@@ -12,14 +12,16 @@ The capture mode comes from ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT
 
 The pipeline for every captured value is: serialise to JSON (values under
 secret-looking keys such as ``api_key`` replaced) -> :func:`redact` (regex
-patterns, then the user hook) -> :func:`truncate`. Redaction runs before
-truncation so a secret cut in half cannot slip past a pattern.
+patterns, then the user hook) -> :func:`truncate` -> :func:`valid_utf8`.
+Redaction runs before truncation so a secret cut in half cannot slip past a
+pattern. :func:`redact` is also the one redaction pass for every other free
+text otel-agentkit exports (see :mod:`otel_agentkit._sanitize`).
 
 Capture runs on every recorded LLM call, so the common case is kept short:
 plain messages (dicts, lists, strings) are checked and written as JSON in one
-walk, and the built-in secret patterns run only on a text where a few
-substring tests and one combined regex scan find a candidate (same results as
-running them on every text). Importing the module does no work beyond defining
+walk, and each built-in secret pattern runs only on a text holding one of
+the substrings every match of it has (same results as running them all on
+every text). Importing the module does no work beyond defining
 names: regexes are compiled and ``json`` imported on first use.
 
 Imports only the standard library.
@@ -93,13 +95,65 @@ DEFAULT_REDACT_KEYS: Final[frozenset[str]] = frozenset(
     }
 )
 
-#: Regular expressions for secrets that look the same everywhere.
+#: Names whose ``name=value`` (a URL query parameter, a form field, a ``key=value``
+#: in a message) has its value redacted: a name that is one of these or ends with
+#: one (``x-api-key``, ``access_token``, ``client_secret``), compared ignoring case.
+_SECRET_NAMES: Final = (
+    r"(?:key|token|secret|password|passwd|pwd|auth|authorization|signature|sig"  # noqa: S105
+    r"|credentials?)"
+)
+
+#: Regular expressions for secrets that look the same everywhere: provider API keys,
+#: authorization headers, credentials in URLs. Where a pattern has a group named
+#: ``keep``, that part of the match stays (``api_key=`` of ``api_key=abc``).
 DEFAULT_REDACT_PATTERNS: Final[tuple[str, ...]] = (
     r"\bsk-(?:proj-|ant-)?[A-Za-z0-9_\-]{16,}",  # OpenAI / Anthropic style API keys
-    r"(?i)\bbearer\s+[A-Za-z0-9._~+/\-]{8,}=*",  # HTTP bearer tokens
+    # NVIDIA, xAI, Perplexity, Groq, Hugging Face, Replicate, GitLab, Slack, GitHub keys
+    r"\b(?:nvapi-|xai-|pplx-|gsk_|hf_|r8_|glpat-|xox[abposr]-|github_pat_)[A-Za-z0-9_\-]{16,}",
+    r"\bAIza[0-9A-Za-z_\-]{35}",  # Google API keys
+    # HTTP bearer tokens; the space may be a JSON escape (redaction runs on JSON text)
+    r"(?ai)\bbearer(?:\s|\\[tnr])+[A-Za-z0-9._~+/\-]{8,}=*",
+    # HTTP basic credentials (base64 with a digit: not an English word)
+    r"(?ai)\bbasic(?:\s|\\[tnr])+(?=[A-Za-z+/]*[0-9])[A-Za-z0-9+/]{8,}={0,2}",
     r"\bAKIA[0-9A-Z]{16}\b",  # AWS access key ids
     r"\bgh[pousr]_[A-Za-z0-9]{20,}\b",  # GitHub tokens
+    r"(?<=://)[^\s/?#@'\"<>]+(?=@)",  # user:password@ in a URL
+    # api_key=..., token=..., password=... in a URL query or a message
+    r"(?ai)(?P<keep>(?<![A-Za-z0-9_\-])[A-Za-z0-9_\-]*?" + _SECRET_NAMES + r"=)[^&#\s'\"<>]+",
 )
+
+#: Substrings of which each default pattern's matches contain at least one, in the
+#: same order (lower-case ones are looked for in the lower-cased text): a text with
+#: none of a pattern's substrings is not scanned by that pattern.
+_NEEDLES: Final[tuple[tuple[str, ...], ...]] = (
+    ("sk-",),
+    ("nvapi-", "xai-", "pplx-", "gsk_", "hf_", "r8_", "glpat-", "xox", "github_pat_"),
+    ("AIza",),
+    ("bearer",),
+    ("basic",),
+    ("AKIA",),
+    ("gh",),
+    ("://",),
+    # name= for each name of _SECRET_NAMES
+    (
+        "key=",
+        "token=",
+        "secret=",
+        "password=",
+        "passwd=",
+        "pwd=",
+        "auth=",
+        "authorization=",
+        "signature=",
+        "sig=",
+        "credential=",
+        "credentials=",
+    ),
+)
+#: The ``name=value`` pattern's index: it runs only on a text with a ``=``.
+_KEY_VALUE: Final = 8
+#: Which of :data:`_NEEDLES` are looked for in the lower-cased text.
+_LOWER_NEEDLES: Final = frozenset({3, 4, 8})
 
 _MAX_DEPTH: Final = 12
 _MAX_ITEMS: Final = 1000
@@ -255,23 +309,28 @@ def truncate(text: str, limit: int | None = None) -> str:
     return text[: limit - len(TRUNCATION_MARKER)] + TRUNCATION_MARKER
 
 
-# -- redaction --------------------------------------------------------------------
+_SURROGATE: Final = "[\ud800-\udfff]"
+_surrogates: re.Pattern[str] | None = None
 
-#: One scan that finds every text any of :data:`DEFAULT_REDACT_PATTERNS` would
-#: match (and maybe a few more): branch *i* is pattern *i* without its word
-#: boundaries, cut to its shortest match, with the same case rules, so wherever
-#: pattern *i* matches, its branch matches too. Only a text it finds pays for
-#: the patterns themselves, applied exactly as before. Every branch starts with
-#: one literal character (``bearer`` is spelled ``B``/``b`` + a case-insensitive
-#: rest, the only two characters ``(?i)b`` matches), which lets the regex engine
-#: skip ahead to the few positions where a match can start.
-_DEFAULT_DETECTOR: Final = (
-    r"sk-[A-Za-z0-9_\-]{16}"
-    r"|B(?i:earer\s+[A-Za-z0-9._~+/\-]{8})"
-    r"|b(?i:earer\s+[A-Za-z0-9._~+/\-]{8})"
-    r"|AKIA[0-9A-Z]{16}"
-    r"|gh[pousr]_[A-Za-z0-9]{20}"
-)
+
+def valid_utf8(text: str) -> str:
+    """``text`` with each lone surrogate replaced by U+FFFD: the one thing UTF-8 cannot carry.
+
+    Exporters encode text as UTF-8: a lone surrogate fails the Prometheus
+    exposition and gets a whole OTLP batch rejected.
+    """
+    global _surrogates
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        pattern = _surrogates
+        if pattern is None:
+            pattern = _surrogates = re.compile(_SURROGATE)
+        return pattern.sub("\ufffd", text)
+    return text
+
+
+# -- redaction --------------------------------------------------------------------
 
 #: Most keys remembered (with their JSON) as not secret, per redaction configuration.
 _KEYS_REMEMBERED: Final = 4096
@@ -281,7 +340,7 @@ _KEY_REMEMBERED_MAX_LENGTH: Final = 64
 class _Redaction:
     """One redaction configuration (replaced whole by :func:`set_redaction`)."""
 
-    __slots__ = ("defaults", "hook", "key_json", "keys", "patterns", "replacement")
+    __slots__ = ("defaults", "hook", "key_json", "keys", "patterns", "replacement", "templates")
 
     def __init__(
         self,
@@ -298,6 +357,17 @@ class _Redaction:
         self.keys = keys
         self.hook = hook
         self.replacement = replacement
+        #: The ``re.sub`` template of each default pattern: the replacement (taken
+        #: literally), after the pattern's ``keep`` group when it has one.
+        literal = replacement.replace("\\", "\\\\")
+        self.templates = (
+            tuple(
+                (r"\g<keep>" + literal) if "keep" in pattern.groupindex else literal
+                for pattern in _defaults()
+            )
+            if defaults
+            else ()
+        )
         #: Keys found not secret -> their JSON (``"key":``): payloads repeat a few keys.
         self.key_json: dict[str, str] = {}
 
@@ -334,16 +404,16 @@ def _compile(patterns: Iterable[str | re.Pattern[str]]) -> tuple[re.Pattern[str]
     return tuple(compiled)
 
 
-_default_rules: tuple[re.Pattern[str], tuple[re.Pattern[str], ...]] | None = None
+_default_rules: tuple[re.Pattern[str], ...] | None = None
 
 
-def _defaults() -> tuple[re.Pattern[str], tuple[re.Pattern[str], ...]]:
-    """The detector and the default patterns, compiled on first use."""
+def _defaults() -> tuple[re.Pattern[str], ...]:
+    """The default patterns, compiled on first use."""
     global _default_rules
     rules = _default_rules
     if rules is None:
         # Two threads may both compile; both results are the same.
-        rules = _default_rules = (re.compile(_DEFAULT_DETECTOR), _compile(DEFAULT_REDACT_PATTERNS))
+        rules = _default_rules = _compile(DEFAULT_REDACT_PATTERNS)
     return rules
 
 
@@ -351,8 +421,20 @@ def _normalise_key(key: str) -> str:
     return key.lower().replace("-", "_")
 
 
-_redaction: _Redaction = _Redaction(True, (), DEFAULT_REDACT_KEYS, None, REDACTED)
 _redaction_lock = threading.Lock()
+#: The configuration in force; built on first use (it compiles the default patterns).
+_redaction: _Redaction | None = None
+
+
+def _config() -> _Redaction:
+    global _redaction
+    config = _redaction
+    if config is None:
+        with _redaction_lock:
+            config = _redaction
+            if config is None:
+                config = _redaction = _Redaction(True, (), DEFAULT_REDACT_KEYS, None, REDACTED)
+    return config
 
 
 def set_redaction(
@@ -385,20 +467,40 @@ def set_redaction(
         _redaction = _Redaction(include_defaults, compiled, key_set, hook, replacement)
 
 
+def replacement() -> str:
+    """The text a redacted secret is replaced with (``[REDACTED]`` unless configured)."""
+    return (_redaction or _config()).replacement
+
+
 def redact(text: str) -> str:
-    """Apply the configured patterns, then the hook, to ``text``. Never raises."""
-    config = _redaction
-    # Every match of a default pattern contains "sk-", "AKIA", "gh" or a
-    # "bearer" in some case (the only characters (?i)[bear] matches are the
-    # ASCII ones, so lower() finds it): four substring tests, far faster than
-    # any regex scan, spare most texts even the detector's.
-    if config.defaults and (
-        "sk-" in text or "AKIA" in text or "gh" in text or "bearer" in text.lower()
-    ):
-        detector, defaults = _default_rules or _defaults()
-        if detector.search(text) is not None:
-            for pattern in defaults:
-                text = pattern.sub(config.replacement, text)
+    """Apply the configured patterns, then the hook, to ``text``. Never raises.
+
+    This is the one redaction pass for every free text otel-agentkit exports:
+    captured content, status descriptions, exception messages and stack
+    traces, log messages, URLs.
+    """
+    config = _redaction or _config()
+    if config.defaults:
+        # Each default pattern runs only on a text holding one of its substrings
+        # (_NEEDLES): a few substring tests, far cheaper than a regex scan, spare
+        # most texts every pattern; the result is the same as running them all.
+        lowered: str | None = None
+        rules = _default_rules or _defaults()
+        has_equals = "=" in text
+        for index, needles in enumerate(_NEEDLES):
+            if index == _KEY_VALUE and not has_equals:
+                continue
+            if index in _LOWER_NEEDLES:
+                if lowered is None:
+                    lowered = text.lower()
+                haystack = lowered
+            else:
+                haystack = text
+            for needle in needles:
+                if needle in haystack:
+                    text = rules[index].sub(config.templates[index], text)
+                    lowered = None
+                    break
     for pattern in config.patterns:
         text = pattern.sub(config.replacement, text)
     if config.hook is not None:
@@ -438,7 +540,7 @@ def to_jsonable(value: Any, *, max_string: int | None = None) -> Any:
     Cycles, very deep nesting and very long containers are cut with a marker;
     strings longer than ``max_string`` are cut (the rest could never be recorded).
     """
-    config = _redaction
+    config = _redaction or _config()
     replacement = config.replacement
     active: set[int] = set()
 
@@ -619,7 +721,7 @@ def to_json(value: Any, max_length: int | None = None) -> str:
         _json_tools()
     out: list[str] = []
     try:
-        plain = _plain_json(value, 0, max_string, _redaction, out)
+        plain = _plain_json(value, 0, max_string, _redaction or _config(), out)
     except Exception:  # e.g. a dict changed size while read: the careful path copes
         plain = False
     if plain:
@@ -630,4 +732,7 @@ def to_json(value: Any, max_length: int | None = None) -> str:
         except Exception:
             text = _encode_string(_placeholder(value))
     text = redact(text)
-    return text if len(text) <= limit else truncate(text, limit)
+    if len(text) > limit:
+        text = truncate(text, limit)
+    # A lone surrogate (from a server's JSON, a file name) cannot be exported as UTF-8.
+    return text if text.isascii() else valid_utf8(text)

@@ -11,7 +11,13 @@ or meter at import time.
 in the instrumentors and in the web integrations) from one table,
 :data:`otel_agentkit.semconv.HISTOGRAMS`: its unit, description and bucket
 boundaries, the boundaries given as the instrument's advice so that any SDK
-``MeterProvider`` uses them, with or without ``configure()``'s Views.
+``MeterProvider`` uses them, with or without ``configure()``'s Views;
+:func:`create_counter` makes the counters. Both give instruments with a
+cardinality limit (:func:`set_cardinality_limit`): each keeps at most that
+many distinct attribute sets, and points with a new set past the limit go to
+one series marked ``otel.metric.overflow=true`` (the OpenTelemetry
+specification's overflow series), so memory and ``/metrics`` stay bounded
+whatever names the application or a server sends.
 
 Imports only the OpenTelemetry API and the standard library.
 """
@@ -20,8 +26,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 
+from opentelemetry.context import Context
 from opentelemetry.metrics import Counter, Histogram, Meter, MeterProvider
 from opentelemetry.trace import Tracer, TracerProvider
 from opentelemetry.util.types import AttributeValue
@@ -29,20 +36,130 @@ from opentelemetry.util.types import AttributeValue
 from otel_agentkit import _providers, semconv
 from otel_agentkit._version import __version__
 
-__all__ = ["Instruments", "create_histogram", "current", "metric_attributes"]
+__all__ = [
+    "DEFAULT_CARDINALITY_LIMIT",
+    "Instruments",
+    "cardinality_limit",
+    "create_counter",
+    "create_histogram",
+    "current",
+    "metric_attributes",
+    "set_cardinality_limit",
+]
 
 _log = logging.getLogger("otel_agentkit")
 
+#: Distinct attribute sets one instrument keeps by default (the SDK specification's default).
+DEFAULT_CARDINALITY_LIMIT: Final = 2000
+#: What a point with a new attribute set past the limit is recorded with.
+_OVERFLOW: Final[Mapping[str, AttributeValue]] = {semconv.OTEL_METRIC_OVERFLOW: True}
+
+_limit = DEFAULT_CARDINALITY_LIMIT
+
+
+def cardinality_limit() -> int:
+    """The most distinct attribute sets each otel-agentkit instrument keeps."""
+    return _limit
+
+
+def set_cardinality_limit(limit: int | None) -> None:
+    """Set the per-instrument cardinality limit (``None``: :data:`DEFAULT_CARDINALITY_LIMIT`).
+
+    Applies at once to every instrument, also those made before; series an
+    instrument already has are kept.
+    """
+    global _limit
+    if limit is None:
+        _limit = DEFAULT_CARDINALITY_LIMIT
+        return
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        from otel_agentkit.errors import ConfigurationError
+
+        raise ConfigurationError("metrics_cardinality_limit", limit, "must be a positive integer")
+    _limit = limit
+
+
+def _key(attributes: Mapping[str, Any]) -> frozenset[tuple[str, Any]]:
+    try:
+        return frozenset(attributes.items())
+    except TypeError:  # a list value
+        return frozenset((k, tuple(v) if isinstance(v, list) else v) for k, v in attributes.items())
+
+
+class _Bounded:
+    """The attribute sets one instrument has seen, up to the cardinality limit."""
+
+    __slots__ = ("_seen",)
+
+    def __init__(self) -> None:
+        self._seen: set[frozenset[tuple[str, Any]]] = set()
+
+    def bounded(self, attributes: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
+        """``attributes``, or the overflow attributes when they are new past the limit."""
+        if not attributes:
+            return attributes
+        key = _key(attributes)
+        seen = self._seen
+        if key in seen:
+            return attributes
+        # Threads may race past the check by a point or two; the set stays bounded.
+        if len(seen) >= _limit:
+            return _OVERFLOW
+        seen.add(key)
+        return attributes
+
+
+class _BoundedHistogram(Histogram, _Bounded):
+    __slots__ = ("_inner",)
+
+    def __init__(self, inner: Histogram) -> None:
+        _Bounded.__init__(self)
+        self._inner = inner
+
+    def record(
+        self,
+        amount: int | float,
+        attributes: Mapping[str, AttributeValue] | None = None,
+        context: Context | None = None,
+    ) -> None:
+        self._inner.record(amount, self.bounded(attributes), context)
+
+
+class _BoundedCounter(Counter, _Bounded):
+    __slots__ = ("_inner",)
+
+    def __init__(self, inner: Counter) -> None:
+        _Bounded.__init__(self)
+        self._inner = inner
+
+    def add(
+        self,
+        amount: int | float,
+        attributes: Mapping[str, AttributeValue] | None = None,
+        context: Context | None = None,
+    ) -> None:
+        self._inner.add(amount, self.bounded(attributes), context)
+
 
 def create_histogram(meter: Meter, name: str) -> Histogram:
-    """``meter``'s histogram ``name``, with the unit, description and buckets of its table entry."""
+    """``meter``'s histogram ``name``, with the unit, description and buckets of its table entry.
+
+    The histogram has the cardinality limit.
+    """
     spec = semconv.HISTOGRAMS[name]
-    return meter.create_histogram(
-        name,
-        unit=spec.unit,
-        description=spec.description,
-        explicit_bucket_boundaries_advisory=list(spec.buckets),
+    return _BoundedHistogram(
+        meter.create_histogram(
+            name,
+            unit=spec.unit,
+            description=spec.description,
+            explicit_bucket_boundaries_advisory=list(spec.buckets),
+        )
     )
+
+
+def create_counter(meter: Meter, name: str, unit: str, description: str) -> Counter:
+    """``meter``'s counter ``name``, with the cardinality limit."""
+    return _BoundedCounter(meter.create_counter(name, unit=unit, description=description))
 
 
 class Instruments:
@@ -69,25 +186,26 @@ class Instruments:
         self.invoke_workflow_duration = create_histogram(
             meter, semconv.GEN_AI_INVOKE_WORKFLOW_DURATION
         )
-        self.guardrail_violations: Counter = meter.create_counter(
+        self.guardrail_violations = create_counter(
+            meter,
             semconv.AGENTKIT_GUARDRAIL_VIOLATIONS,
-            unit="{violation}",
-            description="Guardrail decisions that blocked or modified content.",
+            "{violation}",
+            "Guardrail decisions that blocked or modified content.",
         )
-        self.scheduler_triggers: Counter = meter.create_counter(
-            semconv.AGENTKIT_SCHEDULER_TRIGGERS,
-            unit="{trigger}",
-            description="Scheduled jobs triggered.",
+        self.scheduler_triggers = create_counter(
+            meter, semconv.AGENTKIT_SCHEDULER_TRIGGERS, "{trigger}", "Scheduled jobs triggered."
         )
-        self.notifications: Counter = meter.create_counter(
+        self.notifications = create_counter(
+            meter,
             semconv.AGENTKIT_NOTIFICATIONS,
-            unit="{notification}",
-            description="Outbound notifications and webhooks, by channel and status.",
+            "{notification}",
+            "Outbound notifications and webhooks, by channel and status.",
         )
-        self.rate_limit_exceeded: Counter = meter.create_counter(
+        self.rate_limit_exceeded = create_counter(
+            meter,
             semconv.AGENTKIT_RATE_LIMIT_EXCEEDED,
-            unit="{request}",
-            description="Requests rejected by a rate limit, by endpoint.",
+            "{request}",
+            "Requests rejected by a rate limit, by endpoint.",
         )
 
 

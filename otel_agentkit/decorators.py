@@ -56,10 +56,10 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.metrics import Counter, Histogram
-from opentelemetry.trace import INVALID_SPAN, Span, SpanKind, Status, StatusCode
+from opentelemetry.trace import INVALID_SPAN, Span, SpanKind
 from opentelemetry.util.types import AttributeValue
 
-from otel_agentkit import _content, _instruments, semconv
+from otel_agentkit import _content, _instruments, _sanitize, semconv
 from otel_agentkit._instruments import Instruments
 from otel_agentkit.errors import AgentkitError
 
@@ -105,15 +105,7 @@ _MISSING: Final = _Missing()
 
 
 def _error_type(exc: BaseException) -> str:
-    return type(exc).__qualname__
-
-
-def _describe(exc: BaseException) -> str:
-    try:
-        message = str(exc)
-    except Exception:
-        message = ""
-    return f"{_error_type(exc)}: {message}" if message else _error_type(exc)
+    return _sanitize.text(type(exc).__qualname__)
 
 
 # ---------------------------------------------------------------------------
@@ -259,11 +251,14 @@ class _Op:
         *,
         result_work: bool = False,
     ) -> None:
-        self.span_name = span_name
-        self.span_attributes: dict[str, AttributeValue] = {
-            k: v for k, v in span_attributes.items() if v is not None
-        }
-        self.metric_attributes = _instruments.metric_attributes(metric_attributes or {})
+        # Names may be built at run time (tool_span(name)): made safe once, here.
+        self.span_name = _sanitize.text(span_name)
+        self.span_attributes: dict[str, AttributeValue] = dict(
+            _sanitize.attributes({k: v for k, v in span_attributes.items() if v is not None})
+        )
+        self.metric_attributes = dict(
+            _sanitize.attributes(_instruments.metric_attributes(metric_attributes or {}))
+        )
         self.histogram_of = histogram_of
         self.result_work = result_work
         #: True when :meth:`on_start` has something to do for a recording span.
@@ -310,7 +305,7 @@ class _Op:
         if isinstance(exc, GeneratorExit):  # the consumer stopped early: not an error
             self.succeed(inst, span, ctx, _MISSING, duration)
             return
-        self.fail_as(inst, span, ctx, _error_type(exc), _describe(exc), duration, exc)
+        self.fail_as(inst, span, ctx, _error_type(exc), None, duration, exc)
 
     def fail_as(
         self,
@@ -318,12 +313,12 @@ class _Op:
         span: Span,
         ctx: Context,
         error_type: str,
-        description: str,
+        description: str | None,
         duration: float,
         exc: BaseException | None = None,
     ) -> None:
         """Record a failure known by its ``error.type`` (and exception, if there is one)
-        and end the span."""
+        and end the span. ``description`` is the status text; None: the exception's."""
         try:
             histogram_of = self.histogram_of
             if histogram_of is not None:
@@ -333,8 +328,9 @@ class _Op:
             if span.is_recording():
                 span.set_attribute(semconv.ERROR_TYPE, error_type)
                 if exc is not None:
-                    span.record_exception(exc, escaped=True)
-                span.set_status(Status(StatusCode.ERROR, description))
+                    _sanitize.record_exception(span, exc, status=description)
+                else:
+                    span.set_status(Status(StatusCode.ERROR, _sanitize.message(description or "")))
         except Exception:
             _log.debug("otel_agentkit: failed to record %s", self.span_name, exc_info=True)
         finally:
@@ -587,7 +583,7 @@ class _GuardrailOp(_Op):
         try:
             self._decide(inst, span, ctx, exc.decision)
             if span.is_recording():
-                span.record_exception(exc, escaped=True)
+                _sanitize.record_exception(span, exc, status="")
         except Exception:
             _log.debug("otel_agentkit: failed to record %s", self.span_name, exc_info=True)
         finally:

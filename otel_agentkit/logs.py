@@ -37,7 +37,7 @@ from typing import Any, Final, Literal, TextIO
 
 from opentelemetry import trace
 
-from otel_agentkit import _providers, semconv
+from otel_agentkit import _content, _providers, _sanitize, semconv
 from otel_agentkit.context import get_request_id
 from otel_agentkit.errors import ConfigurationError
 
@@ -379,13 +379,32 @@ def _exception_fields(formatter: logging.Formatter, record: logging.LogRecord) -
             return {semconv.EXCEPTION_STACKTRACE: record.exc_text}
         return {}
     exc_type, exc, _tb = exc_info
-    if not record.exc_text:  # cached on the record, like logging.Formatter does
-        record.exc_text = formatter.formatException(exc_info)
     return {
-        semconv.EXCEPTION_TYPE: exc_type.__qualname__,
-        semconv.EXCEPTION_MESSAGE: str(exc),
-        semconv.EXCEPTION_STACKTRACE: record.exc_text,
+        semconv.EXCEPTION_TYPE: _sanitize.text(exc_type.__qualname__),
+        semconv.EXCEPTION_MESSAGE: _sanitize.exception_message(exc),
+        semconv.EXCEPTION_STACKTRACE: _traceback_text(formatter, record),
     }
+
+
+def _traceback_text(formatter: logging.Formatter, record: logging.LogRecord) -> str:
+    """The record's traceback (cached on it, as ``logging.Formatter`` does), redacted."""
+    if record.exc_info and not record.exc_text:
+        record.exc_text = formatter.formatException(record.exc_info)
+    return _sanitize.message(record.exc_text or "", _sanitize.MAX_STACKTRACE_LENGTH)
+
+
+def _exportable(line: str) -> str:
+    """``line`` with each lone surrogate (a file name from ``os.fsdecode``) as a ``\\udXXX`` escape.
+
+    A stream that encodes UTF-8 would otherwise fail on it and drop the line.
+    """
+    if line.isascii():
+        return line
+    try:
+        line.encode("utf-8")
+    except UnicodeEncodeError:
+        return line.encode("utf-8", "backslashreplace").decode("utf-8")
+    return line
 
 
 def _extras(record: logging.LogRecord) -> list[tuple[Any, object]]:
@@ -458,7 +477,7 @@ class JsonFormatter(logging.Formatter):
             _J_LOGGER,
             _enc_text(record.name),
             _J_MESSAGE,
-            _enc_str(record.getMessage()),
+            _enc_str(_content.redact(record.getMessage())),
             _J_SERVICE,
             _enc_text(service),
         ]
@@ -479,7 +498,7 @@ class JsonFormatter(logging.Formatter):
         if record.stack_info:
             parts += (_J_STACK_INFO, _enc_str(self.formatStack(record.stack_info)))
         parts.append("}")
-        return "".join(parts)
+        return _exportable("".join(parts))
 
 
 def _logfmt_value(value: object) -> str:
@@ -508,7 +527,7 @@ class TextFormatter(logging.Formatter):
             format_timestamp(record.created),
             f"{record.levelname:<7}",
             f"{record.name}:",
-            record.getMessage(),
+            _content.redact(record.getMessage()),
         ]
         if trace_id:
             parts.append(f"trace_id={trace_id} span_id={span_id}")
@@ -518,13 +537,11 @@ class TextFormatter(logging.Formatter):
             parts.append(f"{semconv.GEN_AI_RESPONSE_ID}={_logfmt_value(response_id)}")
         parts.extend(f"{key}={_logfmt_value(value)}" for key, value in _extras(record))
         line = " ".join(parts)
-        if record.exc_info and not record.exc_text:
-            record.exc_text = self.formatException(record.exc_info)
-        if record.exc_text:
-            line = f"{line}\n{record.exc_text}"
+        if record.exc_info or record.exc_text:
+            line = f"{line}\n{_traceback_text(self, record)}"
         if record.stack_info:
             line = f"{line}\n{self.formatStack(record.stack_info)}"
-        return line
+        return _exportable(line)
 
 
 # ---------------------------------------------------------------------------

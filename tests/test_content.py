@@ -307,6 +307,26 @@ SECRET_SHAPES = [
     "ghu_" + "0" * 36,
     "ghs_" + "x9" * 12,
     "ghr_" + "Q" * 40,
+    "nvapi-" + "aB3" * 10,  # NVIDIA
+    "xai-" + "k" * 40,  # xAI
+    "gsk_" + "g1" * 20,  # Groq
+    "hf_" + "H" * 34,  # Hugging Face
+    "AIza" + "S" * 35,  # Google
+    "github_pat_" + "1" * 30,
+    "Basic dXNlcjpwYXNzd29yZA==",  # HTTP basic credentials
+]
+
+#: URLs and key=value pairs: what stays and what is redacted.
+CREDENTIALS_IN_TEXT = [
+    ("http://user:hunter22@db:5432/x", "http://[REDACTED]@db:5432/x"),
+    ("https://tok@host/v1", "https://[REDACTED]@host/v1"),
+    ("GET /v1?api_key=abc123&model=llama3", "GET /v1?api_key=[REDACTED]&model=llama3"),
+    (
+        "url.query: x-api-key=k1&KEY=k2&sig=s",
+        "url.query: x-api-key=[REDACTED]&KEY=[REDACTED]&sig=[REDACTED]",
+    ),
+    ("password=hunter2 user=bob", "password=[REDACTED] user=bob"),
+    ("client_secret=s3 max_tokens=10", "client_secret=[REDACTED] max_tokens=10"),
 ]
 
 #: Near misses the default patterns leave alone (word boundaries, minimum lengths).
@@ -320,14 +340,50 @@ NOT_SECRETS = [
     "xghp_" + "a" * 30,
     "ghp_" + "a" * 19,
     "high-quality thought, ghost_writer",
+    "Basic authentication is required",
+    "max_tokens=100 status_code=401",
+    "see https://example.com/docs?page=2",
+    "hf_short",
 ]
 
 
 def reference_redact(text: str) -> str:
-    """What redaction with the defaults means: each default pattern in turn, over all of it."""
+    """What redaction with the defaults means: each default pattern in turn, over all of it
+    (a pattern's ``keep`` group stays)."""
     for pattern in _content.DEFAULT_REDACT_PATTERNS:
-        text = re.sub(pattern, _content.REDACTED, text)
+        template = _content.REDACTED
+        if "(?P<keep>" in pattern:
+            template = r"\g<keep>" + template
+        text = re.sub(pattern, template, text)
     return text
+
+
+@pytest.mark.parametrize(("text", "expected"), CREDENTIALS_IN_TEXT)
+def test_credentials_in_urls_and_key_values_are_redacted(text: str, expected: str) -> None:
+    assert _content.redact(text) == expected
+
+
+def test_a_bearer_token_after_a_tab_in_captured_json_is_redacted() -> None:
+    text = _content.to_json({"headers": "Authorization: Bearer\tabcdefgh12345678"})
+    assert "abcdefgh12345678" not in text
+
+
+def test_a_lone_surrogate_in_captured_content_becomes_a_replacement_character() -> None:
+    text = _content.to_json({"file": "report-\udce9.txt"})
+    text.encode("utf-8")
+    assert json.loads(text) == {"file": "report-\ufffd.txt"}
+
+
+def test_one_mask_for_health_and_content() -> None:
+    from otel_agentkit.health import redact_text
+
+    _content.set_redaction(replacement="<hidden>")
+    try:
+        assert redact_text("token=abc and sk-abcdefghijklmnopqrst", ["abc and"]) == (
+            "token=<hidden> <hidden>"
+        )
+    finally:
+        _content.set_redaction()
 
 
 @pytest.mark.parametrize("secret", SECRET_SHAPES)
@@ -360,6 +416,8 @@ def _tricky_texts() -> list[str]:
         "sk-", "proj-", "ant-", "Bearer", "bEaReR", " ", "\t", "\n", "AKIA", "gh", "p_", "o_",
         "s_", "_", "-", ".", "=", "/", "~", "+", "abcdefgh", "ABCDEFGHIJKLMNOP", "0123456789",
         "é", "\N{KELVIN SIGN}", "\N{LATIN SMALL LETTER LONG S}", '"', ":", "xyz",
+        "://", "@", "?", "&", "api_", "key", "Token", "secret", "basic ", "nvapi-", "hf_",
+        "AIza", "\\t", "9",
     ]  # fmt: skip
     rng = random.Random(12)
     texts.extend("".join(rng.choices(pieces, k=rng.randint(1, 40))) for _ in range(3000))

@@ -484,12 +484,18 @@ def test_a_cancelled_caller_does_not_cancel_the_shared_refresh() -> None:
 @pytest.mark.parametrize(
     ("url", "expected"),
     [
-        ("http://user:hunter22@db:5432/x", "http://***@db:5432/x"),
-        ("https://tok@host/v1", "https://***@host/v1"),
-        ("http://h/x?api_key=abc123&model=llama3", "http://h/x?api_key=***&model=llama3"),
-        ("http://h/x?token=t0k3n", "http://h/x?token=***"),
-        ("http://h/x?key=k&KEY=k2&signature=s", "http://h/x?key=***&KEY=***&signature=***"),
-        ("http://h/x?client_secret=s&x-api-key=k", "http://h/x?client_secret=***&x-api-key=***"),
+        ("http://user:hunter22@db:5432/x", "http://[REDACTED]@db:5432/x"),
+        ("https://tok@host/v1", "https://[REDACTED]@host/v1"),
+        ("http://h/x?api_key=abc123&model=llama3", "http://h/x?api_key=[REDACTED]&model=llama3"),
+        ("http://h/x?token=t0k3n", "http://h/x?token=[REDACTED]"),
+        (
+            "http://h/x?key=k&KEY=k2&signature=s",
+            "http://h/x?key=[REDACTED]&KEY=[REDACTED]&signature=[REDACTED]",
+        ),
+        (
+            "http://h/x?client_secret=s&x-api-key=k",
+            "http://h/x?client_secret=[REDACTED]&x-api-key=[REDACTED]",
+        ),
         ("http://h/x?model=llama3", "http://h/x?model=llama3"),
         ("http://h:11434/api/tags", "http://h:11434/api/tags"),
         ("not a url", "not a url"),
@@ -507,8 +513,8 @@ def test_redact_text_masks_urls_tokens_and_known_secrets() -> None:
     out = redact_text(text, secrets=["sk-other-999999", None, ""])
     for secret in ("pw1234", "sk-live-abcdef", "sk-other-999999", "admin"):
         assert secret not in out
-    assert "http://***@10.0.0.5:8000/v1/models?api_key=***" in out
-    assert "Bearer ***" in out
+    assert "http://[REDACTED]@10.0.0.5:8000/v1/models?api_key=[REDACTED]" in out
+    assert "Authorization: [REDACTED]" in out
 
 
 def test_redact_text_applies_the_shared_content_redaction() -> None:
@@ -540,7 +546,7 @@ def test_registry_redacts_every_detail() -> None:
     text = report.to_json()
     for secret in ("bob", "s3cr3tpw", "abc999", "sk-abcdef123"):
         assert secret not in text
-    assert "https://***@vec.internal/?token=***" in report.checks["user-check"].detail
+    assert "https://[REDACTED]@vec.internal/?token=[REDACTED]" in report.checks["user-check"].detail
 
 
 # ---------------------------------------------------------------------------

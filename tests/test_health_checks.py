@@ -289,7 +289,7 @@ def test_http_check_url_credentials_are_sent_and_redacted() -> None:
         sent = server.headers[0]["authorization"]
     assert sent == "Basic " + base64.b64encode(b"svc:pa55w0rd-xyz").decode()
     detail = report.checks["svc"].detail
-    assert detail == f"http://127.0.0.1:{server.port}/health?token=***&v=1 answered HTTP 500"
+    assert detail == f"http://127.0.0.1:{server.port}/health?token=[REDACTED]&v=1 answered HTTP 500"
     text = report.to_json()
     for secret in ("pa55w0rd-xyz", "tok-abc-123", sent.split()[1]):
         assert secret not in text

@@ -38,9 +38,9 @@ from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-de
 from opentelemetry.metrics import Counter, Meter, MeterProvider
 from opentelemetry.trace import Span, Status, StatusCode, Tracer, TracerProvider
 
-from otel_agentkit import _content, _providers, semconv
+from otel_agentkit import _providers, _sanitize, semconv
 from otel_agentkit._content import ContentCapture, parse_capture_mode
-from otel_agentkit._instruments import create_histogram
+from otel_agentkit._instruments import create_counter, create_histogram
 from otel_agentkit._version import __version__
 
 _log = logging.getLogger("otel_agentkit")
@@ -64,10 +64,11 @@ class GenAIInstruments:
             meter, semconv.GEN_AI_CLIENT_OPERATION_TIME_PER_OUTPUT_CHUNK
         )
         #: Estimated spend; recorded only for models the user gave a price for.
-        self.cost: Counter = meter.create_counter(
+        self.cost: Counter = create_counter(
+            meter,
             semconv.AGENTKIT_LLM_COST,
-            unit=semconv.UNIT_USD,
-            description="Estimated cost of LLM calls, from the prices the user set, in USD",
+            semconv.UNIT_USD,
+            "Estimated cost of LLM calls, from the prices the user set, in USD",
         )
 
 
@@ -186,21 +187,20 @@ def metric_attributes(attributes: Mapping[str, Any]) -> dict[str, Any]:
 
 def error_type(exc: BaseException) -> str:
     """``error.type`` for an exception: its class name (``NotFoundError``, ``TimeoutError``)."""
-    return type(exc).__name__
+    return _sanitize.text(type(exc).__name__)
 
 
 def mark_failed(span: Span, exc: BaseException) -> str:
     """Set ``error.type`` and an ERROR status on ``span``; return the error type.
 
     A server may echo what it was sent (an API key) in its error message, so
-    the status description goes through the shared content redaction.
+    the status description is made safe (:func:`otel_agentkit._sanitize.message`:
+    redacted, then cut). Never raises, also when the exception's ``__str__`` does.
     """
     kind = error_type(exc)
     if span.is_recording():
         span.set_attribute(semconv.ERROR_TYPE, kind)
-        text = str(exc)
-        message = _content.redact(text[:500]) if text else kind
-        span.set_status(Status(StatusCode.ERROR, message))
+        span.set_status(Status(StatusCode.ERROR, _sanitize.exception_message(exc) or kind))
     return kind
 
 

@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind
 
-from otel_agentkit import _content, semconv
+from otel_agentkit import _content, _sanitize, semconv
 from otel_agentkit._content import ContentCapture, to_json
 from otel_agentkit.instrumentation import _duplicates
 from otel_agentkit.instrumentation._base import (
@@ -113,6 +113,17 @@ def request_content(
     return content
 
 
+def index_order(index: Any) -> tuple[int, int, str]:
+    """Sort key for choice / tool-call indexes a server sent: ints in order, anything else after.
+
+    A server may send a null or a string index beside integer ones; sorting
+    them must not fail (the stream's telemetry would be lost).
+    """
+    if type(index) is int:
+        return (0, index, "")
+    return (1, 0, repr(index))
+
+
 def stop_sequences(stop: Any) -> list[str]:
     """A ``stop`` argument (one string or several) as ``gen_ai.request.stop_sequences``."""
     return [stop] if isinstance(stop, str) else [str(s) for s in stop]
@@ -172,10 +183,37 @@ class Response:
         if isinstance(output_tokens, int):
             self.output_tokens = output_tokens
 
-    def set_indexed_finish_reasons(self, reasons: Mapping[int, str]) -> None:
-        """Finish reasons from per-choice reasons, in choice order."""
+    def set_indexed_finish_reasons(self, reasons: Mapping[Any, str]) -> None:
+        """Finish reasons from per-choice reasons, in choice order (odd indexes last)."""
         if reasons:
-            self.finish_reasons = [reasons[i] for i in sorted(reasons)]
+            self.finish_reasons = [reasons[i] for i in sorted(reasons, key=index_order)]
+
+    def make_safe(self) -> None:
+        """Make what the response said safe to export (:mod:`otel_agentkit._sanitize`).
+
+        A server's model name, ids, finish reasons, tool names and in-band error
+        type become attributes and labels: valid UTF-8, bounded, whatever it sent.
+        """
+        text = _sanitize.text
+        # A provider's mapping may have copied a server's non-string value: dropped.
+        model: object = self.model
+        self.model = text(model) if isinstance(model, str) else None
+        response_id: object = self.id
+        self.id = text(response_id) if isinstance(response_id, str) else None
+        if isinstance(self.error_type, str):
+            self.error_type = text(self.error_type)
+        if self.finish_reasons:
+            self.finish_reasons = [text(str(r)) for r in self.finish_reasons]
+        if self.tool_calls:
+            self.tool_calls = [
+                (
+                    text(call_id) if isinstance(call_id, str) else None,
+                    text(name) if isinstance(name, str) else None,
+                )
+                for call_id, name in self.tool_calls
+            ]
+        if self.attributes:
+            self.attributes = dict(_sanitize.attributes(self.attributes))
 
     def span_attributes(self) -> dict[str, Any]:
         """The ``gen_ai.response.*`` / ``gen_ai.usage.*`` span attributes of this response."""
@@ -258,6 +296,11 @@ class Call:
         start_time: int | None = None,
     ) -> None:
         self.handle = handle
+        # What the request (or a gateway) gave becomes the span name, attributes and
+        # labels: made safe once, here, for every provider (valid UTF-8, bounded).
+        if request_model is not None:
+            request_model = _sanitize.text(request_model)
+        attributes = _sanitize.attributes(attributes)  # type: ignore[assignment]
         self.request_model = request_model
         self.prices = prices  # None: the process-wide table (set_model_prices)
         self.capture_enabled, self.content_on_span, self.content_on_event = _CAPTURE_FLAGS[capture]
@@ -283,6 +326,7 @@ class Call:
         """Record ``response`` (attributes, content, metrics, cost) and end the span."""
         try:
             end = ended_at if ended_at is not None else time.perf_counter()
+            response.make_safe()
             points = self._points(response.model, timing)
             if response.error_type:
                 points = {**points, semconv.ERROR_TYPE: response.error_type}
@@ -351,6 +395,8 @@ class Call:
         try:
             end = ended_at if ended_at is not None else time.perf_counter()
             span = self.span
+            if response is not None:
+                response.make_safe()
             model = response.model if response is not None else None
             points = self._points(model, timing)
             error = mark_failed(span, exc)
@@ -456,16 +502,20 @@ class LLMStreamRecorder(StreamRecorder):
         self.last_chunk_at: float | None = None
 
     def complete(self, error: BaseException | None, ended_at: float) -> None:
+        """End the call with what the stream said; an error reading it keeps what was read."""
         response = Response(self.capture)
         try:
             self.read(response)
         except Exception:
             log_internal_error("reading a stream")
-        first = self.first_chunk_at
         timing = None
-        if first is not None:
-            last = self.last_chunk_at
-            timing = (first, last if last is not None else ended_at, self.chunks)
+        try:
+            first = self.first_chunk_at
+            if first is not None:
+                last = self.last_chunk_at
+                timing = (first, last if last is not None else ended_at, self.chunks)
+        except Exception:  # a subclass's odd timing: the span still ends
+            log_internal_error("stream timing")
         if error is None:
             self.call.succeed(response, ended_at, timing)
         else:

@@ -25,7 +25,7 @@ from opentelemetry import trace
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.trace import Span, SpanKind
 
-from otel_agentkit import _content, semconv
+from otel_agentkit import _content, _sanitize, semconv
 from otel_agentkit._content import ContentCapture, capture_mode
 from otel_agentkit.instrumentation._base import (
     LibraryInstrumentor,
@@ -176,12 +176,14 @@ class _Call:
             attributes[semconv.SERVER_PORT] = request.port
         if request.top_k is not None:
             attributes[semconv.GEN_AI_REQUEST_TOP_K] = request.top_k
+        attributes = dict(_sanitize.attributes(attributes))  # names from the request: made safe
         if request.content:
             # An explicit capture_content= wins; else the env var, read at each call.
             capture = settings.capture or capture_mode()
             if _content.should_capture_on_span(capture):
                 attributes[semconv.DB_QUERY_TEXT] = _content.to_json(request.content)
-        name = f"{operation} {request.collection}" if request.collection else operation
+        collection = attributes.get(semconv.DB_COLLECTION_NAME)
+        name = f"{operation} {collection}" if collection else operation
         self.store = store
         self.metric_attrs = metric_attributes(attributes)
         self.span: Span = settings.handle.tracer().start_span(

@@ -10,8 +10,10 @@ import atexit
 import logging
 import os
 import threading
+import time
 import warnings
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from otel_agentkit import _providers, semconv
@@ -29,12 +31,39 @@ if TYPE_CHECKING:
     from otel_agentkit.telemetry._setup import Built
     from otel_agentkit.telemetry.settings import Settings
 
-__all__ = ["Telemetry", "clear_multiprocess_dir", "configure", "get_telemetry", "shutdown"]
+__all__ = [
+    "ShutdownReport",
+    "Telemetry",
+    "clear_multiprocess_dir",
+    "configure",
+    "get_telemetry",
+    "shutdown",
+]
 
 _log = logging.getLogger("otel_agentkit")
 _lock = threading.RLock()
 _current: Telemetry | None = None
 _atexit_registered = False
+
+
+@dataclass(frozen=True)
+class ShutdownReport:
+    """What :meth:`Telemetry.shutdown` flushed within its deadline, and what it dropped."""
+
+    #: Seconds the shutdown took.
+    seconds: float
+    #: The deadline it had, in seconds.
+    timeout: float
+    #: Signals (``traces``, ``metrics``, ``logs``) still flushing when the deadline passed.
+    unfinished: tuple[str, ...] = ()
+    #: Signal -> spans or log records handed to an OTLP exporter and not delivered
+    #: (the collector refused them, or they were still queued at the deadline).
+    dropped: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def complete(self) -> bool:
+        """True when everything was flushed in time and nothing was dropped."""
+        return not self.unfinished and not any(self.dropped.values())
 
 
 class Telemetry:
@@ -54,6 +83,7 @@ class Telemetry:
         self.installed_globally: bool = installed
         #: Outcomes of the OTLP exports (read by ``otel_agentkit.health.otlp_export_check``).
         self.export_stats: ExportStats = built.export_stats
+        self._counted = built.counted
         self._prometheus_reader = built.prometheus_reader
         self._registry: Any = None
         self._log_handler = built.log_handler
@@ -125,11 +155,21 @@ class Telemetry:
         ]
         return all(results)
 
-    def shutdown(self) -> None:
-        """Flush and stop exporters, the ``/metrics`` server and the log bridge. Idempotent."""
+    def shutdown(self, timeout: float | None = None) -> ShutdownReport:
+        """Flush and stop exporters, the ``/metrics`` server and the log bridge. Idempotent.
+
+        The three signals are flushed in parallel, and the whole takes at most
+        ``timeout`` seconds (default: the ``shutdown_timeout`` setting, 5 s), so
+        a collector that is down or slow cannot hold the process past its
+        orchestrator's grace period. What could not be delivered is returned
+        (and logged as a warning); what was still exporting at the deadline is
+        left to daemon threads that end with the process.
+        """
+        started = time.monotonic()
+        limit = self.settings.shutdown_timeout if timeout is None else timeout
         with self._shutdown_lock:
             if self._shut_down:
-                return
+                return ShutdownReport(0.0, limit)
             self._shut_down = True
         if self._log_handler is not None:
             logging.getLogger().removeHandler(self._log_handler)
@@ -138,15 +178,49 @@ class Telemetry:
             self._server.server_close()
             self._server = None
             self._port = None
-        for provider in (self.tracer_provider, self.meter_provider, self.logger_provider):
-            try:
-                provider.shutdown()
-            except Exception:  # never let a flaky exporter break the host's exit
-                _log.debug("provider shutdown failed", exc_info=True)
+        deadline = started + limit
+        threads = [
+            _stop_in_thread(signal, stop)
+            for signal, stop in (
+                ("traces", self.tracer_provider.shutdown),
+                ("metrics", lambda: self.meter_provider.shutdown(timeout_millis=limit * 1000)),
+                ("logs", self.logger_provider.shutdown),
+            )
+        ]
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        report = ShutdownReport(
+            seconds=time.monotonic() - started,
+            timeout=limit,
+            unfinished=tuple(t.name.rpartition(" ")[2] for t in threads if t.is_alive()),
+            dropped=self._dropped(),
+        )
+        if not report.complete:
+            _log.warning(
+                "otel-agentkit: shutdown after %.1f s (deadline %.1f s): %s",
+                report.seconds,
+                limit,
+                _describe_losses(report),
+            )
+        from otel_agentkit import _instruments
+
+        _instruments.set_cardinality_limit(None)
         if self.installed_globally:
             from otel_agentkit.telemetry import _globals
 
             _globals.reset()
+        return report
+
+    def _dropped(self) -> dict[str, int]:
+        """Signal -> items the OTLP pipelines received and did not deliver."""
+        delivered = self.export_stats.snapshot()
+        received: dict[str, int] = {}
+        for signal, processor in self._counted:
+            received[signal] = received.get(signal, 0) + processor.received
+        return {
+            signal: max(0, count - (delivered[signal].delivered if signal in delivered else 0))
+            for signal, count in received.items()
+        }
 
     def _start(self, registry: Any) -> None:
         from otel_agentkit.telemetry import _setup
@@ -205,6 +279,8 @@ def configure(
     sampler_arg: float | None = None,
     metric_export_interval: float | None = None,
     metrics_multiprocess_dir: str | os.PathLike[str] | None = None,
+    metrics_cardinality_limit: int | None = None,
+    shutdown_timeout: float | None = None,
     span_processors: Sequence[SpanProcessor] = (),
     metric_readers: Sequence[MetricReader] = (),
     log_processors: Sequence[LogRecordProcessor] = (),
@@ -252,6 +328,14 @@ def configure(
             Prometheus scrape of any of them shows all of them merged (env
             ``AGENTKIT_METRICS_MULTIPROC_DIR``, else ``PROMETHEUS_MULTIPROC_DIR``).
             It must exist and be writable. See :func:`clear_multiprocess_dir`.
+        metrics_cardinality_limit: the most distinct attribute sets each
+            otel-agentkit instrument keeps (env
+            ``AGENTKIT_METRICS_CARDINALITY_LIMIT``, default 2000); points with
+            a new set past it go to one series labelled
+            ``otel.metric.overflow=true``.
+        shutdown_timeout: seconds :func:`shutdown` may take in all (env
+            ``AGENTKIT_SHUTDOWN_TIMEOUT``, default 5); the three signals are
+            flushed in parallel within it.
         span_processors: extra span processors to add to the tracer provider.
         metric_readers: extra metric readers to add to the meter provider.
         log_processors: extra log record processors to add to the logger provider.
@@ -304,6 +388,8 @@ def configure(
             sampler_arg=sampler_arg,
             metric_export_interval=metric_export_interval,
             metrics_multiprocess_dir=metrics_multiprocess_dir,
+            shutdown_timeout=shutdown_timeout,
+            metrics_cardinality_limit=metrics_cardinality_limit,
         )
 
         log_handler: logging.Handler | None = None
@@ -351,6 +437,9 @@ def configure(
             )
         elif not settings.disabled:
             _globals.install(built.tracer_provider, built.meter_provider, built.logger_provider)
+        from otel_agentkit import _instruments
+
+        _instruments.set_cardinality_limit(settings.metrics_cardinality_limit)
         _current = telemetry
         if log_handler is not None:
             service = _providers.resource_attribute(semconv.SERVICE_NAME, built.tracer_provider)
@@ -362,18 +451,45 @@ def configure(
         return telemetry
 
 
+def _stop_in_thread(signal: str, stop: Any) -> threading.Thread:
+    """Run one provider's ``shutdown`` on a daemon thread (abandoned at the deadline)."""
+
+    def run() -> None:
+        try:
+            stop()
+        except Exception:  # never let a flaky exporter break the host's exit
+            _log.debug("%s provider shutdown failed", signal, exc_info=True)
+
+    thread = threading.Thread(target=run, name=f"otel-agentkit shutdown {signal}", daemon=True)
+    thread.start()
+    return thread
+
+
+def _describe_losses(report: ShutdownReport) -> str:
+    parts = [f"{count} {signal} not delivered" for signal, count in report.dropped.items() if count]
+    if report.unfinished:
+        parts.append(f"still exporting: {', '.join(report.unfinished)}")
+    return "; ".join(parts)
+
+
 def get_telemetry() -> Telemetry | None:
     """The handle :func:`configure` returned, or None before it ran / after shutdown."""
     return _current
 
 
-def shutdown() -> None:
-    """Flush and stop everything :func:`configure` started. Safe to call twice."""
+def shutdown(timeout: float | None = None) -> ShutdownReport | None:
+    """Flush and stop everything :func:`configure` started, within one deadline.
+
+    ``timeout`` (seconds) overrides the ``shutdown_timeout`` setting (env
+    ``AGENTKIT_SHUTDOWN_TIMEOUT``, default 5). Returns what was dropped (see
+    :class:`ShutdownReport`), or None when nothing was configured. Safe to call twice.
+    """
     global _current
     with _lock:
         telemetry, _current = _current, None
     if telemetry is not None:
-        telemetry.shutdown()
+        return telemetry.shutdown(timeout)
+    return None
 
 
 def clear_multiprocess_dir(path: str | os.PathLike[str]) -> int:

@@ -38,6 +38,8 @@ class SignalExportStats:
     last_failure: float | None = None
     #: Exception type of the last failure that raised (``None`` for a plain FAILURE result).
     last_error: str | None = None
+    #: Items (spans, log records) in the exports that succeeded.
+    delivered: int = 0
 
 
 class ExportStats:
@@ -53,14 +55,21 @@ class ExportStats:
         with self._lock:
             self._stats.setdefault(signal, SignalExportStats(signal))
 
-    def record(self, signal: str, ok: bool, error: str | None = None) -> None:
-        """Count one export of ``signal``."""
+    def record(self, signal: str, ok: bool, error: str | None = None, items: int = 0) -> None:
+        """Count one export of ``signal`` (of ``items`` spans or log records)."""
         now = self._clock()
         with self._lock:
             s = self._stats.get(signal) or SignalExportStats(signal)
             if ok:
                 s = SignalExportStats(
-                    signal, s.exports + 1, s.failures, 0, now, s.last_failure, s.last_error
+                    signal,
+                    s.exports + 1,
+                    s.failures,
+                    0,
+                    now,
+                    s.last_failure,
+                    s.last_error,
+                    s.delivered + items,
                 )
             else:
                 s = SignalExportStats(
@@ -71,6 +80,7 @@ class ExportStats:
                     s.last_success,
                     now,
                     error,
+                    s.delivered,
                 )
             self._stats[signal] = s
 
@@ -91,7 +101,7 @@ class _TrackedSpanExporter(SpanExporter):
         except Exception as exc:
             self._stats.record("traces", False, type(exc).__name__)
             raise
-        self._stats.record("traces", result is SpanExportResult.SUCCESS)
+        self._stats.record("traces", result is SpanExportResult.SUCCESS, items=len(spans))
         return result
 
     def shutdown(self) -> None:
@@ -139,7 +149,7 @@ class _TrackedLogExporter(LogRecordExporter):
         except Exception as exc:
             self._stats.record("logs", False, type(exc).__name__)
             raise
-        self._stats.record("logs", result is LogRecordExportResult.SUCCESS)
+        self._stats.record("logs", result is LogRecordExportResult.SUCCESS, items=len(batch))
         return result
 
     def shutdown(self) -> None:

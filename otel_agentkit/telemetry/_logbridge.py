@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import traceback
 from time import time_ns
 from typing import TYPE_CHECKING, Final
 
@@ -22,6 +21,8 @@ from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY, get_current, ge
 from opentelemetry.trace import get_current_span
 
 from otel_agentkit import _providers, semconv
+from otel_agentkit._content import redact, valid_utf8
+from otel_agentkit._sanitize import exception_attributes
 from otel_agentkit.context import get_request_id
 from otel_agentkit.logs import (
     ATTR_REQUEST_ID,
@@ -120,7 +121,7 @@ class OTelLogHandler(logging.Handler):
         try:
             number, text = _severity(record.levelno)
             attributes: dict[str, object] = {
-                key: value
+                key: valid_utf8(value) if type(value) is str else value
                 for key, value in vars(record).items()
                 if key not in _RESERVED and isinstance(value, str | bool | int | float)
             }
@@ -135,12 +136,9 @@ class OTelLogHandler(logging.Handler):
             if response_id:
                 attributes[semconv.GEN_AI_RESPONSE_ID] = str(response_id)
             if record.exc_info and record.exc_info[0] is not None:
-                exc_type, exc, _tb = record.exc_info
-                attributes[semconv.EXCEPTION_TYPE] = exc_type.__qualname__
-                attributes[semconv.EXCEPTION_MESSAGE] = str(exc)
-                attributes[semconv.EXCEPTION_STACKTRACE] = "".join(
-                    traceback.format_exception(*record.exc_info)
-                )
+                _exc_type, exc, tb = record.exc_info
+                # Redacted, bounded, never raising (the record's exception is outside text).
+                attributes.update(exception_attributes(exc, tb, qualified=False))
             logger = self._provider.get_logger(record.name)
             logger.emit(
                 LogRecord(
@@ -149,7 +147,7 @@ class OTelLogHandler(logging.Handler):
                     context=get_current(),
                     severity_text=text,
                     severity_number=number,
-                    body=record.getMessage(),
+                    body=valid_utf8(redact(record.getMessage())),
                     attributes=attributes,  # type: ignore[arg-type]
                 )
             )

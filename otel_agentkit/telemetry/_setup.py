@@ -27,7 +27,7 @@ from opentelemetry.sdk.metrics.export import (
 )
 from opentelemetry.sdk.metrics.view import ExplicitBucketHistogramAggregation, View
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import (
     BatchSpanProcessor,
     ConsoleSpanExporter,
@@ -64,6 +64,27 @@ def build_resource(settings: Settings) -> Resource:
     attributes.setdefault("telemetry.distro.name", "otel-agentkit")
     attributes.setdefault("telemetry.distro.version", __version__)
     return Resource.create(attributes)
+
+
+class _CountingBatchSpanProcessor(BatchSpanProcessor):
+    """A batch span processor that counts the spans handed to it (``shutdown()`` reports drops)."""
+
+    received = 0
+
+    def on_end(self, span: ReadableSpan) -> None:
+        if span.context is not None and span.context.trace_flags.sampled:
+            self.received += 1  # a rare lost increment under threads only blurs a report
+        super().on_end(span)
+
+
+class _CountingBatchLogRecordProcessor(BatchLogRecordProcessor):
+    """A batch log processor that counts the records handed to it."""
+
+    received = 0
+
+    def on_emit(self, log_record: Any) -> None:
+        self.received += 1
+        super().on_emit(log_record)
 
 
 def build_views() -> list[View]:
@@ -156,6 +177,8 @@ class Built:
     log_handler: logging.Handler | None = None
     span_exporters: list[SpanExporter] = field(default_factory=list)
     export_stats: ExportStats = field(default_factory=ExportStats)
+    #: (signal, batch processor counting what it received) of each OTLP export pipeline.
+    counted: list[tuple[str, Any]] = field(default_factory=list)
 
 
 def build(
@@ -170,7 +193,12 @@ def build(
     resource = build_resource(settings)
     export_stats = ExportStats()  # outcomes of OTLP exports, for the health check
 
-    tracer_provider = TracerProvider(resource=resource, sampler=build_sampler(settings))
+    counted: list[tuple[str, Any]] = []
+    # shutdown_on_exit=False: our atexit shutdown() flushes all three within its deadline;
+    # the SDK's own exit handlers would flush again, one signal after another, unbounded.
+    tracer_provider = TracerProvider(
+        resource=resource, sampler=build_sampler(settings), shutdown_on_exit=False
+    )
     span_exporters: list[SpanExporter] = []
     for name in settings.traces_exporters:
         if name == "tree":  # printed as each trace ends, not up to 5 s later by a batch
@@ -180,13 +208,16 @@ def build(
             span_exporters.append(tree)
             tracer_provider.add_span_processor(SimpleSpanProcessor(tree))
             continue
-        exporter: SpanExporter = (
-            ConsoleSpanExporter()
-            if name == "console"
-            else track("traces", _otlp_exporter("traces", settings.otlp["traces"]), export_stats)
-        )
+        if name == "console":
+            console = ConsoleSpanExporter()
+            span_exporters.append(console)
+            tracer_provider.add_span_processor(BatchSpanProcessor(console))
+            continue
+        exporter = track("traces", _otlp_exporter("traces", settings.otlp["traces"]), export_stats)
         span_exporters.append(exporter)
-        tracer_provider.add_span_processor(BatchSpanProcessor(exporter))
+        span_processor = _CountingBatchSpanProcessor(exporter)
+        counted.append(("traces", span_processor))
+        tracer_provider.add_span_processor(span_processor)
     for processor in span_processors:
         tracer_provider.add_span_processor(processor)
 
@@ -220,16 +251,23 @@ def build(
         readers.append(
             PeriodicExportingMetricReader(metric_exporter, export_interval_millis=interval_ms)
         )
-    meter_provider = MeterProvider(resource=resource, metric_readers=readers, views=build_views())
+    meter_provider = MeterProvider(
+        resource=resource, metric_readers=readers, views=build_views(), shutdown_on_exit=False
+    )
 
-    logger_provider = LoggerProvider(resource=resource)
+    logger_provider = LoggerProvider(resource=resource, shutdown_on_exit=False)
     for name in settings.logs_exporters:
-        log_exporter: LogRecordExporter = (
-            ConsoleLogRecordExporter()
-            if name == "console"
-            else track("logs", _otlp_exporter("logs", settings.otlp["logs"]), export_stats)
+        if name == "console":
+            logger_provider.add_log_record_processor(
+                BatchLogRecordProcessor(ConsoleLogRecordExporter())
+            )
+            continue
+        log_exporter: LogRecordExporter = track(
+            "logs", _otlp_exporter("logs", settings.otlp["logs"]), export_stats
         )
-        logger_provider.add_log_record_processor(BatchLogRecordProcessor(log_exporter))
+        log_processor_ = _CountingBatchLogRecordProcessor(log_exporter)
+        counted.append(("logs", log_processor_))
+        logger_provider.add_log_record_processor(log_processor_)
     for log_processor in log_processors:
         logger_provider.add_log_record_processor(log_processor)
     handler = OTelLogHandler(logger_provider) if settings.logs_exporters or log_processors else None
@@ -243,6 +281,7 @@ def build(
         log_handler=handler,
         span_exporters=span_exporters,
         export_stats=export_stats,
+        counted=counted,
     )
 
 

@@ -33,9 +33,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, cast
 
 from opentelemetry import metrics, trace
-from opentelemetry.trace import Status, StatusCode
 
-from otel_agentkit import _providers, semconv
+from otel_agentkit import _content, _providers, _sanitize, semconv
+from otel_agentkit._instruments import create_counter
 from otel_agentkit._version import __version__
 from otel_agentkit.context import reset_request_id, set_request_id
 
@@ -274,15 +274,17 @@ def instruments(meter_provider: MeterProvider | None = None) -> _Instruments | N
             meter = provider.get_meter(semconv.SCOPE_NAME, __version__)
             found = _Instruments(
                 meter=meter,
-                requests=meter.create_counter(
+                requests=create_counter(
+                    meter,
                     semconv.AGENTKIT_HTTP_REQUESTS,
-                    unit=semconv.UNIT_REQUESTS,
-                    description="HTTP requests served, by route, method and status class.",
+                    semconv.UNIT_REQUESTS,
+                    "HTTP requests served, by route, method and status class.",
                 ),
-                errors=meter.create_counter(
+                errors=create_counter(
+                    meter,
                     semconv.AGENTKIT_HTTP_ERRORS,
-                    unit=semconv.UNIT_ERRORS,
-                    description="HTTP responses with a 4xx or 5xx status, by route.",
+                    semconv.UNIT_ERRORS,
+                    "HTTP responses with a 4xx or 5xx status, by route.",
                 ),
             )
             _register_process_metrics(meter)
@@ -605,6 +607,27 @@ class WebConfig:
         return {k: v for k, v in fields.items() if k in self._metric_keys}
 
 
+#: Server span attributes the frameworks' instrumentations set from the request URL.
+_URL_ATTRIBUTES = (semconv.URL_QUERY, semconv.URL_FULL, semconv.HTTP_TARGET, semconv.HTTP_URL)
+
+
+def redact_url_attributes(span: Any) -> None:
+    """Redact credentials in the URL attributes the framework's instrumentation set on ``span``.
+
+    ``url.query`` holds ``api_key=...`` as the client sent it; it is replaced
+    with its redacted form (:func:`otel_agentkit._content.redact`).
+    """
+    attributes = getattr(span, "attributes", None)
+    if not attributes:
+        return
+    for key in _URL_ATTRIBUTES:
+        value = attributes.get(key)
+        if isinstance(value, str) and value:
+            redacted = _content.redact(value)
+            if redacted != value:
+                span.set_attribute(key, redacted)
+
+
 class RequestObserver:
     """One request's telemetry: start, hook fields, finish. Never raises."""
 
@@ -643,6 +666,7 @@ class RequestObserver:
         try:
             if self.span.is_recording():
                 self.span.set_attribute(semconv.AGENTKIT_REQUEST_ID, self.request_id)
+                redact_url_attributes(self.span)
             emit_request_started(self.method, self.route, self.request_id, self.fields)
         except Exception:
             _debug.debug("request start telemetry failed", exc_info=True)
@@ -700,8 +724,9 @@ class RequestObserver:
                 extra={"event": "request_failed"},
             )
             if self.span.is_recording():
-                self.span.record_exception(exc)
-                self.span.set_status(Status(StatusCode.ERROR, type(exc).__qualname__))
+                _sanitize.record_exception(
+                    self.span, exc, escaped=False, status=type(exc).__qualname__
+                )
         except Exception:
             _debug.debug("recording the exception failed", exc_info=True)
 

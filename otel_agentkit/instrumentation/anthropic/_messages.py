@@ -25,6 +25,7 @@ from otel_agentkit.instrumentation._genai import (
     Response,
     get_field,
     given,
+    index_order,
     maybe_json,
     request_content,
     stop_sequences,
@@ -49,6 +50,11 @@ _NUMBERS = {
 
 #: Content block types that are tool calls the model asked for (client and server tools).
 _TOOL_USE_TYPES = frozenset({"tool_use", "server_tool_use", "mcp_tool_use"})
+
+
+def _by_index(item: tuple[Any, Any]) -> tuple[int, int, str]:
+    """Sort key of a content block by its index (a server's odd index sorts last)."""
+    return index_order(item[0])
 
 
 def _argument(kwargs: Mapping[str, Any], extra: Any, name: str) -> Any:
@@ -370,7 +376,7 @@ class MessageStreamRecorder(LLMStreamRecorder):
 
     def _output_parts(self) -> list[dict[str, Any]]:
         parts: list[dict[str, Any]] = []
-        for _, block in sorted(self.blocks.items()):
+        for _, block in sorted(self.blocks.items(), key=_by_index):
             text = "".join(block.pieces)
             if block.kind in _TOOL_USE_TYPES:
                 parts.append(
@@ -395,7 +401,9 @@ class MessageStreamRecorder(LLMStreamRecorder):
         if self.stop_reason:
             response.finish_reasons = [self.stop_reason]
         response.tool_calls = [
-            (b.id, b.name) for _, b in sorted(self.blocks.items()) if b.kind in _TOOL_USE_TYPES
+            (b.id, b.name)
+            for _, b in sorted(self.blocks.items(), key=_by_index)
+            if b.kind in _TOOL_USE_TYPES
         ]
         if self.stop_reason is not None:
             # Usage is final only once message_delta arrived; a stream cut short

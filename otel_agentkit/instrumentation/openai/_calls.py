@@ -19,6 +19,7 @@ from otel_agentkit.instrumentation._genai import (
     Response,
     get_field,
     given,
+    index_order,
     maybe_json,
     request_content,
     stop_sequences,
@@ -470,9 +471,9 @@ class ChatStreamRecorder(LLMStreamRecorder):
         super().__init__(call)
         self.response_id: str | None = None
         self.response_model: str | None = None
-        self.finish_reasons: dict[int, str] = {}
-        self.tool_calls: dict[tuple[int, int], _ToolCallAcc] = {}
-        self.texts: dict[int, list[str]] = {}
+        self.finish_reasons: dict[Any, str] = {}
+        self.tool_calls: dict[tuple[Any, Any], _ToolCallAcc] = {}
+        self.texts: dict[Any, list[str]] = {}
         self.usage: Any = None
 
     def process(self, chunk: Any) -> None:
@@ -498,7 +499,7 @@ class ChatStreamRecorder(LLMStreamRecorder):
             if self.capture and delta.content:
                 self.texts.setdefault(choice.index, []).append(delta.content)
 
-    def _tool_call_deltas(self, index: int, tool_calls: Any) -> None:
+    def _tool_call_deltas(self, index: Any, tool_calls: Any) -> None:
         capture = self.capture
         for tc in tool_calls:
             acc = self.tool_calls.get((index, tc.index))
@@ -517,7 +518,7 @@ class ChatStreamRecorder(LLMStreamRecorder):
         response.id = self.response_id
         response.model = self.response_model
         response.set_indexed_finish_reasons(self.finish_reasons)
-        response.tool_calls = [(acc.id, acc.name) for _, acc in sorted(self.tool_calls.items())]
+        response.tool_calls = [(acc.id, acc.name) for _, acc in self._sorted_tool_calls()]
         usage = self.usage
         if usage is not None:
             response.read_tokens(usage, "prompt_tokens", "completion_tokens")
@@ -525,16 +526,24 @@ class ChatStreamRecorder(LLMStreamRecorder):
         if self.capture:
             response.output_messages = self._output_messages()
 
+    def _sorted_tool_calls(self) -> list[tuple[tuple[Any, Any], _ToolCallAcc]]:
+        """Tool calls by choice, then by index: a server's null or string index sorts last."""
+        return sorted(
+            self.tool_calls.items(),
+            key=lambda item: (index_order(item[0][0]), index_order(item[0][1])),
+        )
+
     def _output_messages(self) -> list[dict[str, Any]]:
         indexes = sorted(
-            set(self.texts) | set(self.finish_reasons) | {i for i, _ in self.tool_calls}
+            set(self.texts) | set(self.finish_reasons) | {i for i, _ in self.tool_calls},
+            key=index_order,
         )
         outputs = []
         for i in indexes:
             parts: list[dict[str, Any]] = []
             if i in self.texts:
                 parts.append({"type": "text", "content": "".join(self.texts[i])})
-            for (ci, _), acc in sorted(self.tool_calls.items()):
+            for (ci, _), acc in self._sorted_tool_calls():
                 if ci == i:
                     parts.append(
                         {

@@ -14,7 +14,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from otel_agentkit import semconv
-from otel_agentkit.instrumentation._genai import Call, LLMStreamRecorder, Response, get_field
+from otel_agentkit.instrumentation._genai import (
+    Call,
+    LLMStreamRecorder,
+    Response,
+    get_field,
+    index_order,
+)
 from otel_agentkit.instrumentation.openai._calls import text_input_messages
 
 __all__ = ["CompletionStreamRecorder", "completion_content", "read_completion"]
@@ -87,5 +93,5 @@ class CompletionStreamRecorder(LLMStreamRecorder):
         if self.capture:
             response.output_messages = [
                 _output_message("".join(self.texts.get(i, ())), self.finish_reasons.get(i))
-                for i in sorted(set(self.texts) | set(self.finish_reasons))
+                for i in sorted(set(self.texts) | set(self.finish_reasons), key=index_order)
             ]
