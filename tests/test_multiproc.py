@@ -609,7 +609,7 @@ def test_a_fork_while_the_parent_writes_does_not_leave_the_child_locked(tmp_path
 
     telemetry = _multiproc(tmp_path)
     reader = telemetry._prometheus_reader
-    exporter = reader._file_exporter  # type: ignore[union-attr]
+    exporter = reader._writer  # type: ignore[union-attr]
     snapshot = reader._before_fork  # type: ignore[union-attr]
     grabbed, release = threading.Event(), threading.Event()
 
