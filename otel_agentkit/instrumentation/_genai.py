@@ -19,6 +19,7 @@ given). Imports no client library.
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, Self
@@ -28,6 +29,7 @@ from opentelemetry.trace import Span, SpanKind
 
 from otel_agentkit import _content, semconv
 from otel_agentkit._content import ContentCapture, to_json
+from otel_agentkit.decorators import agent_scope
 from otel_agentkit.instrumentation._base import (
     GenAIInstruments,
     TelemetryHandle,
@@ -38,6 +40,9 @@ from otel_agentkit.instrumentation._base import (
 )
 from otel_agentkit.instrumentation._streams import StreamRecorder
 from otel_agentkit.pricing import ModelPrice, check_prices, price_for
+
+#: ``false`` keeps the enclosing agent's and workflow's names off the LLM metrics.
+ENV_AGENT_ATTRIBUTES = "AGENTKIT_LLM_METRICS_AGENT_ATTRIBUTES"
 
 #: type -> whether it is a Mapping (``isinstance`` against the ABC is slow; types are few).
 _MAPPING_TYPES: dict[type[Any], bool] = {dict: True}
@@ -214,7 +219,12 @@ _CAPTURE_FLAGS: dict[ContentCapture, tuple[bool, bool, bool]] = {
 }
 
 #: Attributes of an ``agentkit.llm.cost`` point (besides gen_ai.token.type).
-_COST_ATTRIBUTES = (semconv.GEN_AI_PROVIDER_NAME, semconv.GEN_AI_REQUEST_MODEL)
+_COST_ATTRIBUTES = (
+    semconv.GEN_AI_PROVIDER_NAME,
+    semconv.GEN_AI_REQUEST_MODEL,
+    semconv.GEN_AI_AGENT_NAME,
+    semconv.GEN_AI_WORKFLOW_NAME,
+)
 
 
 class Call:
@@ -250,6 +260,7 @@ class Call:
         prices: Mapping[str, ModelPrice] | None = None,
         content_reader: ContentReader | None = None,
         params: Mapping[str, Any] | None = None,
+        agent_attributes: bool = True,
     ) -> None:
         self.handle = handle
         self.request_model = request_model
@@ -264,6 +275,10 @@ class Call:
         self.span_context = trace.set_span_in_context(self.span)
         #: The request's metric attributes; never changed (each end builds its own).
         self.metric_attrs = metric_attributes(attributes)
+        if agent_attributes:
+            scope = agent_scope()  # the enclosing @traced_agent / @traced_workflow
+            if scope:
+                self.metric_attrs.update(scope)
         self.started_at = time.perf_counter()
 
     def succeed(
@@ -314,7 +329,11 @@ class Call:
                 )
             price = price_for(self.prices, response.model, self.request_model)
             if price is not None:
-                self._record_cost(instruments, price, input_tokens, output_tokens)
+                input_cost = price.input_cost(
+                    input_tokens or 0, response.cache_read_tokens, response.cache_creation_tokens
+                )
+                output_cost = price.output_cost(output_tokens or 0)
+                self._record_cost(instruments, input_cost, output_cost)
         except Exception:
             log_internal_error("LLM response handling")
         finally:
@@ -394,11 +413,7 @@ class Call:
         return content
 
     def _record_cost(
-        self,
-        instruments: GenAIInstruments,
-        price: ModelPrice,
-        input_tokens: int | None,
-        output_tokens: int | None,
+        self, instruments: GenAIInstruments, input_cost: float, output_cost: float
     ) -> None:
         """Add the call's estimated USD to ``agentkit.llm.cost``, one point per token type."""
         base = {
@@ -406,13 +421,13 @@ class Call:
             for key in _COST_ATTRIBUTES
             if self.metric_attrs.get(key) is not None
         }
-        for tokens, token_type, cost in (
-            (input_tokens, semconv.TOKEN_TYPE_INPUT, price.input_cost),
-            (output_tokens, semconv.TOKEN_TYPE_OUTPUT, price.output_cost),
+        for cost, token_type in (
+            (input_cost, semconv.TOKEN_TYPE_INPUT),
+            (output_cost, semconv.TOKEN_TYPE_OUTPUT),
         ):
-            if tokens is not None and tokens > 0:
+            if cost > 0:
                 instruments.cost.add(
-                    cost(tokens),
+                    cost,
                     {**base, semconv.GEN_AI_TOKEN_TYPE: token_type},
                     context=self.span_context,
                 )
@@ -470,7 +485,15 @@ class LLMStreamRecorder(StreamRecorder):
 class LLMSettings:
     """What ``instrument()`` was given, as the LLM instrumentors' wrappers read it."""
 
-    __slots__ = ("capture", "handle", "options", "prices", "provider_name", "server_cache")
+    __slots__ = (
+        "agent_attributes",
+        "capture",
+        "handle",
+        "options",
+        "prices",
+        "provider_name",
+        "server_cache",
+    )
 
     def __init__(
         self,
@@ -479,8 +502,11 @@ class LLMSettings:
         provider_name: str | None = None,
         prices: Mapping[str, ModelPrice] | None = None,
         options: Mapping[str, Any] | None = None,
+        agent_attributes: bool = True,
     ) -> None:
         self.handle = handle
+        #: Put the enclosing agent's and workflow's names on the metrics.
+        self.agent_attributes = agent_attributes
         #: An explicit ``capture_content=``; None: the env var, read at each call.
         self.capture = capture
         #: ``gen_ai.provider.name`` for every client, when given.
@@ -507,4 +533,19 @@ class LLMSettings:
         prices = kwargs.get("prices")
         if prices is not None:
             prices = check_prices(prices, "instrument(prices)")
-        return cls(handle, capture, kwargs.get("provider_name"), prices, dict(kwargs))
+        agent_attributes = kwargs.get("agent_attributes")
+        if agent_attributes is None:
+            agent_attributes = os.environ.get(ENV_AGENT_ATTRIBUTES, "").strip().lower() not in (
+                "false",
+                "0",
+                "no",
+                "off",
+            )
+        return cls(
+            handle,
+            capture,
+            kwargs.get("provider_name"),
+            prices,
+            dict(kwargs),
+            bool(agent_attributes),
+        )

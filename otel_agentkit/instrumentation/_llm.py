@@ -218,6 +218,11 @@ class LLMInstrumentor(LibraryInstrumentor):
         Model name -> :class:`otel_agentkit.pricing.ModelPrice`, for the
         ``agentkit.llm.cost`` counter; by default the process-wide table set
         with :func:`otel_agentkit.pricing.set_model_prices`, read at each call.
+    ``agent_attributes``
+        Put ``gen_ai.agent.name`` / ``gen_ai.workflow.name`` of the enclosing
+        ``@traced_agent`` / ``@traced_workflow`` on the token, duration and
+        cost metrics (default True; env ``AGENTKIT_LLM_METRICS_AGENT_ATTRIBUTES=false``
+        turns it off).
 
     A subclass sets the class attributes below and overrides the hooks it needs.
     """
@@ -385,6 +390,7 @@ class LLMInstrumentor(LibraryInstrumentor):
             settings.prices,
             api.content,
             params,
+            settings.agent_attributes,
         )
 
     def call_context(self, call: Call) -> otel_context.Context:
