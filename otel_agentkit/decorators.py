@@ -294,7 +294,7 @@ class _Op:
     def enter_scope(self, ctx: Context) -> Context:
         """``ctx`` with this agent's or workflow's name added to the enclosing scope."""
         key, name = self.scope  # type: ignore[misc]
-        parent: Mapping[str, str] | None = _get_value(_AGENT_SCOPE)
+        parent: Any = _get_value(_AGENT_SCOPE)
         value = {**parent, key: name} if parent else {key: name}
         return _set_value(_AGENT_SCOPE, value, ctx)
 
