@@ -1,9 +1,9 @@
-"""Prices you give, for the ``agentkit.llm.cost`` metric (estimated spend in USD).
+"""Prices you give, for the ``agentkit.llm.cost.usd`` metric (estimated spend in USD).
 
 otel-agentkit ships no price table: prices change, differ by contract and
 region, and a stale built-in table would report wrong money with confidence.
 You state the prices you pay; the LLM instrumentations then add, for each call
-with token usage, ``tokens * price / 1e6`` to the ``agentkit.llm.cost`` counter
+with token usage, ``tokens * price / 1e6`` to the ``agentkit.llm.cost.usd`` counter
 (one point per token type)::
 
     from otel_agentkit.pricing import ModelPrice, set_model_prices

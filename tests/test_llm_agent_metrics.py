@@ -27,7 +27,7 @@ instrument = instrument_fixture(AnthropicInstrumentor)
 
 TOKENS = "gen_ai.client.token.usage"
 DURATION = "gen_ai.client.operation.duration"
-COST = "agentkit.llm.cost"
+COST = "agentkit.llm.cost.usd"
 AGENT = "gen_ai.agent.name"
 WORKFLOW = "gen_ai.workflow.name"
 FRESH, READ, WRITTEN, OUTPUT = 7, 13, 11, 3

@@ -218,7 +218,7 @@ _CAPTURE_FLAGS: dict[ContentCapture, tuple[bool, bool, bool]] = {
     for mode in ContentCapture
 }
 
-#: Attributes of an ``agentkit.llm.cost`` point (besides gen_ai.token.type).
+#: Attributes of an ``agentkit.llm.cost.usd`` point (besides gen_ai.token.type).
 _COST_ATTRIBUTES = (
     semconv.GEN_AI_PROVIDER_NAME,
     semconv.GEN_AI_REQUEST_MODEL,
@@ -415,7 +415,7 @@ class Call:
     def _record_cost(
         self, instruments: GenAIInstruments, input_cost: float, output_cost: float
     ) -> None:
-        """Add the call's estimated USD to ``agentkit.llm.cost``, one point per token type."""
+        """Add the call's estimated USD to ``agentkit.llm.cost.usd``, one point per token type."""
         base = {
             key: self.metric_attrs[key]
             for key in _COST_ATTRIBUTES

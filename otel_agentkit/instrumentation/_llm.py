@@ -216,7 +216,7 @@ class LLMInstrumentor(LibraryInstrumentor):
         ``gen_ai.provider.name`` for every client (else derived from the client).
     ``prices``
         Model name -> :class:`otel_agentkit.pricing.ModelPrice`, for the
-        ``agentkit.llm.cost`` counter; by default the process-wide table set
+        ``agentkit.llm.cost.usd`` counter; by default the process-wide table set
         with :func:`otel_agentkit.pricing.set_model_prices`, read at each call.
     ``agent_attributes``
         Put ``gen_ai.agent.name`` / ``gen_ai.workflow.name`` of the enclosing
