@@ -223,3 +223,10 @@ def test_agent_panels_group_by_agent(model: dict[str, Any]) -> None:
     for title in ("Tokens per hour by agent", "Estimated cost (USD) by agent"):
         (target,) = panels[title]["targets"]
         assert any("gen_ai_agent_name" in g for g in _groupings(target["expr"])), title
+
+
+def test_grafana_sdk_is_the_version_of_the_shipped_grafana() -> None:
+    from importlib.metadata import version
+
+    sdk = version("grafana-foundation-sdk").split("!")[-1]  # the epoch is the build
+    assert sdk == stack.IMAGES["grafana"].rsplit(":", 1)[1]
