@@ -1,17 +1,20 @@
-"""What a multi-process ``/metrics`` scrape costs: 1 vs 8 worker files.
+"""What multi-process mode costs: a ``/metrics`` scrape, and an idle worker.
 
-Every "worker" holds the metrics a web app with a few LLM routes produces
-(HTTP duration histogram per route/status, GenAI duration and token
-histograms, request counters, process metrics). Baseline measured in the same
-run: the stock single-process reader rendering the same instruments.
+Every "worker" holds the same series: a web app with LLM routes (HTTP duration
+histogram per route/status, GenAI duration and token histograms, request
+counters) scaled up with a counter of many label values, so that the scrape
+shows :data:`SERIES` series whatever the number of workers. Baseline measured
+in the same run: the single-process reader rendering the same instruments.
+
+The idle case configures multi-process mode, records the series once, and
+measures the CPU the process uses over :data:`IDLE_S` seconds of no traffic.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import secrets
 import tempfile
+import time
 from pathlib import Path
 
 from opentelemetry.metrics import Meter
@@ -22,19 +25,24 @@ from prometheus_client import CollectorRegistry
 import otel_agentkit
 from benchmarks._timing import per_call, table
 from otel_agentkit import semconv
-from otel_agentkit.telemetry._multiproc import to_json
+from otel_agentkit.telemetry._multiproc import _FileWriter
 from otel_agentkit.telemetry._setup import build_views
 
 ROUTES = [f"/route/{i}" for i in range(10)]
 MODELS = ["gpt-4o", "gpt-4o-mini", "claude"]
+#: Series per worker (and in the merged scrape), for the scaled cases.
+SERIES = (1_000, 10_000)
+#: Seconds of idleness measured.
+IDLE_S = 5.0
 
 
-def _record(meter: Meter) -> None:
+def _record(meter: Meter, series: int) -> None:
     http = meter.create_histogram(semconv.HTTP_SERVER_REQUEST_DURATION, unit=semconv.UNIT_SECONDS)
     requests = meter.create_counter(semconv.AGENTKIT_HTTP_REQUESTS)
     llm = meter.create_histogram(semconv.GEN_AI_CLIENT_OPERATION_DURATION, unit="s")
     tokens = meter.create_histogram(semconv.GEN_AI_CLIENT_TOKEN_USAGE, unit=semconv.UNIT_TOKENS)
     active = meter.create_up_down_counter(semconv.HTTP_SERVER_ACTIVE_REQUESTS)
+    tools = meter.create_counter(semconv.AGENTKIT_SCHEDULER_TRIGGERS)
     for route in ROUTES:
         for status in (200, 404, 500):
             labels = {semconv.HTTP_ROUTE: route, semconv.HTTP_RESPONSE_STATUS_CODE: status}
@@ -46,48 +54,79 @@ def _record(meter: Meter) -> None:
             attrs = {semconv.GEN_AI_REQUEST_MODEL: model, semconv.GEN_AI_TOKEN_TYPE: kind}
             tokens.record(300, attrs)
     active.add(1)
+    for job in range(max(0, series - 100)):  # the rest of the series: one counter point each
+        tools.add(1, {semconv.AGENTKIT_SCHEDULER_JOB: f"job-{job}"})
 
 
-def _worker_file(directory: Path, pid: int) -> None:
+def _worker_file(directory: Path, pid: int, series: int) -> None:
     reader = InMemoryMetricReader()
     provider = MeterProvider(metric_readers=[reader], views=build_views())
-    _record(provider.get_meter("bench"))
-    document = to_json(reader.get_metrics_data(), pid)  # type: ignore[arg-type]
+    _record(provider.get_meter("bench"), series)
+    _FileWriter(str(directory)).write(reader.get_metrics_data())  # type: ignore[arg-type]
     provider.shutdown()
-    (directory / f"metrics-{pid}-{secrets.token_hex(4)}.json").write_text(json.dumps(document))
+    for path in directory.glob(f"metrics-{os.getpid()}-*.json"):  # as if ``pid`` wrote it
+        path.rename(directory / path.name.replace(f"-{os.getpid()}-", f"-{pid}-"))
 
 
-def _scrape_cost(files: int | None) -> float:
-    """Seconds per render_metrics(); None = the stock single-process reader."""
+def _configure(directory: Path | None) -> otel_agentkit.Telemetry:
+    return otel_agentkit.configure(
+        "bench",
+        metrics_exporter="prometheus",
+        traces_exporter="none",
+        prometheus_server=False,
+        prometheus_registry=CollectorRegistry(),
+        metrics_multiprocess_dir=directory,
+    )
+
+
+def _scrape_cost(files: int | None, series: int) -> float:
+    """Seconds per render_metrics(); None = the single-process reader."""
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)
         for i in range(files or 0):
-            _worker_file(directory, os.getppid() if i % 2 else 10_000_000 + i)
-        telemetry = otel_agentkit.configure(
-            "bench",
-            metrics_exporter="prometheus",
-            traces_exporter="none",
-            prometheus_server=False,
-            prometheus_registry=CollectorRegistry(),
-            metrics_multiprocess_dir=None if files is None else directory,
-        )
+            # Live and long-exited workers alike (pids above pid_max are never alive).
+            _worker_file(directory, os.getppid() if i % 2 else 10_000_000 + i, series)
+        telemetry = _configure(None if files is None else directory)
         try:
             # The telemetry's own provider: an earlier benchmark in this process may
             # have left another one installed as the global.
-            _record(telemetry.meter_provider.get_meter("bench"))
-            return per_call(telemetry.render_metrics, number=100, repeat=3)
+            _record(telemetry.meter_provider.get_meter("bench"), series)
+            number = 20 if series <= 1_000 else 3
+            return per_call(telemetry.render_metrics, number=number, repeat=3)
+        finally:
+            otel_agentkit.shutdown()
+
+
+def _idle_cpu(series: int) -> float:
+    """Share of one core an idle multi-process worker uses (CPU seconds per second)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        telemetry = _configure(Path(tmp))
+        try:
+            _record(telemetry.meter_provider.get_meter("bench"), series)
+            reader = telemetry._prometheus_reader
+            assert reader is not None
+            deadline = time.monotonic() + 10
+            while reader.exemplar_filter.changes != reader._seen_changes:  # type: ignore[attr-defined]
+                assert time.monotonic() < deadline, "the writer never wrote"
+                time.sleep(0.05)
+            cpu, wall = time.process_time(), time.monotonic()
+            time.sleep(IDLE_S)  # measured: the writer thread's work while nothing happens
+            return (time.process_time() - cpu) / (time.monotonic() - wall)
         finally:
             otel_agentkit.shutdown()
 
 
 def main() -> None:
-    base = _scrape_cost(None)
-    rows = [("stock reader, one process (baseline)", f"{base * 1e3:.2f}", "1.0x")]
-    for files in (1, 8):
-        cost = _scrape_cost(files)
-        label = f"multi-process, this process + {files} worker file{'s' * (files > 1)}"
-        rows.append((label, f"{cost * 1e3:.2f}", f"{cost / base:.1f}x"))
-    print(table("/metrics scrape", ("case", "ms per scrape", "vs baseline"), rows))
+    for series in SERIES:
+        base = _scrape_cost(None, series)
+        rows = [("single process (baseline)", f"{base * 1e3:.2f}", "1.00x")]
+        for files in (1, 8):
+            cost = _scrape_cost(files, series)
+            label = f"multi-process, this process + {files} worker file{'s' * (files > 1)}"
+            rows.append((label, f"{cost * 1e3:.2f}", f"{cost / base:.2f}x"))
+        print(table(f"/metrics scrape, {series} series", ("case", "ms", "vs baseline"), rows))
+    rows = [(f"{series} series", f"{_idle_cpu(series) * 100:.2f} %") for series in SERIES]
+    print(table("idle multi-process worker", ("state", "CPU (one core)"), rows))
 
 
 if __name__ == "__main__":

@@ -10,8 +10,9 @@ comes from an otel-agentkit feature.
     python examples/ops_app.py --port 9464          # then: docker compose -f deploy/... up
     python examples/ops_app.py --port 0             # any free port (the test does this)
 
-Prints ``{"port": N, "metrics_url": ...}`` on one line once ``/metrics`` is
-up, then serves until interrupted.
+Prints ``{"port": N, "metrics_url": ...}`` on one line once it is ready
+(``/metrics`` up and every feature driven at least once), then serves until
+interrupted. Spans go wherever ``OTEL_EXPORTER_OTLP_ENDPOINT`` says, if set.
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ from otel_agentkit.decorators import (
 from otel_agentkit.health import CheckResult, HealthRegistry
 
 Driver = Callable[[int], None]
+#: Requests handled before the app says it is ready.
+WARM_UP_REQUESTS = 4
 
 
 def _decorator_driver() -> Driver:
@@ -179,7 +182,7 @@ def _llm_driver() -> Driver:
     from otel_agentkit.pricing import ModelPrice, set_model_prices
     from otel_agentkit.testing import FakeModelServer
 
-    # Made-up prices for the local model: the "estimated cost" panel reads agentkit.llm.cost.
+    # Made-up prices for the local model: the "estimated cost" panel reads agentkit.llm.cost.usd.
     set_model_prices({"ops-model": ModelPrice(input_per_million=0.15, output_per_million=0.60)})
     otel_agentkit.instrument("openai")
     # A local OpenAI-compatible server (as vLLM or NIM would be) serving one model:
@@ -188,7 +191,17 @@ def _llm_driver() -> Driver:
     client = openai.OpenAI(base_url=server.base_url, api_key="ops-demo-key", max_retries=0)
     messages = [{"role": "user", "content": "Weather in Lisbon?"}]
 
+    @traced_agent(name="assistant")  # odd requests' calls: tokens and cost by agent
+    def assistant(number: int) -> None:
+        call(number)
+
     def drive(number: int) -> None:
+        if number % 2:
+            assistant(number)
+        else:
+            call(number)
+
+    def call(number: int) -> None:
         model = "missing" if number % 13 == 0 else "ops-model"
         try:
             if number % 3 == 0:
@@ -239,12 +252,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    active = drivers()
+    # Ready means every feature has recorded, the error paths too: request 0 takes
+    # them all (every modulus above divides 0), the requests after it the normal ones.
+    for number in range(WARM_UP_REQUESTS):
+        handle_request(number, active)
     print(
         json.dumps({"port": telemetry.prometheus_port, "metrics_url": telemetry.prometheus_url}),
         flush=True,
     )
-    active = drivers()
-    number = 0
+    number = WARM_UP_REQUESTS
     try:
         while not stop.wait(args.interval):
             handle_request(number, active)

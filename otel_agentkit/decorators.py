@@ -93,6 +93,24 @@ _detach = otel_context.detach
 _set_span = trace.set_span_in_context
 _INTERNAL: Final = SpanKind.INTERNAL
 
+#: Context key of the enclosing agent and workflow, as metric attributes
+#: (``gen_ai.agent.name``, ``gen_ai.workflow.name``): set by the agent and
+#: workflow spans for the code they run, read by the LLM instrumentations.
+_AGENT_SCOPE: Final = otel_context.create_key("otel_agentkit.agent_scope")
+_get_value = otel_context.get_value
+_set_value = otel_context.set_value
+
+
+def agent_scope() -> Mapping[str, str] | None:
+    """Metric attributes naming the enclosing ``@traced_agent`` / ``@traced_workflow``, if any.
+
+    One context lookup: the LLM instrumentations call it for every request to
+    put ``gen_ai.agent.name`` and ``gen_ai.workflow.name`` on their metrics.
+    The names come from code (decorator arguments and function names), so
+    they are bounded by construction.
+    """
+    return _get_value(_AGENT_SCOPE)  # type: ignore[return-value]
+
 
 class _Missing:
     __slots__ = ()
@@ -237,6 +255,7 @@ class _Op:
         "histogram_of",
         "metric_attributes",
         "result_work",
+        "scope",
         "span_attributes",
         "span_name",
         "start_work",
@@ -263,6 +282,16 @@ class _Op:
         self.result_work = result_work
         #: True when :meth:`on_start` has something to do for a recording span.
         self.start_work = False
+        #: Agents and workflows: the metric attribute naming them for the code
+        #: they run (see :func:`agent_scope`); None for the other operations.
+        self.scope: tuple[str, str] | None = None
+
+    def enter_scope(self, ctx: Context) -> Context:
+        """``ctx`` with this agent's or workflow's name added to the enclosing scope."""
+        key, name = self.scope  # type: ignore[misc]
+        parent: Any = _get_value(_AGENT_SCOPE)
+        value = {**parent, key: name} if parent else {key: name}
+        return _set_value(_AGENT_SCOPE, value, ctx)
 
     # Called only for recording spans; each must not raise (callers guard anyway).
     def on_start(self, span: Span, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> None:
@@ -454,6 +483,7 @@ class _AgentOp(_Op):
         )
         self.conversation_id = conversation_id_ref
         self.start_work = conversation_id_ref is not None
+        self.scope = (semconv.GEN_AI_AGENT_NAME, name)
 
     def on_start(self, span: Span, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> None:
         if self.conversation_id is not None:
@@ -478,6 +508,7 @@ class _WorkflowOp(_Op):
             },
             operator.attrgetter("invoke_workflow_duration"),
         )
+        self.scope = (semconv.GEN_AI_WORKFLOW_NAME, name)
 
 
 def _document_count(result: object) -> int | None:
@@ -602,6 +633,7 @@ def _wrap_function(op: _Op, func: Callable[..., Any]) -> Callable[..., Any]:
     span_name = op.span_name
     attributes = op.span_attributes
     start_work = op.start_work
+    scoped = op.scope is not None
 
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         inst = _current()
@@ -612,6 +644,8 @@ def _wrap_function(op: _Op, func: Callable[..., Any]) -> Callable[..., Any]:
             if start_work and span.is_recording():
                 op.start(span, args, kwargs)
             ctx = _set_span(span)
+            if scoped:
+                ctx = op.enter_scope(ctx)
             token = _attach(ctx)
         except Exception:  # pragma: no cover - defensive: never break the host program
             _log.debug("otel_agentkit: could not start %s", span_name, exc_info=True)
@@ -634,6 +668,7 @@ def _wrap_coroutine_function(op: _Op, func: Callable[..., Any]) -> Callable[...,
     span_name = op.span_name
     attributes = op.span_attributes
     start_work = op.start_work
+    scoped = op.scope is not None
 
     async def wrapper(*args: Any, **kwargs: Any) -> Any:
         inst = _current()
@@ -644,6 +679,8 @@ def _wrap_coroutine_function(op: _Op, func: Callable[..., Any]) -> Callable[...,
             if start_work and span.is_recording():
                 op.start(span, args, kwargs)
             ctx = _set_span(span)
+            if scoped:
+                ctx = op.enter_scope(ctx)
             token = _attach(ctx)
         except Exception:  # pragma: no cover - defensive
             _log.debug("otel_agentkit: could not start %s", span_name, exc_info=True)
@@ -666,6 +703,7 @@ def _wrap_generator_function(op: _Op, func: Callable[..., Any]) -> Callable[...,
     span_name = op.span_name
     attributes = op.span_attributes
     start_work = op.start_work
+    scoped = op.scope is not None
 
     def wrapper(*args: Any, **kwargs: Any) -> Generator[Any, Any, Any]:
         inst = _current()
@@ -677,6 +715,8 @@ def _wrap_generator_function(op: _Op, func: Callable[..., Any]) -> Callable[...,
             if start_work and span.is_recording():
                 op.start(span, args, kwargs)
             ctx = _set_span(span)
+            if scoped:
+                ctx = op.enter_scope(ctx)
         except Exception:  # pragma: no cover - defensive: never break the host program
             _log.debug("otel_agentkit: could not start %s", span_name, exc_info=True)
             return (yield from func(*args, **kwargs))
@@ -728,6 +768,7 @@ def _wrap_async_generator_function(op: _Op, func: Callable[..., Any]) -> Callabl
     span_name = op.span_name
     attributes = op.span_attributes
     start_work = op.start_work
+    scoped = op.scope is not None
 
     async def wrapper(*args: Any, **kwargs: Any) -> AsyncGenerator[Any, Any]:
         # There is no ``yield from`` for async generators: one loop forwards
@@ -741,6 +782,8 @@ def _wrap_async_generator_function(op: _Op, func: Callable[..., Any]) -> Callabl
                 if start_work and span.is_recording():
                     op.start(span, args, kwargs)
                 ctx = _set_span(span)
+                if scoped:
+                    ctx = op.enter_scope(ctx)
             except Exception:  # pragma: no cover - defensive: never break the host program
                 _log.debug("otel_agentkit: could not start %s", span_name, exc_info=True)
                 inst = span = ctx = None
@@ -1104,7 +1147,10 @@ class TracedOperation:
                 attributes=op.span_attributes,
                 start_time=start_time,
             )
-            self.context = self._ctx = _set_span(span, parent)
+            ctx = _set_span(span, parent)
+            if op.scope is not None:
+                ctx = op.enter_scope(ctx)
+            self.context = self._ctx = ctx
             self.span = span
             self._inst = inst
         except Exception:  # pragma: no cover - defensive

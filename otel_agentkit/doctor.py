@@ -374,7 +374,12 @@ def _readers_in_process() -> int:
         or getattr(getattr(provider, "_sdk_config", None), "metric_readers", None)
         or ()
     )
-    kinds = ("PrometheusMetricReader", "MultiprocessMetricReader", "_AutoPrometheusMetricReader")
+    kinds = (
+        "PrometheusMetricReader",
+        "PrometheusReader",
+        "MultiprocessMetricReader",
+        "_AutoPrometheusMetricReader",
+    )
     return sum(any(c.__name__ in kinds for c in type(r).__mro__) for r in readers)
 
 

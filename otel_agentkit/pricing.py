@@ -1,14 +1,22 @@
-"""Prices you give, for the ``agentkit.llm.cost`` metric (estimated spend in USD).
+"""Prices you give, for the ``agentkit.llm.cost.usd`` metric (estimated spend in USD).
 
 otel-agentkit ships no price table: prices change, differ by contract and
 region, and a stale built-in table would report wrong money with confidence.
 You state the prices you pay; the LLM instrumentations then add, for each call
-with token usage, ``tokens * price / 1e6`` to the ``agentkit.llm.cost`` counter
+with token usage, ``tokens * price / 1e6`` to the ``agentkit.llm.cost.usd`` counter
 (one point per token type)::
 
     from otel_agentkit.pricing import ModelPrice, set_model_prices
 
     set_model_prices({"gpt-4o-mini": ModelPrice(input_per_million=0.15, output_per_million=0.60)})
+
+Prompt caching: input tokens read from the provider's cache, and those written
+to it, are priced at ``cache_read_per_million`` / ``cache_write_per_million``
+when given (Anthropic, OpenAI and others charge less for reads, some more for
+writes), at the input price otherwise::
+
+    ModelPrice(input_per_million=3.0, output_per_million=15.0,
+               cache_read_per_million=0.30, cache_write_per_million=3.75)
 
 or, for one instrumentor only, ``instrument("openai", prices={...})``.
 
@@ -35,18 +43,30 @@ __all__ = ["ModelPrice", "get_model_prices", "model_key", "price_for", "set_mode
 
 @dataclass(frozen=True, slots=True)
 class ModelPrice:
-    """What one model costs, in USD per million tokens, input and output.
+    """What one model costs, in USD per million tokens: input, output, cached input.
 
-    Raises :class:`~otel_agentkit.errors.ConfigurationError` for a negative,
+    ``cache_read_per_million`` and ``cache_write_per_million`` price the input
+    tokens read from and written to the provider's prompt cache; ``None``
+    (the default) prices them as other input tokens. Raises
+    :class:`~otel_agentkit.errors.ConfigurationError` for a negative,
     infinite or NaN price.
     """
 
     input_per_million: float
     output_per_million: float
+    cache_read_per_million: float | None = None
+    cache_write_per_million: float | None = None
 
     def __post_init__(self) -> None:
-        for name in ("input_per_million", "output_per_million"):
+        for name in (
+            "input_per_million",
+            "output_per_million",
+            "cache_read_per_million",
+            "cache_write_per_million",
+        ):
             value = getattr(self, name)
+            if value is None and name.startswith("cache_"):
+                continue
             if (
                 isinstance(value, bool)
                 or not isinstance(value, int | float)
@@ -57,9 +77,20 @@ class ModelPrice:
                     f"ModelPrice.{name}", value, "must be a finite number of USD, 0 or more"
                 )
 
-    def input_cost(self, tokens: int) -> float:
-        """USD for ``tokens`` input tokens."""
-        return tokens * self.input_per_million / 1_000_000
+    def input_cost(
+        self, tokens: int, cache_read: int | None = None, cache_write: int | None = None
+    ) -> float:
+        """USD for ``tokens`` input tokens, of which ``cache_read`` / ``cache_write`` were
+        read from / written to the prompt cache (counted in ``tokens``, as the
+        conventions' ``gen_ai.usage.input_tokens`` counts them)."""
+        read = min(max(cache_read or 0, 0), tokens)
+        write = min(max(cache_write or 0, 0), tokens - read)
+        read_rate = self.cache_read_per_million
+        write_rate = self.cache_write_per_million
+        cost = (tokens - read - write) * self.input_per_million
+        cost += read * (self.input_per_million if read_rate is None else read_rate)
+        cost += write * (self.input_per_million if write_rate is None else write_rate)
+        return cost / 1_000_000
 
     def output_cost(self, tokens: int) -> float:
         """USD for ``tokens`` output tokens."""

@@ -190,6 +190,11 @@ AGENTKIT_SCHEDULER_JOB: Final = "agentkit.scheduler.job"
 AGENTKIT_RATE_LIMIT_ENDPOINT: Final = "agentkit.rate_limit.endpoint"
 AGENTKIT_HEALTH_CHECK: Final = "agentkit.health.check"
 AGENTKIT_HEALTH_STATUS_ATTR: Final = "agentkit.health.status"
+#: ``agentkit.health.status`` metric attribute: ``ok``, ``degraded`` or ``error``.
+AGENTKIT_HEALTH_STATE: Final = "agentkit.health.state"
+#: ``agentkit.health.status`` metric attribute: whether the check is critical
+#: (its ``error`` makes ``/health`` answer 503), ``true`` or ``false``.
+AGENTKIT_HEALTH_CRITICAL: Final = "agentkit.health.critical"
 AGENTKIT_HTTP_STATUS_CLASS: Final = "agentkit.http.status_class"
 #: Ids of the tool calls a model response asked for (parallel to the names below).
 #: Recorded without content capture: ids and names are not message content.
@@ -241,8 +246,9 @@ NOTIFICATION_STATUS_RETRIED: Final = "retried"
 UNIT_SECONDS: Final = "s"
 UNIT_TOKENS: Final = "{token}"
 UNIT_BYTES: Final = "By"
-#: Estimated spend in US dollars. A UCUM annotation, so the Prometheus name gets
-#: no unit suffix (``agentkit_llm_cost_total``, not ``agentkit_llm_cost_USD_total``).
+#: Estimated spend in US dollars. A UCUM annotation (no UCUM unit exists), so the
+#: exporters add no suffix: the metric's name says the currency instead
+#: (``agentkit_llm_cost_usd_total``, never ``agentkit_llm_cost_USD_total``).
 UNIT_USD: Final = "{USD}"
 #: Dimensionless; the Prometheus exporter adds no suffix for it.
 UNIT_RATIO: Final = "1"
@@ -273,11 +279,12 @@ AGENTKIT_GUARDRAIL_VIOLATIONS: Final = "agentkit.guardrail.violations"
 AGENTKIT_SCHEDULER_TRIGGERS: Final = "agentkit.scheduler.triggers"
 AGENTKIT_NOTIFICATIONS: Final = "agentkit.notifications"
 AGENTKIT_RATE_LIMIT_EXCEEDED: Final = "agentkit.rate_limit.exceeded"
-#: Observable gauge, one point per health check: 1 ok, 0.5 degraded, 0 error (no unit).
+#: Observable gauge, one point per health check and state (``agentkit.health.state``):
+#: 1 for the check's current state, 0 for the others (a Prometheus state set; no unit).
 AGENTKIT_HEALTH_STATUS: Final = "agentkit.health.status"
 AGENTKIT_HTTP_REQUESTS: Final = "agentkit.http.requests"
 AGENTKIT_HTTP_ERRORS: Final = "agentkit.http.errors"
-AGENTKIT_LLM_COST: Final = "agentkit.llm.cost"
+AGENTKIT_LLM_COST: Final = "agentkit.llm.cost.usd"
 
 # ---------------------------------------------------------------------------
 # Histogram bucket boundaries recommended by the semantic conventions
@@ -391,6 +398,8 @@ METRIC_ATTRIBUTE_ALLOWLIST: Final[frozenset[str]] = frozenset(
         AGENTKIT_SCHEDULER_JOB,
         AGENTKIT_RATE_LIMIT_ENDPOINT,
         AGENTKIT_HEALTH_CHECK,
+        AGENTKIT_HEALTH_STATE,
+        AGENTKIT_HEALTH_CRITICAL,
         AGENTKIT_HTTP_STATUS_CLASS,
         CPU_MODE,
     }

@@ -567,7 +567,7 @@ def test_prices_match_the_model_id_without_its_region_prefix(
     fixture_cassette("converse_tool_use.yaml").call()
     points = {
         p.attributes["gen_ai.token.type"]: p
-        for p in agentkit_telemetry.metric_points("agentkit.llm.cost")
+        for p in agentkit_telemetry.metric_points("agentkit.llm.cost.usd")
     }
     assert points["input"].value == pytest.approx(1212 * 1.0 / 1e6)
     assert points["output"].value == pytest.approx(21 * 5.0 / 1e6)

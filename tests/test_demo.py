@@ -157,7 +157,7 @@ def test_demo_summary_agrees_with_the_live_scrape_and_exports_over_otlp(
     assert [r["status"] for r in result["requests"]] == FIVE
     summary = result["summary"]
     requests: dict[str, int] = defaultdict(int)
-    tokens: dict[str, dict[str, int]] = defaultdict(dict)
+    tokens: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     tools: dict[str, int] = defaultdict(int)
     tool_errors: dict[str, int] = defaultdict(int)
     buckets: dict[float, float] = defaultdict(float)
@@ -171,14 +171,15 @@ def test_demo_summary_agrees_with_the_live_scrape_and_exports_over_otlp(
         ):
             buckets[float(labels["le"])] += value
         elif name == "gen_ai_client_token_usage_sum":
-            tokens[labels["gen_ai_request_model"]][labels["gen_ai_token_type"]] = int(value)
+            # summed: the agent's calls and the others are separate series
+            tokens[labels["gen_ai_request_model"]][labels["gen_ai_token_type"]] += int(value)
         elif name == "gen_ai_execute_tool_duration_seconds_count":
             tools[labels["gen_ai_tool_name"]] += int(value)
             if labels["error_type"]:
                 tool_errors[labels["gen_ai_tool_name"]] += int(value)
         elif name == "agentkit_guardrail_violations_total":
             blocks += int(value) if labels["agentkit_guardrail_decision"] == "block" else 0
-        elif name == "agentkit_llm_cost_total":
+        elif name == "agentkit_llm_cost_usd_total":
             cost += value
     assert summary["requests"] == {"200": 3, "400": 1, "502": 1} == requests
     assert summary["total_requests"] == 5

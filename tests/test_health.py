@@ -554,15 +554,20 @@ def test_registry_redacts_every_detail() -> None:
 # ---------------------------------------------------------------------------
 
 
-def _gauge(capture: TelemetryCapture, name: str) -> float:
-    points = capture.metric_points(
-        semconv.AGENTKIT_HEALTH_STATUS, {semconv.AGENTKIT_HEALTH_CHECK: name}
-    )
-    assert len(points) == 1, points
-    return float(points[0].value)
+def _gauge(capture: TelemetryCapture, name: str) -> str:
+    """The state the gauge reports for check ``name``: the one point at 1 (a state set)."""
+    points = capture.metric_points("agentkit.health.status", {"agentkit.health.check": name})
+    assert sorted(p.attributes["agentkit.health.state"] for p in points) == [
+        "degraded",
+        "error",
+        "ok",
+    ], points
+    (current,) = [p for p in points if p.value == 1.0]
+    assert all(p.value == 0.0 for p in points if p is not current)
+    return str(current.attributes["agentkit.health.state"])
 
 
-def test_status_gauge_per_check(agentkit_telemetry: TelemetryCapture) -> None:
+def test_status_gauge_is_a_state_set_per_check(agentkit_telemetry: TelemetryCapture) -> None:
     clock = FakeClock()
     state = {"db": CheckResult.ok()}
     health = HealthRegistry(clock=clock)
@@ -570,17 +575,23 @@ def test_status_gauge_per_check(agentkit_telemetry: TelemetryCapture) -> None:
     health.add("cache", lambda: CheckResult.degraded("slow"), critical=False)
     health.add("model", lambda: CheckResult.error("down"))
     health.run_sync()
-    assert _gauge(agentkit_telemetry, "db") == 1.0
-    assert _gauge(agentkit_telemetry, "cache") == 0.5
-    assert _gauge(agentkit_telemetry, "model") == 0.0
+    assert _gauge(agentkit_telemetry, "db") == "ok"
+    assert _gauge(agentkit_telemetry, "cache") == "degraded"
+    assert _gauge(agentkit_telemetry, "model") == "error"
     state["db"] = CheckResult.error("gone")
     clock.advance(31)
     asyncio.run(health.run())
-    assert _gauge(agentkit_telemetry, "db") == 0.0
-    (point,) = agentkit_telemetry.metric_points(
-        semconv.AGENTKIT_HEALTH_STATUS, {semconv.AGENTKIT_HEALTH_CHECK: "db"}
+    assert _gauge(agentkit_telemetry, "db") == "error"
+    points = agentkit_telemetry.metric_points(
+        "agentkit.health.status", {"agentkit.health.check": "db"}
     )
-    assert set(point.attributes) <= semconv.METRIC_ATTRIBUTE_ALLOWLIST
+    for point in points:
+        assert set(point.attributes) <= semconv.METRIC_ATTRIBUTE_ALLOWLIST
+        assert point.attributes["agentkit.health.critical"] == "true"
+    cache = agentkit_telemetry.metric_points(
+        "agentkit.health.status", {"agentkit.health.check": "cache"}
+    )
+    assert {p.attributes["agentkit.health.critical"] for p in cache} == {"false"}
 
 
 def test_gauge_follows_a_new_meter_provider() -> None:
@@ -590,7 +601,7 @@ def test_gauge_follows_a_new_meter_provider() -> None:
     for _ in range(2):  # two captures = two different global meter providers
         with capture_telemetry() as capture:
             health.run_sync()
-            assert _gauge(capture, "db") == 0.5
+            assert _gauge(capture, "db") == "degraded"
 
 
 def test_one_span_per_check_run(agentkit_telemetry: TelemetryCapture) -> None:
@@ -665,6 +676,11 @@ def test_gauge_in_prometheus_exposition() -> None:
         for sample in family.samples
         if sample.name == "agentkit_health_status"
     ]
-    assert [(s.labels["agentkit_health_check"], s.value) for s in samples] == [
-        ("model-server", 0.5)
+    assert sorted(
+        (s.labels["agentkit_health_check"], s.labels["agentkit_health_state"], s.value)
+        for s in samples
+    ) == [
+        ("model-server", "degraded", 1.0),
+        ("model-server", "error", 0.0),
+        ("model-server", "ok", 0.0),
     ]

@@ -49,6 +49,7 @@ DURATION_SUM = semconv.prometheus_name(DURATION, semconv.UNIT_SECONDS, suffix="s
 DURATION_BUCKET = semconv.prometheus_name(DURATION, semconv.UNIT_SECONDS, suffix="bucket")
 VIOLATIONS = semconv.prometheus_name(semconv.AGENTKIT_GUARDRAIL_VIOLATIONS, suffix="total")
 GUARDRAIL = semconv.prometheus_label(semconv.AGENTKIT_GUARDRAIL_NAME)
+GUARDRAIL_ATTR = "agentkit.guardrail.name"
 ACTIVE = "test.active"  # an up-down counter
 LEVEL = "test.level"  # an observable gauge
 
@@ -609,7 +610,7 @@ def test_a_fork_while_the_parent_writes_does_not_leave_the_child_locked(tmp_path
 
     telemetry = _multiproc(tmp_path)
     reader = telemetry._prometheus_reader
-    exporter = reader._file_exporter  # type: ignore[union-attr]
+    exporter = reader._writer  # type: ignore[union-attr]
     snapshot = reader._before_fork  # type: ignore[union-attr]
     grabbed, release = threading.Event(), threading.Event()
 
@@ -649,3 +650,58 @@ def test_a_fork_while_the_parent_writes_does_not_leave_the_child_locked(tmp_path
         time.sleep(0.02)
     assert os.waitstatus_to_exitcode(status) == 0
     assert {s.pid for s in read_states(tmp_path)} >= {pid}
+
+
+# -- writing only what changed, exemplars ----------------------------------------------
+
+
+def test_an_idle_process_does_not_collect_and_a_write_appends_only_what_changed(
+    tmp_path: Path,
+) -> None:
+    telemetry = _multiproc(tmp_path)
+    reader = telemetry._prometheus_reader
+    assert reader is not None
+    meter = otel_agentkit_meter()
+    _violations(1)(meter)
+    _violations(1, name="toxicity")(meter)
+    reader.write_if_changed()  # type: ignore[attr-defined]
+    [path] = [p for p in tmp_path.iterdir() if p.name.startswith("metrics-")]
+    written = path.read_bytes()
+    assert written.count(b"\n") == 1  # one snapshot line
+
+    assert reader.write_if_changed() is False  # type: ignore[attr-defined]
+    assert path.read_bytes() == written  # nothing recorded: nothing collected or written
+
+    _violations(5, name="toxicity")(meter)
+    assert reader.write_if_changed() is True  # type: ignore[attr-defined]
+    update = json.loads(path.read_bytes()[len(written) :])
+    [scope] = update["scopes"]
+    [metric] = scope["metrics"]
+    assert [(p["a"], p["v"]) for p in metric["points"]] == [({GUARDRAIL_ATTR: "toxicity"}, 6)]
+    [state] = read_states(tmp_path)
+    totals = {p["a"][GUARDRAIL_ATTR]: p["v"] for p in state.scopes[0]["metrics"][0]["points"]}
+    assert totals == {"pii": 1, "toxicity": 6}
+
+
+def test_exemplars_of_other_workers_reach_the_openmetrics_scrape(tmp_path: Path) -> None:
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace import TracerProvider
+    from prometheus_client.openmetrics.parser import text_string_to_metric_families as om_parse
+
+    tracer = TracerProvider().get_tracer("worker")
+    with tracer.start_as_current_span("llm call") as span:
+        context = span.get_span_context()
+        _write_worker(tmp_path, LIVE_PID, _durations(0.3))
+    assert trace.get_current_span() is not span
+    telemetry = _multiproc(tmp_path)
+    body, _ = telemetry.render_metrics("application/openmetrics-text; version=1.0.0")
+    exemplars = [
+        (sample.labels["le"], sample.exemplar)
+        for family in om_parse(body.decode())
+        for sample in family.samples
+        if sample.name == DURATION_BUCKET and sample.exemplar is not None
+    ]
+    assert [(le, e.labels) for le, e in exemplars] == [
+        ("0.32", {"trace_id": f"{context.trace_id:032x}", "span_id": f"{context.span_id:016x}"})
+    ]
+    assert "trace_id" not in _scrape(telemetry)  # the text format stays without them

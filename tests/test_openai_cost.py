@@ -1,4 +1,4 @@
-"""``agentkit.llm.cost``: estimated spend from user-given prices, on recorded OpenAI traffic.
+"""``agentkit.llm.cost.usd``: estimated spend from user-given prices, on recorded OpenAI traffic.
 
 Token counts come from the recordings (replayed through the real openai
 client), prices from the test; the expected USD is computed from both, never

@@ -12,10 +12,10 @@ import otel_agentkit
 from otel_agentkit.context import get_request_id
 
 
-def _configure(service: str) -> None:
+def _configure(service: str, traces_exporter: str | None = "none") -> None:
     otel_agentkit.configure(
         service,
-        traces_exporter="none",
+        traces_exporter=traces_exporter,  # None: OTEL_TRACES_EXPORTER decides
         logs_exporter="none",
         metrics_exporter="prometheus",
         prometheus_server=False,  # the app serves /metrics itself
@@ -75,7 +75,8 @@ def create_flask_multiproc_app() -> Any:
 
     from otel_agentkit.web.flask import instrument_app
 
-    _configure("e2e-flask-multiproc")
+    # Spans go where OTEL_TRACES_EXPORTER / OTEL_EXPORTER_OTLP_ENDPOINT say (none unset).
+    _configure("e2e-flask-multiproc", traces_exporter=None)
     app = flask.Flask("e2e-multiproc")
 
     @app.get("/pid")

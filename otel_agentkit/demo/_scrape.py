@@ -4,7 +4,7 @@ Every number here comes from the Prometheus exposition, as a Prometheus
 server would see it: request counts and the p95 latency from
 ``http.server.request.duration``, LLM calls and tokens from the GenAI client
 histograms, tool calls from ``gen_ai.execute_tool.duration``, blocks from
-``agentkit.guardrail.violations``, the estimated cost from ``agentkit.llm.cost``.
+``agentkit.guardrail.violations``, the estimated cost from ``agentkit.llm.cost.usd``.
 """
 
 from __future__ import annotations

@@ -454,9 +454,11 @@ class HealthRegistry:
         with self._lock:
             return list(self._checks.values())
 
-    def _latest_statuses(self) -> list[tuple[str, str]]:
+    def _latest_statuses(self) -> list[tuple[str, str, bool]]:
         with self._lock:
-            return [(e.name, e.result.status) for e in self._checks.values() if e.result]
+            return [
+                (e.name, e.result.status, e.critical) for e in self._checks.values() if e.result
+            ]
 
     def _version(self) -> str:
         if self.version is not None:

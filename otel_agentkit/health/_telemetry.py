@@ -1,4 +1,4 @@
-"""Health as telemetry: the ``agentkit.health.status`` gauge and one span per check run.
+"""Health as telemetry: the ``agentkit.health.status`` state set and one span per check run.
 
 Providers are looked up at call time (tests and ``configure()`` swap the
 globals), and the tracer and gauge are cached keyed on the provider object's
@@ -19,15 +19,15 @@ from opentelemetry.metrics import CallbackOptions, Observation
 from otel_agentkit import _providers, semconv
 from otel_agentkit._version import __version__
 
-__all__ = ["STATUS_VALUES", "ensure_gauge", "get_tracer", "track"]
+__all__ = ["STATES", "ensure_gauge", "get_tracer", "track"]
 
 _log = logging.getLogger("otel_agentkit.health")
 
-#: Gauge value per status.
-STATUS_VALUES: dict[str, float] = {"ok": 1.0, "degraded": 0.5, "error": 0.0}
+#: The states of a check; the gauge has one point per check and state.
+STATES: tuple[str, ...] = ("ok", "degraded", "error")
 
-#: Anything that can list its latest results as ``(check name, status)`` pairs.
-LatestFn = Callable[[], Iterable[tuple[str, str]]]
+#: Anything that can list its latest results as ``(check name, status, critical)``.
+LatestFn = Callable[[], Iterable[tuple[str, str, bool]]]
 
 # Two locks so the metric collection callback never waits on a thread that is
 # inside the SDK registering the gauge (lock-order inversion with SDK locks).
@@ -42,7 +42,7 @@ def track(registry: Any) -> None:
     """Report ``registry``'s latest results through the gauge while it is alive.
 
     ``registry`` must have a ``_latest_statuses()`` method returning
-    ``(name, status)`` pairs.
+    ``(name, status, critical)`` triples.
     """
     with _sources_lock:
         _sources.add(registry)
@@ -57,8 +57,17 @@ def _observe(options: CallbackOptions) -> Iterator[Observation]:
         except Exception:  # never let one registry break the collection
             _log.debug("health gauge callback failed", exc_info=True)
             continue
-        for name, status in latest:
-            yield Observation(STATUS_VALUES[status], {semconv.AGENTKIT_HEALTH_CHECK: name})
+        for name, status, critical in latest:
+            flag = "true" if critical else "false"
+            for state in STATES:  # a state set: 1 for the current state, 0 for the others
+                yield Observation(
+                    1.0 if state == status else 0.0,
+                    {
+                        semconv.AGENTKIT_HEALTH_CHECK: name,
+                        semconv.AGENTKIT_HEALTH_STATE: state,
+                        semconv.AGENTKIT_HEALTH_CRITICAL: flag,
+                    },
+                )
 
 
 def ensure_gauge() -> None:
@@ -81,7 +90,10 @@ def ensure_gauge() -> None:
                 semconv.AGENTKIT_HEALTH_STATUS,
                 callbacks=[_observe],
                 unit="",
-                description="Latest health check result: 1 ok, 0.5 degraded, 0 error.",
+                description=(
+                    "Latest health check result: 1 for the check's state "
+                    "(agentkit.health.state), 0 for its other states."
+                ),
             )
         except Exception:
             _log.debug("could not register the health status gauge", exc_info=True)

@@ -6,7 +6,7 @@
   process (or a test suite) that swaps the global providers is followed.
 * :class:`GenAIInstruments`: the four GenAI client histograms, created once
   per meter (by ``_instruments.create_histogram``, with the semantic
-  conventions' bucket boundaries as advice), and the ``agentkit.llm.cost``
+  conventions' bucket boundaries as advice), and the ``agentkit.llm.cost.usd``
   counter.
 * :class:`DBInstruments`: ``db.client.operation.duration``, for the
   vector-store instrumentors.

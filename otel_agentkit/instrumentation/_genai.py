@@ -19,6 +19,7 @@ to (:func:`base_url_of`, :func:`server_of`), and :class:`LLMSettings`
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, Self
@@ -29,6 +30,7 @@ from opentelemetry.trace import Span, SpanKind
 
 from otel_agentkit import _content, _sanitize, semconv
 from otel_agentkit._content import ContentCapture, to_json
+from otel_agentkit.decorators import agent_scope
 from otel_agentkit.instrumentation import _duplicates
 from otel_agentkit.instrumentation._base import (
     GenAIInstruments,
@@ -40,6 +42,9 @@ from otel_agentkit.instrumentation._base import (
 )
 from otel_agentkit.instrumentation._streams import StreamRecorder
 from otel_agentkit.pricing import ModelPrice, check_prices, price_for
+
+#: ``false`` keeps the enclosing agent's and workflow's names off the LLM metrics.
+ENV_AGENT_ATTRIBUTES = "AGENTKIT_LLM_METRICS_AGENT_ATTRIBUTES"
 
 #: type -> whether it is a Mapping (``isinstance`` against the ABC is slow; types are few).
 _MAPPING_TYPES: dict[type[Any], bool] = {dict: True}
@@ -255,8 +260,13 @@ _CAPTURE_FLAGS: dict[ContentCapture, tuple[bool, bool, bool]] = {
     for mode in ContentCapture
 }
 
-#: Attributes of an ``agentkit.llm.cost`` point (besides gen_ai.token.type).
-_COST_ATTRIBUTES = (semconv.GEN_AI_PROVIDER_NAME, semconv.GEN_AI_REQUEST_MODEL)
+#: Attributes of an ``agentkit.llm.cost.usd`` point (besides gen_ai.token.type).
+_COST_ATTRIBUTES = (
+    semconv.GEN_AI_PROVIDER_NAME,
+    semconv.GEN_AI_REQUEST_MODEL,
+    semconv.GEN_AI_AGENT_NAME,
+    semconv.GEN_AI_WORKFLOW_NAME,
+)
 
 
 class Call:
@@ -294,6 +304,7 @@ class Call:
         content_reader: ContentReader | None = None,
         params: Mapping[str, Any] | None = None,
         start_time: int | None = None,
+        agent_attributes: bool = True,
     ) -> None:
         self.handle = handle
         # What the request (or a gateway) gave becomes the span name, attributes and
@@ -313,6 +324,10 @@ class Call:
         self.span_context = trace.set_span_in_context(self.span)
         #: The request's metric attributes; never changed (each end builds its own).
         self.metric_attrs = metric_attributes(attributes)
+        if agent_attributes:
+            scope = agent_scope()  # the enclosing @traced_agent / @traced_workflow
+            if scope:
+                self.metric_attrs.update(scope)
         self.started_at = time.perf_counter()
         if start_time is not None:  # back-dated: a call known only once it is over
             self.started_at -= max(0, time.time_ns() - start_time) / 1e9
@@ -366,7 +381,11 @@ class Call:
                 )
             price = price_for(self.prices, response.model, self.request_model)
             if price is not None:
-                self._record_cost(instruments, price, input_tokens, output_tokens)
+                input_cost = price.input_cost(
+                    input_tokens or 0, response.cache_read_tokens, response.cache_creation_tokens
+                )
+                output_cost = price.output_cost(output_tokens or 0)
+                self._record_cost(instruments, input_cost, output_cost)
         except Exception:
             log_internal_error("LLM response handling")
         finally:
@@ -448,25 +467,21 @@ class Call:
         return content
 
     def _record_cost(
-        self,
-        instruments: GenAIInstruments,
-        price: ModelPrice,
-        input_tokens: int | None,
-        output_tokens: int | None,
+        self, instruments: GenAIInstruments, input_cost: float, output_cost: float
     ) -> None:
-        """Add the call's estimated USD to ``agentkit.llm.cost``, one point per token type."""
+        """Add the call's estimated USD to ``agentkit.llm.cost.usd``, one point per token type."""
         base = {
             key: self.metric_attrs[key]
             for key in _COST_ATTRIBUTES
             if self.metric_attrs.get(key) is not None
         }
-        for tokens, token_type, cost in (
-            (input_tokens, semconv.TOKEN_TYPE_INPUT, price.input_cost),
-            (output_tokens, semconv.TOKEN_TYPE_OUTPUT, price.output_cost),
+        for cost, token_type in (
+            (input_cost, semconv.TOKEN_TYPE_INPUT),
+            (output_cost, semconv.TOKEN_TYPE_OUTPUT),
         ):
-            if tokens is not None and tokens > 0:
+            if cost > 0:
                 instruments.cost.add(
-                    cost(tokens),
+                    cost,
                     {**base, semconv.GEN_AI_TOKEN_TYPE: token_type},
                     context=self.span_context,
                 )
@@ -529,6 +544,7 @@ class LLMSettings:
     """What ``instrument()`` was given, as the LLM instrumentors' wrappers read it."""
 
     __slots__ = (
+        "agent_attributes",
         "capture",
         "handle",
         "keep_duplicates",
@@ -546,8 +562,11 @@ class LLMSettings:
         prices: Mapping[str, ModelPrice] | None = None,
         options: Mapping[str, Any] | None = None,
         keep_duplicates: bool = False,
+        agent_attributes: bool = True,
     ) -> None:
         self.handle = handle
+        #: Put the enclosing agent's and workflow's names on the metrics.
+        self.agent_attributes = agent_attributes
         #: An explicit ``capture_content=``; None: the env var, read at each call.
         self.capture = capture
         #: ``gen_ai.provider.name`` for every client, when given.
@@ -578,6 +597,14 @@ class LLMSettings:
         prices = kwargs.get("prices")
         if prices is not None:
             prices = check_prices(prices, "instrument(prices)")
+        agent_attributes = kwargs.get("agent_attributes")
+        if agent_attributes is None:
+            agent_attributes = os.environ.get(ENV_AGENT_ATTRIBUTES, "").strip().lower() not in (
+                "false",
+                "0",
+                "no",
+                "off",
+            )
         return cls(
             handle,
             capture,
@@ -585,4 +612,5 @@ class LLMSettings:
             prices,
             dict(kwargs),
             _duplicates.keep_duplicates(kwargs),
+            bool(agent_attributes),
         )

@@ -213,13 +213,18 @@ class LLMInstrumentor(LibraryInstrumentor):
         ``gen_ai.provider.name`` for every client (else derived from the client).
     ``prices``
         Model name -> :class:`otel_agentkit.pricing.ModelPrice`, for the
-        ``agentkit.llm.cost`` counter; by default the process-wide table set
+        ``agentkit.llm.cost.usd`` counter; by default the process-wide table set
         with :func:`otel_agentkit.pricing.set_model_prices`, read at each call.
     ``keep_duplicate_spans``
         ``True`` makes our span (and metrics) even for a request another
         instrumentation already has a span for, and does not ask the others to
         step aside (default: ``AGENTKIT_KEEP_DUPLICATE_LLM_SPANS``, else
         ``False``: one span per request; see :mod:`._duplicates`).
+    ``agent_attributes``
+        Put ``gen_ai.agent.name`` / ``gen_ai.workflow.name`` of the enclosing
+        ``@traced_agent`` / ``@traced_workflow`` on the token, duration and
+        cost metrics (default True; env ``AGENTKIT_LLM_METRICS_AGENT_ATTRIBUTES=false``
+        turns it off).
 
     A subclass sets the class attributes below and overrides the hooks it needs.
     """
@@ -454,6 +459,7 @@ class LLMInstrumentor(LibraryInstrumentor):
             settings.prices,
             api.content,
             params,
+            agent_attributes=settings.agent_attributes,
         )
 
     def call_context(self, call: Call, settings: LLMSettings) -> otel_context.Context:

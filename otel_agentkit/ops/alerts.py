@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from otel_agentkit import semconv
-from otel_agentkit.ops import _yaml
+from otel_agentkit.ops import _yamltext as _yaml
 from otel_agentkit.ops import catalog as c
 from otel_agentkit.ops.catalog import label
 
@@ -94,9 +94,21 @@ def _p95(family: c.Family, by: str, window: str = "5m") -> str:
 
 
 _MODEL: Final = label(semconv.GEN_AI_REQUEST_MODEL)
+_CHECK: Final = label(semconv.AGENTKIT_HEALTH_CHECK)
+_STATE: Final = label(semconv.AGENTKIT_HEALTH_STATE)
+_CRITICAL: Final = label(semconv.AGENTKIT_HEALTH_CRITICAL)
 _TOOL: Final = label(semconv.GEN_AI_TOOL_NAME)
 _TOKEN_TYPE: Final = label(semconv.GEN_AI_TOKEN_TYPE)
 _STATUS_CLASS: Final = label(semconv.AGENTKIT_HTTP_STATUS_CLASS)
+
+
+def _health_state(state: str, critical: bool | None = None) -> str:
+    """Checks in ``state`` (of the critical or non-critical ones), one series per check."""
+    matchers = f'{_STATE}="{state}"'
+    if critical is not None:
+        matchers += f', {_CRITICAL}="{str(critical).lower()}"'
+    series = f"{c.HEALTH_STATUS.series()}{{{matchers}}}"
+    return f"max by (job, instance, {_CHECK}, {_STATE}) ({series}) == 1"
 
 
 def _http_error_ratio(window: str = "5m") -> str:
@@ -174,7 +186,10 @@ def alerting_rules(t: AlertThresholds | None = None) -> list[dict[str, Any]]:
         ),
         _alert(
             "AgentkitNoTraffic",
-            f"sum by (job) (rate({c.HTTP_REQUESTS.series()}[{t.no_traffic_minutes}m])) == 0",
+            # A web app registers its process metrics at instrument_app(): a service
+            # that is up and has never served a request has those and no request series.
+            f"(sum by (job) (rate({c.HTTP_REQUESTS.series()}[{t.no_traffic_minutes}m])) "
+            f"or sum by (job) ({c.PROCESS_MEMORY.series()}) * 0) == 0",
             f"{t.no_traffic_minutes}m",
             WARNING,
             f"{job}: no HTTP requests",
@@ -227,13 +242,20 @@ def alerting_rules(t: AlertThresholds | None = None) -> list[dict[str, Any]]:
         ),
         _alert(
             "AgentkitHealthCheckFailing",
-            f"min by (job, instance, {label(semconv.AGENTKIT_HEALTH_CHECK)}) "
-            f"({c.HEALTH_STATUS.series()}) == 0",
+            _health_state("error", critical=True),
             "2m",
             CRITICAL,
-            f"{job}: health check {{{{ $labels.{label(semconv.AGENTKIT_HEALTH_CHECK)} }}}} "
-            "is failing",
-            "agentkit.health.status is 0 (error) for this check on {{ $labels.instance }}.",
+            f"{job}: health check {{{{ $labels.{_CHECK} }}}} is failing",
+            "A critical check is in state error on {{ $labels.instance }}: /health answers 503.",
+        ),
+        _alert(
+            "AgentkitHealthCheckDegraded",
+            f"{_health_state('error', critical=False)} or {_health_state('degraded')}",
+            hold,
+            WARNING,
+            f"{job}: health check {{{{ $labels.{_CHECK} }}}} is {{{{ $labels.{_STATE} }}}}",
+            "A non-critical check errs, or a check is degraded, on {{ $labels.instance }}: "
+            "/health still answers 200.",
         ),
         _alert(
             "AgentkitMemoryGrowth",

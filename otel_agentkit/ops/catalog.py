@@ -91,7 +91,12 @@ LLM_TOKENS: Final = Family(
     semconv.GEN_AI_CLIENT_TOKEN_USAGE,
     semconv.UNIT_TOKENS,
     "histogram",
-    (semconv.GEN_AI_PROVIDER_NAME, semconv.GEN_AI_REQUEST_MODEL, semconv.GEN_AI_TOKEN_TYPE),
+    (
+        semconv.GEN_AI_PROVIDER_NAME,
+        semconv.GEN_AI_REQUEST_MODEL,
+        semconv.GEN_AI_TOKEN_TYPE,
+        semconv.GEN_AI_AGENT_NAME,
+    ),
     _LLM,
 )
 LLM_TTFC: Final = Family(
@@ -101,11 +106,18 @@ LLM_TTFC: Final = Family(
     (semconv.GEN_AI_PROVIDER_NAME, semconv.GEN_AI_REQUEST_MODEL),
     _LLM,
 )
+LLM_TPOC: Final = Family(
+    semconv.GEN_AI_CLIENT_OPERATION_TIME_PER_OUTPUT_CHUNK,
+    semconv.UNIT_SECONDS,
+    "histogram",
+    (semconv.GEN_AI_PROVIDER_NAME, semconv.GEN_AI_REQUEST_MODEL),
+    _LLM,
+)
 LLM_COST: Final = Family(
     semconv.AGENTKIT_LLM_COST,
     semconv.UNIT_USD,
     "counter",
-    (semconv.GEN_AI_PROVIDER_NAME, semconv.GEN_AI_REQUEST_MODEL),
+    (semconv.GEN_AI_PROVIDER_NAME, semconv.GEN_AI_REQUEST_MODEL, semconv.GEN_AI_AGENT_NAME),
     _LLM + ", with cost estimation",
 )
 TOOL_DURATION: Final = Family(
@@ -196,7 +208,11 @@ HEALTH_STATUS: Final = Family(
     semconv.AGENTKIT_HEALTH_STATUS,
     semconv.UNIT_RATIO,
     "gauge",
-    (semconv.AGENTKIT_HEALTH_CHECK,),
+    (
+        semconv.AGENTKIT_HEALTH_CHECK,
+        semconv.AGENTKIT_HEALTH_STATE,
+        semconv.AGENTKIT_HEALTH_CRITICAL,
+    ),
     _HEALTH,
 )
 PROCESS_MEMORY: Final = Family(
@@ -213,6 +229,7 @@ FAMILIES: Final[tuple[Family, ...]] = (
     LLM_DURATION,
     LLM_TOKENS,
     LLM_TTFC,
+    LLM_TPOC,
     LLM_COST,
     TOOL_DURATION,
     AGENT_DURATION,

@@ -16,6 +16,7 @@ from typing import Any, Final
 
 from otel_agentkit import semconv
 from otel_agentkit.ops import catalog as c
+from otel_agentkit.ops.alerts import SERVER_ERROR_CLASS, AlertThresholds
 from otel_agentkit.ops.catalog import label
 
 #: Name of the Prometheus datasource the stack provisions.
@@ -33,6 +34,8 @@ DEFAULT_TRACES_URL: Final = "http://localhost:16686"
 SERVICE_VAR: Final = "service"
 INSTANCE_VAR: Final = "instance"
 MODEL_VAR: Final = "model"
+PROVIDER_VAR: Final = "provider"
+AGENT_VAR: Final = "agent"
 DATASOURCE_VAR: Final = "datasource"
 
 _DS: Final = {"type": "prometheus", "uid": "${" + DATASOURCE_VAR + "}"}
@@ -40,7 +43,12 @@ _GRID_COLUMNS: Final = 24
 
 # Selectors shared by all panels: the scrape job (one per service) and instance.
 _SCOPE: Final = f'job=~"${SERVICE_VAR}", instance=~"${INSTANCE_VAR}"'
-_LLM_SCOPE: Final = f'{_SCOPE}, {label(semconv.GEN_AI_REQUEST_MODEL)}=~"${MODEL_VAR}"'
+_LLM_SCOPE: Final = (
+    f'{_SCOPE}, {label(semconv.GEN_AI_REQUEST_MODEL)}=~"${MODEL_VAR}", '
+    f'{label(semconv.GEN_AI_PROVIDER_NAME)}=~"${PROVIDER_VAR}"'
+)
+# Calls outside any agent have no agent label: the "All" value (.*) matches them too.
+_AGENT_SCOPE: Final = f'{_LLM_SCOPE}, {label(semconv.GEN_AI_AGENT_NAME)}=~"${AGENT_VAR}"'
 _RATE: Final = "$__rate_interval"
 
 
@@ -54,7 +62,8 @@ def _rate(series: str, scope: str = _SCOPE, extra: str = "") -> str:
 
 
 def _quantile(q: float, family: c.Family, by: tuple[str, ...], scope: str = _SCOPE) -> str:
-    group = ", ".join(("le", *(label(a) for a in by)))
+    # ``job`` stays: the panels' trace links open ``${__field.labels.job}`` in Jaeger.
+    group = ", ".join(("le", "job", *(label(a) for a in by)))
     return f"histogram_quantile({q}, sum by ({group}) ({_rate(family.series('bucket'), scope)}))"
 
 
@@ -100,6 +109,8 @@ class Panel:
     width: int = 8
     height: int = 8
     traces_link: bool = False
+    #: The alert rule's threshold, drawn as a red line (same unit as the panel).
+    threshold: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -111,11 +122,16 @@ class Row:
     panels: list[Panel]
 
 
+_ALERTS: Final = AlertThresholds()
+
+
 def _traffic() -> Row:
     requests = c.HTTP_REQUESTS.series()
     errors = c.HTTP_ERRORS.series()
     route = semconv.HTTP_ROUTE
-    status_class = semconv.AGENTKIT_HTTP_STATUS_CLASS
+    status = label(semconv.AGENTKIT_HTTP_STATUS_CLASS)
+    server_errors = f'{status}="{SERVER_ERROR_CLASS}"'
+    client_errors = f'{status}="{semconv.HTTP_STATUS_CLASS_4XX}"'
     return Row(
         "Traffic",
         [
@@ -126,21 +142,23 @@ def _traffic() -> Row:
                 unit="reqps",
             ),
             Panel(
-                "Error rate %",
-                "Share of HTTP requests answered with an error status, by status class.",
+                "Server error rate % (5xx)",
+                "Share of HTTP requests answered 5xx, as AgentkitHighErrorRate computes it "
+                "(its threshold is the red line); client errors (4xx) are drawn apart.",
                 [
                     Query(
-                        f"100 * sum by ({_by(status_class)}) ({_rate(errors)})"
-                        f" / scalar(sum({_rate(requests)}))",
-                        _legend(status_class),
+                        f"100 * (sum({_rate(errors, extra=server_errors)})"
+                        f" or sum({_rate(requests)}) * 0) / sum({_rate(requests)})",
+                        "server errors (5xx)",
                     ),
                     Query(
-                        f"100 * (sum({_rate(errors)}) or sum({_rate(requests)}) * 0)"
-                        f" / sum({_rate(requests)})",
-                        "all errors",
+                        f"100 * (sum({_rate(errors, extra=client_errors)})"
+                        f" or sum({_rate(requests)}) * 0) / sum({_rate(requests)})",
+                        "client errors (4xx)",
                     ),
                 ],
                 unit="percent",
+                threshold=_ALERTS.http_error_ratio * 100,
             ),
             Panel(
                 "Active requests",
@@ -178,10 +196,19 @@ def _traffic() -> Row:
     )
 
 
+def _none_if_empty(expr: str, attribute: str) -> str:
+    """``expr`` with an empty ``attribute`` label shown as ``(none)`` (calls outside agents)."""
+    name = label(attribute)
+    return f'label_replace({expr}, "{name}", "(none)", "{name}", "")'
+
+
 def _llm() -> Row:
     provider, model = semconv.GEN_AI_PROVIDER_NAME, semconv.GEN_AI_REQUEST_MODEL
     token_type, error = semconv.GEN_AI_TOKEN_TYPE, semconv.ERROR_TYPE
+    agent = semconv.GEN_AI_AGENT_NAME
     calls = c.LLM_DURATION.series("count")
+    tokens = c.LLM_TOKENS.series("sum")
+    cost = c.LLM_COST.series()
     return Row(
         "LLM",
         [
@@ -198,7 +225,8 @@ def _llm() -> Row:
             ),
             Panel(
                 "LLM error rate %",
-                "Share of GenAI client operations that failed (error.type set), by model.",
+                "Share of GenAI client operations that failed (error.type set), by model; "
+                "the red line is AgentkitLLMErrorRate's threshold.",
                 [
                     Query(
                         _error_percent(calls, (model,), _LLM_SCOPE, _is_error(error)),
@@ -206,10 +234,12 @@ def _llm() -> Row:
                     )
                 ],
                 unit="percent",
+                threshold=_ALERTS.llm_error_ratio * 100,
             ),
             Panel(
                 "LLM latency p95 by model",
-                "gen_ai.client.operation.duration, 95th percentile.",
+                "gen_ai.client.operation.duration, 95th percentile; the red line is "
+                "AgentkitLLMLatencyHigh's threshold. Exemplars link to the traces.",
                 [
                     Query(
                         _quantile(0.95, c.LLM_DURATION, (model,), _LLM_SCOPE), _legend(model), True
@@ -217,11 +247,22 @@ def _llm() -> Row:
                 ],
                 unit="s",
                 traces_link=True,
+                threshold=_ALERTS.llm_latency_p95_seconds,
             ),
             Panel(
                 "Time to first chunk p95 by model",
-                "gen_ai.client.operation.time_to_first_chunk (streaming calls), 95th percentile.",
+                "gen_ai.client.operation.time_to_first_chunk (streaming calls), 95th percentile; "
+                "the red line is AgentkitTimeToFirstChunkHigh's threshold.",
                 [Query(_quantile(0.95, c.LLM_TTFC, (model,), _LLM_SCOPE), _legend(model), True)],
+                unit="s",
+                traces_link=True,
+                threshold=_ALERTS.ttfc_p95_seconds,
+            ),
+            Panel(
+                "Time per output chunk p95 by model",
+                "gen_ai.client.operation.time_per_output_chunk (streaming calls): how fast "
+                "a stream flows once it started, 95th percentile.",
+                [Query(_quantile(0.95, c.LLM_TPOC, (model,), _LLM_SCOPE), _legend(model), True)],
                 unit="s",
                 traces_link=True,
             ),
@@ -230,11 +271,27 @@ def _llm() -> Row:
                 "gen_ai.client.token.usage summed per second, split by input/output.",
                 [
                     Query(
-                        f"sum by ({_by(model, token_type)}) "
-                        f"({_rate(c.LLM_TOKENS.series('sum'), _LLM_SCOPE)})",
+                        f"sum by ({_by(model, token_type)}) ({_rate(tokens, _AGENT_SCOPE)})",
                         _legend(model, token_type),
                     )
                 ],
+            ),
+            Panel(
+                "Tokens per hour by agent",
+                "Tokens used per hour by the calls each @traced_agent made ((none): calls "
+                "outside any agent); the red line is the hourly share of "
+                "AgentkitTokenBudgetBurn's daily budget.",
+                [
+                    Query(
+                        _none_if_empty(
+                            f"sum by ({_by(agent, token_type)}) "
+                            f"({_rate(tokens, _AGENT_SCOPE)}) * 3600",
+                            agent,
+                        ),
+                        _legend(agent, token_type),
+                    )
+                ],
+                threshold=_ALERTS.token_budget_per_day / 24,
             ),
             Panel(
                 "Token totals",
@@ -242,7 +299,7 @@ def _llm() -> Row:
                 [
                     Query(
                         f"sum by ({_by(token_type)}) "
-                        f"(increase({_sel(c.LLM_TOKENS.series('sum'), _LLM_SCOPE)}[$__range]))",
+                        f"(increase({_sel(tokens, _AGENT_SCOPE)}[$__range]))",
                         _legend(token_type),
                         instant=True,
                     )
@@ -251,18 +308,44 @@ def _llm() -> Row:
             ),
             Panel(
                 "Estimated cost (USD) by model",
-                "agentkit.llm.cost over the time range; empty when cost estimation is off.",
+                "agentkit.llm.cost.usd over the time range; empty when no prices are set.",
                 [
                     Query(
-                        f"sum by ({_by(model)}) "
-                        f"(increase({_sel(c.LLM_COST.series(), _LLM_SCOPE)}[$__range]))",
+                        f"sum by ({_by(model)}) (increase({_sel(cost, _AGENT_SCOPE)}[$__range]))",
                         _legend(model),
                         instant=True,
                     )
                 ],
                 unit="currencyUSD",
                 kind="stat",
-                width=24,
+            ),
+            Panel(
+                "Estimated cost (USD) by agent",
+                "agentkit.llm.cost.usd over the time range, by the agent that made the calls.",
+                [
+                    Query(
+                        _none_if_empty(
+                            f"sum by ({_by(agent)}) "
+                            f"(increase({_sel(cost, _AGENT_SCOPE)}[$__range]))",
+                            agent,
+                        ),
+                        _legend(agent),
+                        instant=True,
+                    )
+                ],
+                unit="currencyUSD",
+                kind="stat",
+            ),
+            Panel(
+                "Cost over time (USD per hour) by model",
+                "agentkit.llm.cost.usd as a rate: spend per hour.",
+                [
+                    Query(
+                        f"sum by ({_by(model)}) ({_rate(cost, _AGENT_SCOPE)}) * 3600",
+                        _legend(model),
+                    )
+                ],
+                unit="currencyUSD",
             ),
         ],
     )
@@ -282,7 +365,8 @@ def _tools_agents() -> Row:
             ),
             Panel(
                 "Tool error rate %",
-                "Share of tool executions that raised, by tool.",
+                "Share of tool executions that raised, by tool; the red line is "
+                "AgentkitToolErrorRate's threshold.",
                 [
                     Query(
                         _error_percent(tool_calls, (tool,), _SCOPE, _is_error(error)),
@@ -290,6 +374,14 @@ def _tools_agents() -> Row:
                     )
                 ],
                 unit="percent",
+                threshold=_ALERTS.tool_error_ratio * 100,
+            ),
+            Panel(
+                "Tool latency p95",
+                "gen_ai.execute_tool.duration, 95th percentile, by tool.",
+                [Query(_quantile(0.95, c.TOOL_DURATION, (tool,)), _legend(tool), True)],
+                unit="s",
+                traces_link=True,
             ),
             Panel(
                 "Agent invocation latency p95",
@@ -348,7 +440,7 @@ def _tools_agents() -> Row:
                         _legend(semconv.AGENTKIT_SCHEDULER_JOB),
                     )
                 ],
-                width=24,
+                width=16,
             ),
         ],
     )
@@ -392,15 +484,20 @@ def _retrieval() -> Row:
 
 def _process() -> Row:
     check = semconv.AGENTKIT_HEALTH_CHECK
+    state, critical = semconv.AGENTKIT_HEALTH_STATE, semconv.AGENTKIT_HEALTH_CRITICAL
+    not_ok = f'{label(state)}!="ok"'
     return Row(
         "Process",
         [
             Panel(
-                "Health status per check",
-                "agentkit.health.status: 1 ok, 0.5 degraded, 0 error.",
+                "Health checks not ok",
+                "agentkit.health.status: the checks whose state is degraded or error "
+                "(critical ones make /health answer 503), by check and state.",
                 [
                     Query(
-                        f"min by ({_by(check)}) ({_sel(c.HEALTH_STATUS.series())})", _legend(check)
+                        f"max by ({_by(check, state, critical)}) "
+                        f"({_sel(c.HEALTH_STATUS.series(), extra=not_ok)}) == 1",
+                        _legend(check, state) + " critical={{" + label(critical) + "}}",
                     )
                 ],
                 extra={"min": 0, "max": 1},
@@ -452,6 +549,15 @@ def rows() -> list[Row]:
 
 def _field_config(panel: Panel, traces_url: str) -> dict[str, Any]:
     defaults: dict[str, Any] = {"unit": panel.unit, **panel.extra}
+    if panel.threshold is not None:
+        defaults["thresholds"] = {
+            "mode": "absolute",
+            "steps": [
+                {"color": "green", "value": None},
+                {"color": "red", "value": panel.threshold},
+            ],
+        }
+        defaults["custom"] = {"thresholdsStyle": {"mode": "line"}}
     if panel.traces_link:
         defaults["links"] = [
             {
@@ -537,6 +643,18 @@ def _templating(datasource: str) -> dict[str, Any]:
                 "Model",
                 f"label_values({duration_count}{{{job_scope}}}, "
                 f"{label(semconv.GEN_AI_REQUEST_MODEL)})",
+            ),
+            query_var(
+                PROVIDER_VAR,
+                "Provider",
+                f"label_values({duration_count}{{{job_scope}}}, "
+                f"{label(semconv.GEN_AI_PROVIDER_NAME)})",
+            ),
+            query_var(
+                AGENT_VAR,
+                "Agent",
+                f"label_values({c.LLM_TOKENS.series('count')}{{{job_scope}}}, "
+                f"{label(semconv.GEN_AI_AGENT_NAME)})",
             ),
         ]
     }

@@ -7,13 +7,14 @@ directory is this output, committed. What it holds:
 - ``docker-compose.yaml``: Jaeger (OTLP 4317/4318, UI 16686), Prometheus
   (scrapes the app, loads the rules, exemplar storage on), Alertmanager
   (critical -> pager, warning -> chat), Grafana (provisioned datasources and
-  the dashboard), and an OpenTelemetry Collector under the ``collector``
-  profile for the push path.
+  the dashboard), and an OpenTelemetry Collector for the push path (always
+  started: Prometheus scrapes it).
 - ``prometheus/``, ``alertmanager/``, ``grafana/``, ``otel-collector/``: their
   configuration.
 - ``kubernetes/``: the app's Deployment and Service with the
-  ``prometheus.io/scrape|port|path`` annotations, and a Prometheus ConfigMap
-  whose pod discovery honours them.
+  ``prometheus.io/scrape|port|path`` annotations, a Prometheus ConfigMap
+  whose pod discovery honours them and whose alerts go to the Alertmanager
+  here, and the Collector and Alertmanager (ConfigMap, Deployment, Service).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from otel_agentkit.ops import _yaml
+from otel_agentkit.ops import _yamltext as _yaml
 from otel_agentkit.ops.alerts import CRITICAL, WARNING, AlertThresholds, render_rules
 from otel_agentkit.ops.dashboards import (
     DEFAULT_DATASOURCE,
@@ -40,6 +41,13 @@ METRICS_PORT: Final = 9464
 DEFAULT_SERVICE: Final = "agentkit-app"
 #: Where Prometheus (in a container) finds an app running on the host.
 DEFAULT_APP_TARGET: Final = f"host.docker.internal:{METRICS_PORT}"
+
+#: Labels a warning must share with AgentkitTargetDown to be held back by it.
+INHIBIT_EQUAL: Final = ("job",)
+#: Where the stack's Alertmanager listens (compose service and Kubernetes Service).
+ALERTMANAGER_TARGET: Final = "alertmanager:9093"
+#: The Collector's Prometheus exporter (compose service and Kubernetes Service).
+COLLECTOR_METRICS_TARGET: Final = "otel-collector:8889"
 
 IMAGES: Final = {
     "jaeger": "jaegertracing/all-in-one:1.62.0",
@@ -60,6 +68,8 @@ GRAFANA_DASHBOARD: Final = "grafana/dashboards/agentkit.json"
 COLLECTOR_CONFIG: Final = "otel-collector/config.yaml"
 K8S_APP: Final = "kubernetes/app.yaml"
 K8S_PROMETHEUS: Final = "kubernetes/prometheus-config.yaml"
+K8S_COLLECTOR: Final = "kubernetes/otel-collector.yaml"
+K8S_ALERTMANAGER: Final = "kubernetes/alertmanager.yaml"
 
 
 @dataclass(frozen=True)
@@ -83,7 +93,7 @@ def prometheus_config(options: StackOptions | None = None) -> dict[str, Any]:
     return {
         "global": {"scrape_interval": "15s", "evaluation_interval": "15s"},
         "rule_files": ["alerts.yaml"],
-        "alerting": {"alertmanagers": [{"static_configs": [{"targets": ["alertmanager:9093"]}]}]},
+        "alerting": _alerting(),
         "scrape_configs": [
             {
                 # Pull path: the app's own /metrics (configure(prometheus_port=9464)
@@ -97,11 +107,15 @@ def prometheus_config(options: StackOptions | None = None) -> dict[str, Any]:
                 # metrics here; honor_labels keeps job/instance from service.name.
                 "job_name": "otel-collector",
                 "honor_labels": True,
-                "static_configs": [{"targets": ["otel-collector:8889"]}],
+                "static_configs": [{"targets": [COLLECTOR_METRICS_TARGET]}],
             },
             {"job_name": "prometheus", "static_configs": [{"targets": ["localhost:9090"]}]},
         ],
     }
+
+
+def _alerting() -> dict[str, Any]:
+    return {"alertmanagers": [{"static_configs": [{"targets": [ALERTMANAGER_TARGET]}]}]}
 
 
 def alertmanager_config() -> dict[str, Any]:
@@ -120,10 +134,12 @@ def alertmanager_config() -> dict[str, Any]:
         },
         "inhibit_rules": [
             {
-                # A down target explains its other alerts; page once.
+                # A down target explains its service's other alerts; page once. The
+                # job-level warnings (LLM errors, tool errors, token budget) carry no
+                # instance label: matching on the job is what reaches them.
                 "source_matchers": ['alertname="AgentkitTargetDown"'],
                 "target_matchers": [f'severity="{WARNING}"'],
-                "equal": ["job", "instance"],
+                "equal": list(INHIBIT_EQUAL),
             }
         ],
         "receivers": [
@@ -299,8 +315,9 @@ def compose() -> dict[str, Any]:
                 "depends_on": ["prometheus", "jaeger"],
             },
             "otel-collector": {
+                # Always started: Prometheus scrapes it (a target that is never up
+                # would page), and the apps' OTLP push path goes through it.
                 "image": IMAGES["otel-collector"],
-                "profiles": ["collector"],
                 "command": ["--config=/etc/otelcol/config.yaml"],
                 "volumes": ["./otel-collector/config.yaml:/etc/otelcol/config.yaml:ro"],
                 # Jaeger already holds 4317/4318 on the host; the collector takes 14317/14318.
@@ -386,12 +403,90 @@ def kubernetes_app(options: StackOptions | None = None) -> list[dict[str, Any]]:
     return [deployment, service]
 
 
+def _kubernetes_service(
+    name: str, image: str, args: list[str], ports: dict[str, int], config: dict[str, str]
+) -> list[dict[str, Any]]:
+    """ConfigMap (mounted at /etc/<name>), Deployment and Service of one stack component."""
+    labels = {"app.kubernetes.io/name": name}
+    mount = f"/etc/{name}"
+    return [
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": f"{name}-config", "labels": labels},
+            "data": config,
+        },
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": name, "labels": labels},
+            "spec": {
+                "replicas": 1,
+                "selector": {"matchLabels": labels},
+                "template": {
+                    "metadata": {"labels": labels},
+                    "spec": {
+                        "containers": [
+                            {
+                                "name": name,
+                                "image": image,
+                                "args": [a.replace("{config}", mount) for a in args],
+                                "ports": [
+                                    {"name": port_name, "containerPort": port}
+                                    for port_name, port in ports.items()
+                                ],
+                                "volumeMounts": [{"name": "config", "mountPath": mount}],
+                            }
+                        ],
+                        "volumes": [{"name": "config", "configMap": {"name": f"{name}-config"}}],
+                    },
+                },
+            },
+        },
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": name, "labels": labels},
+            "spec": {
+                "selector": labels,
+                "ports": [
+                    {"name": port_name, "port": port, "targetPort": port_name}
+                    for port_name, port in ports.items()
+                ],
+            },
+        },
+    ]
+
+
+def kubernetes_collector() -> list[dict[str, Any]]:
+    """The OpenTelemetry Collector the app's ``OTEL_EXPORTER_OTLP_ENDPOINT`` points at."""
+    return _kubernetes_service(
+        "otel-collector",
+        IMAGES["otel-collector"],
+        ["--config={config}/config.yaml"],
+        {"otlp-grpc": 4317, "otlp-http": 4318, "metrics": 8889},
+        {"config.yaml": _yaml.dump(collector_config())},
+    )
+
+
+def kubernetes_alertmanager() -> list[dict[str, Any]]:
+    """Alertmanager, where the Kubernetes Prometheus config sends its alerts."""
+    return _kubernetes_service(
+        "alertmanager",
+        IMAGES["alertmanager"],
+        ["--config.file={config}/alertmanager.yml"],
+        {"http": 9093},
+        {"alertmanager.yml": _yaml.dump(alertmanager_config())},
+    )
+
+
 def kubernetes_prometheus_config() -> dict[str, Any]:
     """``prometheus.yml`` that discovers pods by their ``prometheus.io/*`` annotations."""
     annotation = "__meta_kubernetes_pod_annotation_prometheus_io_"
     return {
         "global": {"scrape_interval": "15s", "evaluation_interval": "15s"},
         "rule_files": ["alerts.yaml"],
+        "alerting": _alerting(),
         "scrape_configs": [
             {
                 "job_name": "kubernetes-pods",
@@ -462,6 +557,8 @@ def build_stack(options: StackOptions | None = None) -> dict[str, str]:
         COLLECTOR_CONFIG: _yaml.dump(collector_config(), header=header),
         K8S_APP: _yaml.dump_all(kubernetes_app(options), header=header),
         K8S_PROMETHEUS: _yaml.dump(kubernetes_prometheus(options), header=header),
+        K8S_COLLECTOR: _yaml.dump_all(kubernetes_collector(), header=header),
+        K8S_ALERTMANAGER: _yaml.dump_all(kubernetes_alertmanager(), header=header),
     }
 
 

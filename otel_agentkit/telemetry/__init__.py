@@ -118,20 +118,21 @@ class Telemetry:
     def render_metrics(self, accept: str | None = None) -> tuple[bytes, str]:
         """Render the Prometheus exposition for a web framework's ``/metrics`` route.
 
-        Returns ``(body, content_type)``; OpenMetrics when ``accept`` asks for it,
-        the Prometheus text format otherwise.
+        Returns ``(body, content_type)``; OpenMetrics when ``accept`` asks for it
+        (histogram buckets and counters then carry exemplars: the trace and span
+        id of a recorded measurement), the Prometheus text format otherwise.
         """
         if self._prometheus_reader is None:
             raise AgentkitError(
                 "the Prometheus metrics exporter is not enabled; add 'prometheus' to "
                 "metrics_exporter / OTEL_METRICS_EXPORTER"
             )
-        from prometheus_client import REGISTRY
         from prometheus_client.exposition import choose_encoder
 
+        from otel_agentkit.telemetry._prometheus import served
+
         encoder, content_type = choose_encoder(accept or "")
-        registry = self._registry if self._registry is not None else REGISTRY
-        return encoder(registry), content_type
+        return encoder(served(self._registry)), content_type
 
     @property
     def metrics_multiprocess_dir(self) -> str | None:

@@ -235,12 +235,13 @@ def build(
                 readers.append(prometheus_reader)
                 continue
 
-            from opentelemetry.exporter.prometheus import PrometheusMetricReader
+            from otel_agentkit.telemetry._prometheus import PrometheusReader
 
             if prometheus_registry is None:
-                prometheus_reader = PrometheusMetricReader()
-            else:
-                prometheus_reader = PrometheusMetricReader(registry=prometheus_registry)
+                from prometheus_client import REGISTRY
+
+                prometheus_registry = REGISTRY
+            prometheus_reader = PrometheusReader(prometheus_registry)
             readers.append(prometheus_reader)
             continue
         metric_exporter: MetricExporter = (
@@ -251,8 +252,15 @@ def build(
         readers.append(
             PeriodicExportingMetricReader(metric_exporter, export_interval_millis=interval_ms)
         )
+    # Multi-process mode counts measurements through the exemplar filter (to write
+    # only when something was recorded); otherwise the SDK's default filter.
+    exemplar_filter = getattr(prometheus_reader, "exemplar_filter", None)
     meter_provider = MeterProvider(
-        resource=resource, metric_readers=readers, views=build_views(), shutdown_on_exit=False
+        resource=resource,
+        metric_readers=readers,
+        views=build_views(),
+        exemplar_filter=exemplar_filter,
+        shutdown_on_exit=False,
     )
 
     logger_provider = LoggerProvider(resource=resource, shutdown_on_exit=False)
@@ -294,13 +302,15 @@ def start_prometheus_server(
     of the same server bound it first and serves the merged metrics of all of
     them): None is returned instead of raising.
     """
-    from prometheus_client import REGISTRY, start_http_server
+    from prometheus_client import start_http_server
+
+    from otel_agentkit.telemetry._prometheus import served
 
     try:
         server, thread = start_http_server(
             settings.prometheus_port,
             addr=settings.prometheus_host,
-            registry=registry if registry is not None else REGISTRY,
+            registry=served(registry),
         )
     except OSError as exc:
         import errno

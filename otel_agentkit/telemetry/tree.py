@@ -110,7 +110,11 @@ def _tokens(attrs: Mapping[str, Any], paint: _Painter) -> list[str]:
         None, attrs.get(semconv.GEN_AI_RESPONSE_MODEL), attrs.get(semconv.GEN_AI_REQUEST_MODEL)
     )
     if price is not None:
-        cost = price.input_cost(int(input_tokens or 0)) + price.output_cost(int(output_tokens or 0))
+        cost = price.input_cost(
+            int(input_tokens or 0),
+            attrs.get(semconv.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS),
+            attrs.get(semconv.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS),
+        ) + price.output_cost(int(output_tokens or 0))
         parts.append(f"${cost:.6f}")
     return parts
 

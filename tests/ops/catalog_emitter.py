@@ -47,6 +47,8 @@ SAMPLE_VALUES: dict[str, str] = {
     semconv.AGENTKIT_SCHEDULER_JOB: "nightly",
     semconv.AGENTKIT_RATE_LIMIT_ENDPOINT: "/chat",
     semconv.AGENTKIT_HEALTH_CHECK: "model-server",
+    semconv.AGENTKIT_HEALTH_STATE: "degraded",
+    semconv.AGENTKIT_HEALTH_CRITICAL: "false",
     semconv.GEN_AI_TOKEN_TYPE: semconv.TOKEN_TYPE_INPUT,
     semconv.ERROR_TYPE: "TimeoutError",
 }

@@ -1,9 +1,10 @@
 """A real Prometheus (the Debian ``prometheus`` binary) on 127.0.0.1 for the e2e tests.
 
-``start_app(argv)`` runs a process that prints ``{"port": N}`` once its
-``/metrics`` is up; ``Prometheus`` writes a config scraping such targets every
-second (plus rule files), starts the server on a free port with its own
-storage directory and answers PromQL through ``/api/v1``.
+``App(argv)`` runs a process that prints ``{"port": N}`` once it is ready
+(its ``/metrics`` up and its traffic flowing); ``Prometheus`` writes a config
+scraping such targets every second (plus rule files), starts the server on a
+free port with its own storage directory (exemplar storage on when asked) and
+answers PromQL and exemplar queries through ``/api/v1``.
 """
 
 from __future__ import annotations
@@ -38,9 +39,18 @@ def free_port() -> int:
 class App:
     """A scraped app running as a subprocess."""
 
-    def __init__(self, argv: Sequence[str], startup_timeout: float = 30.0) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "AGENTKIT_"))}
-        env["PYTHONPATH"] = str(REPO)
+    def __init__(
+        self,
+        argv: Sequence[str],
+        startup_timeout: float = 120.0,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        environment = {
+            k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "AGENTKIT_"))
+        }
+        environment.update(env or {})
+        environment["PYTHONPATH"] = str(REPO)
+        env = environment
         self.argv = list(argv)
         # stderr goes to a file: a chatty app must not block on a full pipe.
         self.stderr = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 (closed in stop())
@@ -53,7 +63,8 @@ class App:
             text=True,
         )
         assert self.process.stdout is not None
-        # The app prints {"port": N} once /metrics is up.
+        # The app prints {"port": N} once it is ready: /metrics up and its traffic
+        # flowing (a generous bound: a loaded machine imports slowly).
         ready, _, _ = select.select([self.process.stdout], [], [], startup_timeout)
         line = self.process.stdout.readline() if ready else ""
         if not line:
@@ -85,7 +96,13 @@ class Prometheus:
     """A Prometheus server scraping ``targets`` ({job: "host:port"}) every second."""
 
     def __init__(
-        self, binary: str, workdir: Path, targets: dict[str, str], rule_files: Sequence[Path] = ()
+        self,
+        binary: str,
+        workdir: Path,
+        targets: dict[str, str],
+        rule_files: Sequence[Path] = (),
+        *,
+        exemplars: bool = False,
     ) -> None:
         self.workdir = workdir
         rules = []
@@ -112,6 +129,8 @@ class Prometheus:
                 f"--storage.tsdb.path={workdir / 'data'}",
                 f"--web.listen-address=127.0.0.1:{self.port}",
                 "--storage.tsdb.retention.time=1h",
+                # Scrapes ask for OpenMetrics (and keep exemplars) only with this on.
+                *(["--enable-feature=exemplar-storage"] if exemplars else []),
             ],
             stdout=self.log,
             stderr=subprocess.STDOUT,
@@ -153,6 +172,14 @@ class Prometheus:
         assert data["resultType"] == "vector", data
         result: list[dict[str, Any]] = data["result"]
         return result
+
+    def exemplars(self, expr: str, window_s: float = 600.0) -> list[dict[str, Any]]:
+        """``/api/v1/query_exemplars`` over the last ``window_s`` seconds."""
+        now = time.time()
+        data: list[dict[str, Any]] = self.api(
+            "query_exemplars", query=expr, start=str(now - window_s), end=str(now + 60)
+        )
+        return data
 
     def wait_for(self, expr: str, timeout: float = 20.0) -> list[dict[str, Any]]:
         """Poll until ``expr`` returns data."""

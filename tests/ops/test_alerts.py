@@ -140,3 +140,24 @@ def test_every_threshold_is_documented() -> None:
     for f in fields(AlertThresholds):
         row = f"| `--{f.name.replace('_', '-')}` | `{f.default}` |"
         assert row in docs, f"docs/operations.md lacks the threshold row {row!r}"
+
+
+def test_the_target_down_inhibition_reaches_every_warning() -> None:
+    """Every warning carries the labels the inhibit rule matches on, or it is never held back.
+
+    The labels an alert carries are those its expression keeps: the ``by (...)``
+    of its outermost aggregation (or every label, for an unaggregated selector).
+    """
+    import re
+
+    config = stack.alertmanager_config()
+    (rule,) = config["inhibit_rules"]
+    assert rule["source_matchers"] == ['alertname="AgentkitTargetDown"']
+    for alert in alerts.alerting_rules():
+        if alert["labels"]["severity"] != alerts.WARNING:
+            continue
+        groupings = re.findall(r"\bby \(([^)]*)\)", alert["expr"])
+        if not groupings:  # an unaggregated selector keeps job and instance
+            continue
+        kept = set.intersection(*({x.strip() for x in g.split(",")} - {"le"} for g in groupings))
+        assert set(rule["equal"]) <= kept, (alert["alert"], kept)

@@ -66,23 +66,85 @@ def test_stack_parses_and_wires_the_services() -> None:
     assert {stack.DEFAULT_SERVICE, "otel-collector"} <= scraped
 
 
-def test_yaml_writer_round_trips_what_it_writes() -> None:
-    from otel_agentkit.ops import _yaml
-
-    value = {
-        "plain": "abc",
-        "reserved": "true",
-        "number_like": "15s",
-        "colon": "a: b",
-        "quote": 'say "hi"',
-        "multi": "line one\n  indented\nlast\n",
-        "multi_no_end": "a\nb",
-        "empty_list": [],
-        "empty_map": {},
-        "nested": [{"a": [1, 2.5, True, None]}, ["x", "y"]],
-        "unicode": "héllo ✓",
+def test_every_target_prometheus_scrapes_starts_with_docker_compose_up() -> None:
+    """A scrape target that `docker compose up` does not start is a down target: a page."""
+    files = stack.build_stack()
+    services = yaml.safe_load(files[stack.COMPOSE])["services"]
+    started = {name for name, service in services.items() if not service.get("profiles")}
+    prometheus = yaml.safe_load(files[stack.PROMETHEUS_CONFIG])
+    hosts = {
+        target.split(":")[0]
+        for job in prometheus["scrape_configs"]
+        for config in job.get("static_configs", [])
+        for target in config["targets"]
     }
-    assert yaml.safe_load(_yaml.dump(value, header="h1\nh2")) == value
+    app_host = stack.DEFAULT_APP_TARGET.split(":")[0]  # the app runs on the host
+    assert hosts - {app_host, "localhost"} <= started
+    alertmanagers = prometheus["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"]
+    assert {t.split(":")[0] for t in alertmanagers} <= started
+
+
+def test_kubernetes_alerts_reach_an_alertmanager_and_otlp_reaches_a_collector() -> None:
+    files = stack.build_stack()
+    configmap = yaml.safe_load(files[stack.K8S_PROMETHEUS])
+    config = yaml.safe_load(configmap["data"]["prometheus.yml"])
+    (target,) = config["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"]
+    services = {
+        doc["metadata"]["name"]: doc
+        for path in (stack.K8S_APP, stack.K8S_COLLECTOR, stack.K8S_ALERTMANAGER)
+        for doc in yaml.safe_load_all(files[path])
+        if doc["kind"] == "Service"
+    }
+    host, port = target.split(":")
+    assert int(port) in {p["port"] for p in services[host]["spec"]["ports"]}
+    deployment = next(
+        d for d in yaml.safe_load_all(files[stack.K8S_APP]) if d["kind"] == "Deployment"
+    )
+    env = {
+        e["name"]: e.get("value")
+        for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]
+    }
+    endpoint = env["OTEL_EXPORTER_OTLP_ENDPOINT"].removeprefix("http://")
+    otlp_host, otlp_port = endpoint.split(":")
+    assert int(otlp_port) in {p["port"] for p in services[otlp_host]["spec"]["ports"]}
+    # each Deployment mounts the ConfigMap shipped with it
+    for path in (stack.K8S_COLLECTOR, stack.K8S_ALERTMANAGER):
+        configmap, deployment, _ = yaml.safe_load_all(files[path])
+        (volume,) = deployment["spec"]["template"]["spec"]["volumes"]
+        assert volume["configMap"]["name"] == configmap["metadata"]["name"]
+
+
+def test_every_generated_yaml_file_round_trips_through_pyyaml() -> None:
+    """What the generators model is what a YAML reader gets back, file by file."""
+    from otel_agentkit.ops import _yamltext
+
+    files = stack.build_stack()
+    models = {
+        stack.COMPOSE: [stack.compose()],
+        stack.PROMETHEUS_CONFIG: [stack.prometheus_config()],
+        stack.PROMETHEUS_RULES: [alerts.build_rules()],
+        stack.ALERTMANAGER_CONFIG: [stack.alertmanager_config()],
+        stack.GRAFANA_DATASOURCES: [stack.grafana_datasources()],
+        stack.GRAFANA_DASHBOARD_PROVIDER: [stack.grafana_dashboard_provider()],
+        stack.COLLECTOR_CONFIG: [stack.collector_config()],
+        stack.K8S_APP: stack.kubernetes_app(),
+        stack.K8S_PROMETHEUS: [stack.kubernetes_prometheus()],
+        stack.K8S_COLLECTOR: stack.kubernetes_collector(),
+        stack.K8S_ALERTMANAGER: stack.kubernetes_alertmanager(),
+    }
+    assert set(models) == {p for p in files if not p.endswith(".json")}
+    for path, documents in models.items():
+        assert list(yaml.safe_load_all(files[path])) == documents, path
+    # values the hand-written writer got wrong come back as written
+    awkward = {
+        "tiny": 1e-07,
+        "inf": float("inf"),
+        "separator": "a\u2028b",
+        "ends": "text\n",
+        "reserved": "yes",
+        "number": "15",
+    }
+    assert yaml.safe_load(_yamltext.dump(awkward, header="h")) == awkward
 
 
 def test_cli_writes_dashboard_alerts_and_stack(

@@ -71,7 +71,7 @@ def test_series_suffix_rules() -> None:
         catalog.LLM_DURATION.series("bucket") == "gen_ai_client_operation_duration_seconds_bucket"
     )
     assert catalog.GUARDRAIL_VIOLATIONS.series() == "agentkit_guardrail_violations_total"
-    assert catalog.LLM_COST.series() == "agentkit_llm_cost_total"
+    assert catalog.LLM_COST.series() == "agentkit_llm_cost_usd_total"
     assert catalog.HTTP_ACTIVE.series() == "http_server_active_requests"
     assert catalog.PROCESS_MEMORY.series() == "process_memory_usage_bytes"
     with pytest.raises(ValueError, match="suffix must be bucket, count or sum"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from grafana_foundation_sdk.models import prometheus as grafana_prometheus
 
 from otel_agentkit import semconv
 from otel_agentkit.ops import catalog, dashboards, stack
+from otel_agentkit.ops.alerts import AlertThresholds
 from tests.ops.dashboard_validator import validate
 from tests.ops.ops_helpers import families_in, panel_targets
 
@@ -42,7 +44,7 @@ def test_rows_and_panels_the_issue_asks_for(model: dict[str, Any]) -> None:
     titles = {p["title"] for p in model["panels"]}
     for wanted in (
         "Request rate by route",
-        "Error rate %",
+        "Server error rate % (5xx)",
         "Latency p50 / p95 / p99 by route",
         "LLM calls by provider / model",
         "LLM latency p95 by model",
@@ -58,7 +60,12 @@ def test_rows_and_panels_the_issue_asks_for(model: dict[str, Any]) -> None:
         "Notifications",
         "Scheduler triggers",
         "Rate-limit rejections",
-        "Health status per check",
+        "Health checks not ok",
+        "Tokens per hour by agent",
+        "Estimated cost (USD) by agent",
+        "Cost over time (USD per hour) by model",
+        "Tool latency p95",
+        "Time per output chunk p95 by model",
         "Memory",
         "Active requests",
     ):
@@ -67,7 +74,7 @@ def test_rows_and_panels_the_issue_asks_for(model: dict[str, Any]) -> None:
 
 def test_template_variables_and_panel_filters(model: dict[str, Any]) -> None:
     variables = {v["name"]: v for v in model["templating"]["list"]}
-    assert set(variables) == {"datasource", "service", "instance", "model"}
+    assert set(variables) == {"datasource", "service", "instance", "model", "provider", "agent"}
     assert variables["datasource"]["current"]["value"] == dashboards.DEFAULT_DATASOURCE
     assert "job" in variables["service"]["definition"]
     model_label = semconv.prometheus_label(semconv.GEN_AI_REQUEST_MODEL)
@@ -76,6 +83,9 @@ def test_template_variables_and_panel_filters(model: dict[str, Any]) -> None:
         assert 'job=~"$service"' in expr, title
         if families_in(expr) & {catalog.LLM_DURATION.name, catalog.LLM_TOKENS.name}:
             assert f'{model_label}=~"$model"' in expr, title
+            assert 'gen_ai_provider_name=~"$provider"' in expr, title
+        if families_in(expr) & {catalog.LLM_TOKENS.name, catalog.LLM_COST.name}:
+            assert 'gen_ai_agent_name=~"$agent"' in expr, title
 
 
 def test_datasource_option_sets_the_default(model: dict[str, Any]) -> None:
@@ -159,3 +169,64 @@ def test_validator_reports_broken_dashboards(
     breakage(broken)
     problems = validate(broken, datasource_uids=UIDS)
     assert any(message in p for p in problems), problems
+
+
+def _groupings(expr: str) -> list[list[str]]:
+    """The label lists of every ``by (...)`` in a PromQL expression."""
+    return [[x.strip() for x in g.split(",")] for g in re.findall(r"\bby \(([^)]*)\)", expr)]
+
+
+def test_trace_links_name_a_label_their_queries_keep(model: dict[str, Any]) -> None:
+    """``${__field.labels.job}`` opens an empty Jaeger service unless every series has job."""
+    linked = [
+        p for p in model["panels"] if p.get("fieldConfig", {}).get("defaults", {}).get("links")
+    ]
+    assert len(linked) >= 6
+    for panel in linked:
+        (link,) = panel["fieldConfig"]["defaults"]["links"]
+        used = set(re.findall(r"__field\.labels\.(\w+)", link["url"] + link["title"]))
+        assert used == {"job"}, panel["title"]
+        for target in panel["targets"]:
+            groupings = _groupings(target["expr"])
+            assert groupings, target["expr"]
+            for labels in groupings:  # an aggregation that drops job loses the link
+                assert used <= set(labels), (panel["title"], target["expr"])
+
+
+def test_error_panel_shows_what_the_alert_pages_on(model: dict[str, Any]) -> None:
+    panel = next(p for p in model["panels"] if p["title"] == "Server error rate % (5xx)")
+    main = panel["targets"][0]["expr"]
+    assert 'agentkit_http_status_class="5xx"' in main
+    assert "4xx" not in main
+    steps = panel["fieldConfig"]["defaults"]["thresholds"]["steps"]
+    assert steps[-1]["value"] == AlertThresholds().http_error_ratio * 100
+
+
+def test_panel_thresholds_and_units_match_the_alert_rules(model: dict[str, Any]) -> None:
+    t = AlertThresholds()
+    expected = {
+        "LLM error rate %": ("percent", t.llm_error_ratio * 100),
+        "LLM latency p95 by model": ("s", t.llm_latency_p95_seconds),
+        "Time to first chunk p95 by model": ("s", t.ttfc_p95_seconds),
+        "Tool error rate %": ("percent", t.tool_error_ratio * 100),
+        "Tokens per hour by agent": ("short", t.token_budget_per_day / 24),
+    }
+    panels = {p["title"]: p for p in model["panels"]}
+    for title, (unit, threshold) in expected.items():
+        defaults = panels[title]["fieldConfig"]["defaults"]
+        assert defaults["unit"] == unit, title
+        assert defaults["thresholds"]["steps"][-1]["value"] == threshold, title
+
+
+def test_agent_panels_group_by_agent(model: dict[str, Any]) -> None:
+    panels = {p["title"]: p for p in model["panels"]}
+    for title in ("Tokens per hour by agent", "Estimated cost (USD) by agent"):
+        (target,) = panels[title]["targets"]
+        assert any("gen_ai_agent_name" in g for g in _groupings(target["expr"])), title
+
+
+def test_grafana_sdk_is_the_version_of_the_shipped_grafana() -> None:
+    from importlib.metadata import version
+
+    sdk = version("grafana-foundation-sdk").split("!")[-1]  # the epoch is the build
+    assert sdk == stack.IMAGES["grafana"].rsplit(":", 1)[1]

@@ -17,6 +17,7 @@ Fails, not skips, under CI=true when the prometheus binary is missing.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from otel_agentkit.ops import alerts, catalog, dashboards
 from tests.conftest import require_binary
 from tests.ops.ops_helpers import ALERTS_FILE, REPO, families_in, panel_targets
 from tests.ops.prometheus_harness import PYTHON, App, Prometheus
+from tests.otlp_receiver import OTLPReceiver, Received
 
 pytestmark = pytest.mark.prometheus
 
@@ -55,6 +57,8 @@ def resolve(expr: str, job: str) -> str:
         (f"${dashboards.SERVICE_VAR}", job),
         (f"${dashboards.INSTANCE_VAR}", ".*"),
         (f"${dashboards.MODEL_VAR}", ".*"),
+        (f"${dashboards.PROVIDER_VAR}", ".*"),
+        (f"${dashboards.AGENT_VAR}", ".*"),
     ):
         expr = expr.replace(name, value)
     assert "$" not in expr, expr
@@ -62,19 +66,72 @@ def resolve(expr: str, job: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prometheus]:
+def receiver() -> Iterator[OTLPReceiver]:
+    """Where the example app's spans go (the test's real OTLP endpoint)."""
+    server = OTLPReceiver().start()
+    yield server
+    server.stop()
+
+
+def _otlp_env(receiver: OTLPReceiver) -> dict[str, str]:
+    return {
+        "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.http_endpoint,
+        "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+        "OTEL_TRACES_EXPORTER": "otlp",
+        "OTEL_METRICS_EXPORTER": "prometheus",
+        "OTEL_LOGS_EXPORTER": "none",
+        "OTEL_BSP_SCHEDULE_DELAY": "200",
+    }
+
+
+def wait_until_ready(server: Prometheus, job: str, series: set[str], timeout: float) -> None:
+    """Wait until Prometheus holds four scrapes of each of ``series`` from ``job``.
+
+    The app's own readiness (its families, each scraped often enough for a
+    rate), not ``up``: a target is up long before a loaded machine has run its
+    first requests through every feature.
+    """
+    deadline = time.monotonic() + timeout
+    seen: set[str] = set()
+    while True:
+        seen |= {
+            name
+            for name in series - seen
+            if server.query(f'count_over_time({name}{{job="{job}"}}[1m]) >= 4')
+        }
+        if seen >= series:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(
+                f"{job} never had every family scraped: missing {sorted(series - seen)}; "
+                f"{server.log_text()}"
+            )
+        time.sleep(0.25)
+
+
+def _emitted(job: str) -> set[str]:
+    """Series every family that ``job`` should emit writes (histograms: their count)."""
+    names = set()
+    for family in catalog.FAMILIES:
+        if job == EXAMPLE_JOB and family.name in NOT_YET_EMITTED:
+            continue
+        names.add(family.all_series()[-2] if family.kind == "histogram" else family.series())
+    return names
+
+
+@pytest.fixture(scope="module")
+def prometheus(
+    tmp_path_factory: pytest.TempPathFactory, receiver: OTLPReceiver
+) -> Iterator[Prometheus]:
     binary = require_binary("prometheus")
-    apps = [App(EXAMPLE_APP), App(CONTRACT_APP)]
+    apps = [App(EXAMPLE_APP, env=_otlp_env(receiver)), App(CONTRACT_APP)]
     server = None
     try:
         workdir: Path = tmp_path_factory.mktemp("prometheus")
         targets = {EXAMPLE_JOB: apps[0].target, CONTRACT_JOB: apps[1].target}
-        server = Prometheus(binary, workdir, targets, rule_files=[ALERTS_FILE])
-        # Rates need at least two scrapes inside the window; wait for four of each.
+        server = Prometheus(binary, workdir, targets, rule_files=[ALERTS_FILE], exemplars=True)
         for job in targets:
-            assert server.wait_for(f'count_over_time(up{{job="{job}"}}[1m]) >= 4'), (
-                f"{job} was not scraped: {server.log_text()}"
-            )
+            wait_until_ready(server, job, _emitted(job), timeout=180)
         yield server
     finally:
         if server is not None:
@@ -174,11 +231,17 @@ def _instance(prometheus: Prometheus, job: str) -> str:
 def test_rules_load_evaluate_and_alerts_go_pending(prometheus: Prometheus) -> None:
     """Prometheus loads the shipped rule file and evaluates every rule without error.
 
-    The catalog emitter fails half its tool and LLM calls and answers 5xx, so
-    exactly those three alerts go pending for it; nothing else does (its latencies
-    are low, its health check ok, and the token budget needs an hour of data).
+    The catalog emitter fails half its tool and LLM calls, answers 5xx and has a
+    degraded non-critical check, so exactly those four alerts go pending for it;
+    nothing else does (its latencies are low and the token budget needs an hour
+    of data).
     """
-    expected = {"AgentkitHighErrorRate", "AgentkitLLMErrorRate", "AgentkitToolErrorRate"}
+    expected = {
+        "AgentkitHighErrorRate",
+        "AgentkitLLMErrorRate",
+        "AgentkitToolErrorRate",
+        "AgentkitHealthCheckDegraded",
+    }
     active = prometheus.wait_for(
         f'count by (alertname) (ALERTS{{job="{CONTRACT_JOB}"}}) and on () '
         f'count(ALERTS{{job="{CONTRACT_JOB}"}}) >= {len(expected)}'
@@ -192,3 +255,48 @@ def test_rules_load_evaluate_and_alerts_go_pending(prometheus: Prometheus) -> No
     assert len(rules) == len(alerts.recording_rules()) + len(alerts.alerting_rules())
     unhealthy = [(r["name"], r.get("lastError")) for r in rules if r["health"] != "ok"]
     assert unhealthy == []
+
+
+def test_trace_links_find_the_job_label_in_every_series(prometheus: Prometheus) -> None:
+    """Panels linking to ``${__field.labels.job}`` get series that carry ``job``."""
+    model = dashboards.build_dashboard()
+    checked = 0
+    for panel in model["panels"]:
+        if not panel.get("fieldConfig", {}).get("defaults", {}).get("links"):
+            continue
+        for target in panel["targets"]:
+            for series in prometheus.query(resolve(target["expr"], CONTRACT_JOB)):
+                assert series["metric"].get("job") == CONTRACT_JOB, (panel["title"], series)
+                checked += 1
+    assert checked >= 6
+
+
+@pytest.mark.parametrize(
+    "family", [catalog.LLM_DURATION, catalog.HTTP_DURATION, catalog.TOOL_DURATION]
+)
+def test_exemplars_lead_from_a_bucket_to_an_exported_trace(
+    prometheus: Prometheus, receiver: OTLPReceiver, family: catalog.Family
+) -> None:
+    """Prometheus (exemplar storage on) scraped OpenMetrics exemplars naming exported spans."""
+    selector = f'{family.series("bucket")}{{job="{EXAMPLE_JOB}"}}'
+    deadline = time.monotonic() + 30
+    while not (found := prometheus.exemplars(selector)):
+        assert time.monotonic() < deadline, f"no exemplars for {selector}"
+        time.sleep(0.25)
+    pairs = {
+        (e["labels"]["trace_id"], e["labels"]["span_id"]) for s in found for e in s["exemplars"]
+    }
+    assert all(len(t) == 32 and len(s) == 16 for t, s in pairs), pairs
+
+    def exported(received: list[Received]) -> set[tuple[str, str]]:
+        return {
+            (span.trace_id.hex(), span.span_id.hex())
+            for item in received
+            if item.signal == "traces"
+            for resource_spans in item.request.resource_spans
+            for scope_spans in resource_spans.scope_spans
+            for span in scope_spans.spans
+        }
+
+    # Spans leave in batches: wait until every exemplar's span has arrived.
+    receiver.wait_for(lambda received: pairs <= exported(received), timeout=30)
