@@ -134,9 +134,29 @@ def test_no_content_by_default(instrumented: TelemetryCapture, client: QdrantCli
     )
     client.query_points(COLLECTION, query=[1.0, 0.0, 0.0], query_filter=secret_filter)
     client.scroll(COLLECTION, scroll_filter=secret_filter)
-    for span in instrumented.spans():
-        assert semconv.DB_QUERY_TEXT not in (span.attributes or {})
-        assert "secret" not in repr(dict(span.attributes or {}))
+    spans = instrumented.spans()
+    # Every attribute, exactly: nothing else (no db.query.text, no filter) is there.
+    assert [(span.name, dict(span.attributes or {})) for span in spans] == [
+        (
+            f"query_points {COLLECTION}",
+            {
+                "db.system.name": "qdrant",
+                "db.operation.name": "query_points",
+                "db.collection.name": COLLECTION,
+                "gen_ai.request.top_k": 10,
+                "db.response.returned_rows": 0,
+            },
+        ),
+        (
+            f"scroll {COLLECTION}",
+            {
+                "db.system.name": "qdrant",
+                "db.operation.name": "scroll",
+                "db.collection.name": COLLECTION,
+                "db.response.returned_rows": 0,
+            },
+        ),
+    ]
 
 
 def test_content_with_capture_on(
