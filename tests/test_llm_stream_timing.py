@@ -150,6 +150,24 @@ def test_openai_chunk_timing_is_exact(openai_tel: TelemetryCapture, clock: Clock
     assert span.attributes["gen_ai.usage.output_tokens"] == 4
 
 
+@pytest.mark.parametrize("chunks", [1, 2])
+def test_openai_per_chunk_time_needs_two_chunks(
+    openai_tel: TelemetryCapture, clock: Clock, chunks: int
+) -> None:
+    """One chunk has no gap to measure; two chunks have one."""
+    texts = ["a", "b"][:chunks]
+    events = [
+        (100.5 + 0.5 * i, _chat_chunk({"content": text}, "stop" if i == chunks - 1 else None))
+        for i, text in enumerate(texts)
+    ]
+    events[-1] = (events[-1][0], events[-1][1] + "data: [DONE]\n\n")
+    client = _openai(_transport(httpx, events, clock))
+    list(client.chat.completions.create(model="gpt-timing", messages=[], stream=True))
+    assert _point(openai_tel, "gen_ai.client.operation.time_to_first_chunk").sum == 0.5
+    per_chunk = openai_tel.metric_points("gen_ai.client.operation.time_per_output_chunk")
+    assert [p.sum for p in per_chunk] == ([] if chunks == 1 else [0.5])
+
+
 def test_openai_chat_reports_reasoning_and_cached_tokens(openai_tel: TelemetryCapture) -> None:
     body = {
         "id": "chatcmpl-2",
@@ -196,12 +214,10 @@ def _event(kind: str, **fields: Any) -> str:
     return f"event: {kind}\ndata: {json.dumps({'type': kind, **fields})}\n\n"
 
 
-@pytest.mark.skipif(not hasattr(openai.OpenAI, "responses"), reason="no Responses API")
-def test_responses_stream_error_event_marks_the_call_failed(
-    openai_tel: TelemetryCapture, clock: Clock
-) -> None:
-    created = {
-        "id": "resp_1",
+def _created(response_id: str) -> dict[str, Any]:
+    """A ``response.created`` event's response, as the API sends it."""
+    return {
+        "id": response_id,
         "object": "response",
         "created_at": 1,
         "model": "gpt-resp",
@@ -211,6 +227,13 @@ def test_responses_stream_error_event_marks_the_call_failed(
         "tool_choice": "auto",
         "tools": [],
     }
+
+
+@pytest.mark.skipif(not hasattr(openai.OpenAI, "responses"), reason="no Responses API")
+def test_responses_stream_error_event_marks_the_call_failed(
+    openai_tel: TelemetryCapture, clock: Clock
+) -> None:
+    created = _created("resp_1")
     events = [
         (100.5, _event("response.created", response=created, sequence_number=0)),
         (
@@ -241,17 +264,7 @@ def test_responses_stream_without_error_event_has_no_error_type(
 ) -> None:
     if not hasattr(openai.OpenAI, "responses"):
         pytest.skip("no Responses API")
-    created = {
-        "id": "resp_2",
-        "object": "response",
-        "created_at": 1,
-        "model": "gpt-resp",
-        "status": "in_progress",
-        "output": [],
-        "parallel_tool_calls": True,
-        "tool_choice": "auto",
-        "tools": [],
-    }
+    created = _created("resp_2")
     events = [(100.5, _event("response.created", response=created, sequence_number=0))]
     client = _openai(_transport(httpx, events, clock))
     list(client.responses.create(model="gpt-resp", input="hi", stream=True))
