@@ -441,6 +441,14 @@ MUTANTS: tuple[Mutant, ...] = (
         ("tests/test_cli.py",),
     ),
     Mutant(
+        "dashboard error share off by ten",
+        "arithmetic",
+        "otel_agentkit/ops/dashboards.py",
+        'return f"100 * (sum by ({group})',
+        'return f"10 * (sum by ({group})',
+        ("tests/ops/test_dashboard_values.py",),
+    ),
+    Mutant(
         "HTTP status class off by one",
         "arithmetic",
         "otel_agentkit/web/_common.py",
