@@ -166,8 +166,8 @@ MUTANTS: tuple[Mutant, ...] = (
         "entry-point exporters refused",
         "flip a condition",
         SETTINGS,
-        "            elif name not in registered:",
-        "            elif True:",
+        "            registered = _entry_point_names(exporter_entry_points(signal))",
+        "            registered = frozenset()",
         SETTINGS_TESTS,
     ),
     Mutant(
