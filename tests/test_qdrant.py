@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,6 +15,13 @@ from otel_agentkit import instrumentation, semconv
 from otel_agentkit.instrumentation import qdrant as qdrant_instrumentation
 from otel_agentkit.instrumentation.qdrant import QdrantInstrumentor
 from otel_agentkit.testing import TelemetryCapture
+
+#: Skip the server version check on connect (qdrant-client 1.13+; older ones have none).
+NO_VERSION_CHECK: dict[str, Any] = (
+    {"check_compatibility": False}
+    if "check_compatibility" in inspect.signature(QdrantClient.__init__).parameters
+    else {}
+)
 
 COLLECTION = "docs"
 POINTS = [
@@ -188,7 +196,7 @@ def test_content_with_capture_on(
 def test_server_address_of_a_remote_client(agentkit_telemetry: TelemetryCapture) -> None:
     """A remote client names its server; nothing listens on the port, so the call fails."""
     port = _closed_port()
-    remote = QdrantClient(url=f"http://127.0.0.1:{port}", timeout=1, check_compatibility=False)
+    remote = QdrantClient(url=f"http://127.0.0.1:{port}", timeout=1, **NO_VERSION_CHECK)
     QdrantInstrumentor().instrument()
     try:
         with pytest.raises(Exception):  # noqa: B017, PT011 - whatever the transport raises
@@ -277,7 +285,7 @@ def test_grpc_client_names_the_grpc_port(agentkit_telemetry: TelemetryCapture) -
         grpc_port=port,
         prefer_grpc=True,
         timeout=2,
-        check_compatibility=False,
+        **NO_VERSION_CHECK,
     )
     QdrantInstrumentor().instrument()
     try:

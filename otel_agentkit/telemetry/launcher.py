@@ -106,6 +106,7 @@ def _without(off: list[str]) -> dict[str, Any]:
     if "metrics" in off:
         kwargs["metrics_exporter"] = "none"
     elif "prometheus" in off:
-        rest = [n for n in requested_exporters("metrics", os.environ) if n != "prometheus"]
+        requested = requested_exporters("metrics", os.environ)
+        rest = [n for n in requested if n.lower() != "prometheus"]
         kwargs["metrics_exporter"] = rest or "none"
     return kwargs

@@ -529,7 +529,7 @@ def requested_exporters(
         f"OTEL_{signal.upper()}_EXPORTER", _env(f"OTEL_{signal.upper()}_EXPORTER", environ)
     )
     if names is not None:
-        return tuple(name.lower() for name in names)
+        return tuple(names)
     otlp = ("otlp",) if otlp_endpoint or _has_otlp_endpoint(environ, signal) else ()
     return ("prometheus", *otlp) if signal == "metrics" else otlp
 
