@@ -65,9 +65,12 @@ CLIENT_TESTS: dict[str, tuple[str, ...]] = {
 
 
 #: What the oldest version needs besides itself: the libraries of its time (openai
-#: before 1.55 passes ``proxies=`` to httpx, which httpx 0.28 removed; chromadb
-#: 0.5 uses ``np.float_``, which numpy 2 removed).
-OLDEST_WITH: dict[str, tuple[str, ...]] = {"openai": ("httpx<0.28",), "chromadb": ("numpy<2",)}
+#: before 1.55 passes ``proxies=`` to httpx, which httpx 0.28 removed; the server
+#: of chromadb 0.5 answers 422 to every request under fastapi 0.115 and later).
+OLDEST_WITH: dict[str, tuple[str, ...]] = {
+    "openai": ("httpx<0.28",),
+    "chromadb": ("numpy<2", "fastapi<0.115"),
+}
 
 
 def _client_range(extra: str) -> Requirement:
