@@ -49,6 +49,8 @@ VARIABLES = [
     "OTEL_METRIC_EXPORT_INTERVAL",
     "AGENTKIT_METRICS_MULTIPROC_DIR",
     "PROMETHEUS_MULTIPROC_DIR",
+    "AGENTKIT_SHUTDOWN_TIMEOUT",
+    "AGENTKIT_METRICS_CARDINALITY_LIMIT",
     *(f"OTEL_EXPORTER_OTLP_{s.upper()}_{k}" for s in SIGNALS for k in ("ENDPOINT",)),
     *(
         f"OTEL_EXPORTER_OTLP_{s.upper()}_{k}"
@@ -325,6 +327,9 @@ BAD_ARGUMENTS = [
     ({"metric_export_interval": 0}, "metric_export_interval=0: expected a positive number"),
     ({"metric_export_interval": float("inf")}, "metric_export_interval=inf: expected a positive"),
     ({"metrics_multiprocess_dir": 5}, "metrics_multiprocess_dir=5: expected a directory path"),
+    ({"shutdown_timeout": 0}, "shutdown_timeout=0: expected a positive number"),
+    ({"metrics_cardinality_limit": 2.5}, "metrics_cardinality_limit=2.5: expected a positive"),
+    ({"metrics_cardinality_limit": True}, "metrics_cardinality_limit=True: expected a positive"),
 ]
 
 

@@ -68,6 +68,10 @@ DEFAULT_PROMETHEUS_PORT: Final = 9464
 DEFAULT_SERVICE_NAME: Final = "unknown_service:python"
 DEFAULT_METRIC_EXPORT_INTERVAL_S: Final = 60.0
 DEFAULT_OTLP_TIMEOUT_S: Final = 10.0
+#: How long ``shutdown()`` may take in all, flushing the three signals in parallel.
+DEFAULT_SHUTDOWN_TIMEOUT_S: Final = 5.0
+#: Distinct attribute sets each otel-agentkit metric instrument keeps.
+DEFAULT_METRICS_CARDINALITY_LIMIT: Final = 2000
 
 
 def exporter_entry_points(signal: Signal) -> str:
@@ -114,6 +118,10 @@ class Settings:
     metrics_multiprocess_dir: str | None = None
     """Directory of per-process metric state files (multi-process mode), or None."""
     metrics_multiprocess_dir_source: str = "metrics_multiprocess_dir"
+    shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT_S
+    """Seconds ``shutdown()`` waits, in all, for the signals to flush."""
+    metrics_cardinality_limit: int = DEFAULT_METRICS_CARDINALITY_LIMIT
+    """Distinct attribute sets each instrument keeps; later ones go to the overflow series."""
     exporter_sources: Mapping[Signal, str] = field(default_factory=dict)
     """The setting each signal's exporter list came from (for errors at build time)."""
     sampler_source: str = "sampler"
@@ -282,6 +290,18 @@ def _positive_float(setting: str, value: object, *, scale: float = 1.0) -> float
         raise ConfigurationError(setting, value, "expected a number") from None
     if not math.isfinite(number) or number <= 0:
         raise ConfigurationError(setting, value, "expected a positive number")
+    return number
+
+
+def _positive_int(setting: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise ConfigurationError(setting, value, "expected a positive integer")
+    try:
+        number = int(value)
+    except ValueError:
+        raise ConfigurationError(setting, value, "expected a positive integer") from None
+    if number < 1:
+        raise ConfigurationError(setting, value, "expected a positive integer")
     return number
 
 
@@ -555,6 +575,8 @@ def resolve_settings(
     sampler_arg: float | None = None,
     metric_export_interval: float | None = None,
     metrics_multiprocess_dir: str | os.PathLike[str] | None = None,
+    shutdown_timeout: float | None = None,
+    metrics_cardinality_limit: int | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> Settings:
     """Resolve and validate every setting; see :func:`otel_agentkit.configure`."""
@@ -683,6 +705,27 @@ def resolve_settings(
     if multiproc_value is not None and "prometheus" in metrics:
         multiproc_dir = _writable_dir(multiproc_setting, str(multiproc_value))
 
+    # Shutdown deadline and cardinality limit ----------------------------------
+    timeout_value, timeout_setting = _first(
+        shutdown_timeout, "shutdown_timeout", env, "AGENTKIT_SHUTDOWN_TIMEOUT"
+    )
+    stop_within = (
+        DEFAULT_SHUTDOWN_TIMEOUT_S
+        if timeout_value is None
+        else _positive_float(timeout_setting, timeout_value)
+    )
+    limit_value, limit_setting = _first(
+        metrics_cardinality_limit,
+        "metrics_cardinality_limit",
+        env,
+        "AGENTKIT_METRICS_CARDINALITY_LIMIT",
+    )
+    limit = (
+        DEFAULT_METRICS_CARDINALITY_LIMIT
+        if limit_value is None
+        else _positive_int(limit_setting, limit_value)
+    )
+
     return Settings(
         service_name=name or DEFAULT_SERVICE_NAME,
         service_version=version,
@@ -703,6 +746,8 @@ def resolve_settings(
         disabled=disabled,
         metrics_multiprocess_dir=multiproc_dir,
         metrics_multiprocess_dir_source=multiproc_setting,
+        shutdown_timeout=stop_within,
+        metrics_cardinality_limit=limit,
         exporter_sources=sources,
         sampler_source=sampler_setting,
     )
