@@ -143,13 +143,31 @@ def _add_threshold_flags(parser: argparse.ArgumentParser) -> None:
         parser.add_argument(
             "--" + f.name.replace("_", "-"),
             dest=f.name,
-            type=type(default),
+            type=_threshold(f.name, type(default)),
             default=default,
             metavar="N",
             help=f"{help_text[f.name]} (default {default:,.0f})"
             if float(default).is_integer()
             else f"{help_text[f.name]} (default {default})",
         )
+
+
+def _threshold(name: str, kind: type[float]) -> Any:
+    """An argparse ``type`` that parses a threshold flag and refuses impossible values."""
+    from otel_agentkit.ops.alerts import threshold_problem
+
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {kind.__name__}, got {text!r}") from None
+        problem = threshold_problem(name, value)
+        if problem is not None:
+            raise argparse.ArgumentTypeError(f"{text}: {problem}")
+        return value
+
+    parse.__name__ = kind.__name__  # argparse names the type in its messages
+    return parse
 
 
 def _clear_metrics_dir(args: argparse.Namespace) -> int:

@@ -83,6 +83,7 @@ DEFAULT_NOISY_LOGGERS: Final[tuple[str, ...]] = (
     "urllib3",
     "requests",
     "httpx",
+    "httpx2",  # openai 3.x and anthropic 2.x send through it
     "httpcore",
     "h11",
     "h2",

@@ -136,15 +136,19 @@ def test_error_on_deleted_collection(
     instrumented: TelemetryCapture, client: Any, collection: Any
 ) -> None:
     client.delete_collection(collection.name)
-    with pytest.raises(chromadb.errors.NotFoundError):
+    # chromadb 1.x raises NotFoundError; older versions other classes (InvalidCollectionException).
+    with pytest.raises(Exception) as caught:  # noqa: PT011 - the library's own class, per version
         collection.query(query_embeddings=[[1.0, 0.0, 0.0]], n_results=1)
+    error_type = type(caught.value).__name__
+    if int(chromadb.__version__.split(".")[0]) >= 1:
+        assert error_type == "NotFoundError"
     span = instrumented.span(f"query {collection.name}")
     assert span.status.status_code is StatusCode.ERROR
     assert span.attributes is not None
-    assert span.attributes[semconv.ERROR_TYPE] == "NotFoundError"
+    assert span.attributes[semconv.ERROR_TYPE] == error_type
     assert semconv.DB_RESPONSE_RETURNED_ROWS not in span.attributes
     (point,) = instrumented.metric_points(semconv.DB_CLIENT_OPERATION_DURATION)
-    assert point.attributes[semconv.ERROR_TYPE] == "NotFoundError"
+    assert point.attributes[semconv.ERROR_TYPE] == error_type
 
 
 def test_span_is_a_child_of_the_current_span(
@@ -164,10 +168,31 @@ def test_no_content_by_default(instrumented: TelemetryCapture, collection: Any) 
         query_embeddings=[[1.0, 0.0, 0.0]], n_results=2, where={"topic": {"$ne": "hidden"}}
     )
     collection.upsert(ids=["z"], embeddings=[[0.3, 0.3, 0.3]], documents=["the secret memo"])
-    for span in instrumented.spans():
-        assert semconv.DB_QUERY_TEXT not in (span.attributes or {})
-        assert "secret" not in repr(dict(span.attributes or {}))
-        assert "hidden" not in repr(dict(span.attributes or {}))
+    name = collection.name
+    spans = instrumented.spans()
+    # Every attribute, exactly: nothing else (no db.query.text, no documents) is there.
+    assert [(span.name, dict(span.attributes or {})) for span in spans] == [
+        (
+            f"query {name}",
+            {
+                "db.system.name": "chroma",
+                "db.operation.name": "query",
+                "db.collection.name": name,
+                "db.namespace": "default_database",
+                "gen_ai.request.top_k": 2,
+                "db.response.returned_rows": 2,
+            },
+        ),
+        (
+            f"upsert {name}",
+            {
+                "db.system.name": "chroma",
+                "db.operation.name": "upsert",
+                "db.collection.name": name,
+                "db.namespace": "default_database",
+            },
+        ),
+    ]
 
 
 @pytest.mark.parametrize("how", ["instrument_kwarg", "env_var"])

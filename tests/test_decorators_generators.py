@@ -340,3 +340,46 @@ def test_async_generator_without_sdk_forwards_everything() -> None:
     assert asyncio.run(main()) == [0, 1]
     assert probe.received == ["s"]
     assert probe.cleaned_up
+
+
+def test_generator_closed_inside_a_context_manager_span_is_not_an_error(
+    agentkit_telemetry: TelemetryCapture,
+) -> None:
+    """``with tool_span(...)`` around a ``yield``: closing the generator raises
+    GeneratorExit in the block, which is how a consumer stops early, not a failure."""
+    from otel_agentkit.decorators import tool_span
+
+    def results() -> Iterator[int]:
+        with tool_span("paged_search"):
+            yield 1
+            yield 2
+
+    gen = results()
+    assert next(gen) == 1
+    gen.close()
+    (span,) = agentkit_telemetry.spans()
+    assert span.name == "execute_tool paged_search"
+    assert span.status.status_code is StatusCode.UNSET
+    assert "error.type" not in (span.attributes or {})
+    assert [e.name for e in span.events] == []
+    (point,) = agentkit_telemetry.metric_points("gen_ai.execute_tool.duration")
+    assert point.count == 1
+    assert "error.type" not in point.attributes
+
+
+def test_an_exception_inside_a_context_manager_span_around_a_yield_is_an_error(
+    agentkit_telemetry: TelemetryCapture,
+) -> None:
+    from otel_agentkit.decorators import tool_span
+
+    def results() -> Iterator[int]:
+        with tool_span("paged_search"):
+            yield 1
+
+    gen = results()
+    next(gen)
+    with pytest.raises(ValueError, match="bad page"):
+        gen.throw(ValueError("bad page"))
+    (span,) = agentkit_telemetry.spans()
+    assert span.status.status_code is StatusCode.ERROR
+    assert span.attributes["error.type"] == "ValueError"

@@ -684,3 +684,37 @@ def test_gauge_in_prometheus_exposition() -> None:
         ("model-server", "error", 0.0),
         ("model-server", "ok", 0.0),
     ]
+
+
+def test_sync_wait_is_bounded_by_exactly_the_check_timeout(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The caller waits the check's timeout, not a second more.
+
+    How long a thread waited cannot be told from outside without a timing
+    bound, so the wait itself is observed: ``Future.result`` still waits for
+    real, and the test records the timeout it was given. The clock the
+    registry reads stands still, so what remains of the deadline is exact.
+    """
+    import concurrent.futures
+
+    now = 1000.0
+    monkeypatch.setattr(time, "perf_counter", lambda: now)
+    waits: list[float | None] = []
+    real_result = concurrent.futures.Future.result
+
+    def result(self: concurrent.futures.Future[object], timeout: float | None = None) -> object:
+        waits.append(timeout)
+        return real_result(self, timeout)
+
+    monkeypatch.setattr(concurrent.futures.Future, "result", result)
+    hung = Counted(block=30)
+    health = HealthRegistry(default_timeout=0.25)
+    health.add("hung", hung)
+    try:
+        report = health.run_sync()
+    finally:
+        hung.release.set()
+    assert waits[0] == 0.25
+    assert (report.checks["hung"].status, report.checks["hung"].detail) == ("error", "timeout")
+    assert report.checks["hung"].data == {"timeout_s": 0.25}

@@ -329,14 +329,18 @@ def test_the_httpx2_loggers_request_urls_are_redacted_in_json_and_otlp_logs(
     agentkit.logs.configure_logging(level="INFO", fmt="json")
     root = logging.getLogger()
     root.addHandler(agentkit_telemetry.log_handler)
+    transport = logging.getLogger("httpx2")
+    quiet = transport.level
+    transport.setLevel(logging.INFO)  # configure_logging quiets it; a user may turn it back on
     try:
-        logging.getLogger("httpx2").info(
+        transport.info(
             'HTTP Request: %s %s "%s"',
             "POST",
             "https://user:pw-planted@api.example/v1/chat?api_key=planted-88",
             "HTTP/1.1 200 OK",
         )
     finally:
+        transport.setLevel(quiet)
         root.removeHandler(agentkit_telemetry.log_handler)
         agentkit.logs.reset_logging()
     line = capsys.readouterr().out

@@ -163,7 +163,7 @@ print(agentkit.instrument("qdrant", "ollama"))
         "not instrumenting",
         # named explicitly: the install hint, from the instrumentor's requirements
         "INFO otel-agentkit: qdrant-client is not installed; "
-        "install it with: pip install 'qdrant-client>=1.9,<2'",
+        "install it with: pip install 'qdrant-client>=1.10,<2'",
         "WARNING otel-agentkit: ollama 0.3.0 is not supported (ollama >= 0.4, < 1); "
         "not instrumenting",
     ]

@@ -120,19 +120,144 @@ def test_launcher_serves_metrics_and_exports_spans(
     assert spans[0][0]["service.name"] == "launched-app"
 
 
-def test_launcher_reports_bad_configuration_without_crashing_the_app(tmp_path: Path) -> None:
+def _stop(proc: subprocess.Popen[str]) -> str:
+    assert proc.stdin is not None
+    proc.stdin.write("\n")
+    proc.stdin.flush()
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
+    return err
+
+
+def _scrape(port: int) -> str:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+        return str(response.read().decode())
+
+
+def test_a_bad_shared_setting_leaves_the_app_running_uninstrumented(tmp_path: Path) -> None:
     proc = _run(
         tmp_path,
-        {"OTEL_PYTHON_CONFIGURATOR": "agentkit", "OTEL_TRACES_EXPORTER": "jaeger"},
+        {
+            "OTEL_PYTHON_CONFIGURATOR": "agentkit",
+            "OTEL_EXPORTER_OTLP_ENDPOINT": "ftp://collector",
+            "OTEL_EXPORTER_PROMETHEUS_PORT": str(_free_port()),
+        },
     )
     try:
         lines = _wait_ready(proc)
     finally:
-        assert proc.stdin is not None
-        proc.stdin.write("\n")
-        proc.stdin.flush()
-        _, err = proc.communicate(timeout=30)
-    assert proc.returncode == 0
+        err = _stop(proc)
     assert "provider: opentelemetry.trace" in lines  # app ran, uninstrumented
-    assert "OTEL_TRACES_EXPORTER='jaeger': unknown traces exporter" in err
-    assert "Traceback" not in err
+    assert (
+        "otel-agentkit: telemetry not configured: OTEL_EXPORTER_OTLP_ENDPOINT='ftp://collector': "
+        "expected a URL with an http:// or https:// scheme" in err
+    )
+
+
+def test_an_unknown_traces_exporter_turns_off_traces_only(tmp_path: Path) -> None:
+    port = _free_port()
+    proc = _run(
+        tmp_path,
+        {
+            "OTEL_PYTHON_CONFIGURATOR": "agentkit",
+            "OTEL_TRACES_EXPORTER": "jaeger",
+            "OTEL_EXPORTER_PROMETHEUS_PORT": str(port),
+        },
+    )
+    try:
+        lines = _wait_ready(proc)
+        body = _scrape(port)
+    finally:
+        err = _stop(proc)
+    assert "provider: opentelemetry.sdk.trace" in lines
+    assert 'gen_ai_client_operation_duration_seconds_count{gen_ai_operation_name="chat"' in body
+    assert (
+        "otel-agentkit: trace export turned off, the rest is configured as set: "
+        "OTEL_TRACES_EXPORTER='jaeger': unknown traces exporter" in err
+    )
+
+
+def test_a_busy_prometheus_port_turns_off_only_prometheus(
+    tmp_path: Path, otlp_receiver: OTLPReceiver
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        proc = _run(
+            tmp_path,
+            {
+                "OTEL_PYTHON_CONFIGURATOR": "agentkit",
+                "OTEL_SERVICE_NAME": "busy-port-app",
+                "OTEL_EXPORTER_OTLP_ENDPOINT": otlp_receiver.http_endpoint,
+                "OTEL_LOGS_EXPORTER": "none",
+                "OTEL_METRIC_EXPORT_INTERVAL": "600000",
+                "OTEL_EXPORTER_PROMETHEUS_PORT": str(port),
+            },
+        )
+        try:
+            lines = _wait_ready(proc)
+        finally:
+            err = _stop(proc)
+    assert "provider: opentelemetry.sdk.trace" in lines
+    assert (
+        "otel-agentkit: the Prometheus /metrics exporter turned off, the rest is configured as "
+        f"set: OTEL_EXPORTER_PROMETHEUS_PORT={port}: cannot serve /metrics on "
+        f"127.0.0.1:{port}: Address already in use; choose another port (prometheus_port= or "
+        "OTEL_EXPORTER_PROMETHEUS_PORT; 0 picks a free one)" in err
+    )
+    # Traces and OTLP metrics still go out.
+    otlp_receiver.wait_for(lambda got: {r.signal for r in got} >= {"traces", "metrics"})
+    assert [span.name for _, span in otlp_receiver.spans()] == ["chat launcher-model"]
+
+
+def test_an_exporter_another_package_registers_works_under_the_launcher(
+    tmp_path: Path, otlp_receiver: OTLPReceiver
+) -> None:
+    """``zipkin_json`` (opentelemetry-exporter-zipkin-json) next to ``otlp``: both receive."""
+    import http.server
+    import json
+    import threading
+
+    received: list[object] = []
+
+    class Zipkin(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append(json.loads(body))
+            self.send_response(202)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Zipkin)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        proc = _run(
+            tmp_path,
+            {
+                "OTEL_PYTHON_CONFIGURATOR": "agentkit",
+                "OTEL_SERVICE_NAME": "zipkin-app",
+                "OTEL_TRACES_EXPORTER": "zipkin_json,otlp",
+                "OTEL_METRICS_EXPORTER": "none",
+                "OTEL_LOGS_EXPORTER": "none",
+                "OTEL_EXPORTER_OTLP_ENDPOINT": otlp_receiver.http_endpoint,
+                "OTEL_EXPORTER_ZIPKIN_ENDPOINT": (
+                    f"http://127.0.0.1:{server.server_address[1]}/api/v2/spans"
+                ),
+            },
+        )
+        try:
+            lines = _wait_ready(proc)
+        finally:
+            err = _stop(proc)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert "provider: opentelemetry.sdk.trace" in lines, err
+    assert [span["name"] for batch in received for span in batch] == ["chat launcher-model"]  # type: ignore[attr-defined]
+    assert received[0][0]["localEndpoint"]["serviceName"] == "zipkin-app"  # type: ignore[index]
+    otlp_receiver.wait_for(lambda got: any(r.signal == "traces" for r in got))
+    assert [span.name for _, span in otlp_receiver.spans()] == ["chat launcher-model"]

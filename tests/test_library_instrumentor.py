@@ -234,7 +234,7 @@ def test_an_unsupported_version_is_left_alone_with_a_warning(
 def test_dependencies_are_the_instruments() -> None:
     from otel_agentkit.instrumentation.qdrant import QdrantInstrumentor
 
-    assert QdrantInstrumentor().instrumentation_dependencies() == ("qdrant-client >= 1.9, < 2",)
+    assert QdrantInstrumentor().instrumentation_dependencies() == ("qdrant-client >= 1.10, < 2",)
 
 
 def test_install_hint_comes_from_the_requirement() -> None:

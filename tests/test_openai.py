@@ -771,7 +771,8 @@ def test_error_message_echoing_the_key_is_redacted(
 
 def test_openai_3_native_httpx2_stack(tel: TelemetryCapture) -> None:
     """openai 3.x sends through httpx2 unless given an httpx client: same telemetry."""
-    pytest.importorskip("httpx2", reason="openai < 3 uses httpx only")
+    if int(openai.__version__.split(".")[0]) < 3:  # a version question: httpx2 may be installed
+        pytest.skip(f"openai {openai.__version__} sends through httpx only")
     cassette = fixture_cassette("chat_basic.yaml")
     cassette.native_client().chat.completions.create(**cassette.request_json())
     streamed = fixture_cassette("chat_stream.yaml")

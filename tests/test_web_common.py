@@ -86,7 +86,15 @@ def test_rejected_request_id_is_logged_escaped_and_truncated(
 
 @pytest.mark.parametrize(
     ("status", "expected"),
-    [(100, "1xx"), (200, "2xx"), (204, "2xx"), (302, "3xx"), (404, "4xx"), (503, "5xx")],
+    [
+        (100, "1xx"),
+        (200, "2xx"),
+        (204, "2xx"),
+        (302, "3xx"),
+        (404, "4xx"),
+        (503, "5xx"),
+        (599, "5xx"),
+    ],
 )
 def test_status_class(status: int, expected: str) -> None:
     assert _common.status_class(status) == expected
@@ -94,6 +102,7 @@ def test_status_class(status: int, expected: str) -> None:
 
 def test_status_class_out_of_range() -> None:
     assert _common.status_class(0) == "other"
+    assert _common.status_class(99) == "other"
     assert _common.status_class(600) == "other"
 
 

@@ -9,10 +9,12 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Final
 
 from otel_agentkit import semconv
+from otel_agentkit.errors import ConfigurationError
 from otel_agentkit.ops import _yamltext as _yaml
 from otel_agentkit.ops import catalog as c
 from otel_agentkit.ops.catalog import label
@@ -54,10 +56,46 @@ class AlertThresholds:
     #: How long (minutes) a condition must hold before most alerts fire.
     for_minutes: int = 5
 
+    def __post_init__(self) -> None:
+        for name, value in vars(self).items():
+            problem = threshold_problem(name, value)
+            if problem is not None:
+                raise ConfigurationError(name, value, problem)
+
     @classmethod
     def field_help(cls) -> dict[str, str]:
         """Field name -> one-line description (used for CLI help and the docs table)."""
         return dict(_HELP)
+
+
+#: Fields that are a share of events: 0 <= x < 1 ("more than 100 %" never happens).
+_RATIOS: Final = frozenset({"http_error_ratio", "llm_error_ratio", "tool_error_ratio"})
+#: Fields that are whole minutes; ``for_minutes`` may be 0 (fire at once), a window may not.
+_MINUTES: Final = {"no_traffic_minutes": 1, "for_minutes": 0}
+
+
+def threshold_problem(name: str, value: object) -> str | None:
+    """Why ``value`` cannot be the threshold ``name`` (None when it can).
+
+    Refuses what would write a rule file that Prometheus rejects (``for: -1m``)
+    or an alert that can never fire (an error share above 100 %).
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return "expected a number"
+    if name in _MINUTES:
+        least = _MINUTES[name]
+        if not isinstance(value, int) or value < least:
+            return f"expected a whole number of minutes, at least {least}"
+        return None
+    if not math.isfinite(value):
+        return "expected a finite number"
+    if name in _RATIOS:
+        if not 0 <= value < 1:
+            return "expected a share between 0 and 1 (0.05 is 5 %); 1 or more never fires"
+        return None
+    if value <= 0:
+        return "expected a positive number"
+    return None
 
 
 _HELP: Final = {

@@ -45,9 +45,10 @@ from opentelemetry.sdk.trace.sampling import (
 from otel_agentkit import semconv
 from otel_agentkit._version import __version__
 from otel_agentkit.errors import ConfigurationError
+from otel_agentkit.telemetry import _components
 from otel_agentkit.telemetry._exportstats import ExportStats, track
 from otel_agentkit.telemetry._logbridge import OTelLogHandler
-from otel_agentkit.telemetry.settings import OtlpSettings, Settings, Signal
+from otel_agentkit.telemetry.settings import SAMPLERS, OtlpSettings, Settings, Signal
 
 _log = logging.getLogger("otel_agentkit")
 
@@ -100,7 +101,9 @@ def build_views() -> list[View]:
 
 def build_sampler(settings: Settings) -> Sampler:
     """Map the validated sampler name and argument to an SDK sampler."""
-    ratio = 1.0 if settings.sampler_arg is None else settings.sampler_arg
+    if settings.sampler not in SAMPLERS:
+        return _components.sampler(settings.sampler, settings.sampler_arg, settings.sampler_source)
+    ratio = 1.0 if settings.sampler_arg is None else float(settings.sampler_arg)
     samplers: dict[str, Sampler] = {
         "always_on": ALWAYS_ON,
         "always_off": ALWAYS_OFF,
@@ -213,7 +216,11 @@ def build(
             span_exporters.append(console)
             tracer_provider.add_span_processor(BatchSpanProcessor(console))
             continue
-        exporter = track("traces", _otlp_exporter("traces", settings.otlp["traces"]), export_stats)
+        exporter: SpanExporter = (
+            track("traces", _otlp_exporter("traces", settings.otlp["traces"]), export_stats)
+            if name == "otlp"
+            else _components.exporter("traces", name, settings.exporter_sources["traces"])
+        )
         span_exporters.append(exporter)
         span_processor = _CountingBatchSpanProcessor(exporter)
         counted.append(("traces", span_processor))
@@ -244,11 +251,16 @@ def build(
             prometheus_reader = PrometheusReader(prometheus_registry)
             readers.append(prometheus_reader)
             continue
-        metric_exporter: MetricExporter = (
+        metric_exporter: MetricExporter | MetricReader = (
             ConsoleMetricExporter()
             if name == "console"
             else track("metrics", _otlp_exporter("metrics", settings.otlp["metrics"]), export_stats)
+            if name == "otlp"
+            else _components.exporter("metrics", name, settings.exporter_sources["metrics"])
         )
+        if isinstance(metric_exporter, MetricReader):  # a pull exporter from an entry point
+            readers.append(metric_exporter)
+            continue
         readers.append(
             PeriodicExportingMetricReader(metric_exporter, export_interval_millis=interval_ms)
         )
@@ -270,8 +282,10 @@ def build(
                 BatchLogRecordProcessor(ConsoleLogRecordExporter())
             )
             continue
-        log_exporter: LogRecordExporter = track(
-            "logs", _otlp_exporter("logs", settings.otlp["logs"]), export_stats
+        log_exporter: LogRecordExporter = (
+            track("logs", _otlp_exporter("logs", settings.otlp["logs"]), export_stats)
+            if name == "otlp"
+            else _components.exporter("logs", name, settings.exporter_sources["logs"])
         )
         log_processor_ = _CountingBatchLogRecordProcessor(log_exporter)
         counted.append(("logs", log_processor_))
@@ -336,6 +350,8 @@ def start_prometheus_server(
             settings.prometheus_port_source,
             settings.prometheus_port,
             f"cannot serve /metrics on {settings.prometheus_host}:{settings.prometheus_port}: "
-            f"{reason}",
+            f"{reason}; choose another port (prometheus_port= or "
+            "OTEL_EXPORTER_PROMETHEUS_PORT; 0 picks a free one), or prometheus_server=False "
+            "(AGENTKIT_PROMETHEUS_SERVER=false) when the app serves /metrics itself",
         ) from None
     return server, thread, int(server.server_address[1])

@@ -1,9 +1,13 @@
 """Resolve ``configure()`` settings from arguments, environment and defaults.
 
 Explicit arguments win over environment variables, environment variables over
-defaults. Every value is validated here, before any provider, exporter or
-server is built, so a bad setting raises one :class:`ConfigurationError`
-naming the setting and the value instead of a stack trace from the SDK.
+defaults; a per-signal variable (``OTEL_EXPORTER_OTLP_TRACES_*``) wins over the
+generic one, and an empty variable is the same as an unset one, as the
+OpenTelemetry specification says. Every value, argument or variable, is
+validated here, before any provider, exporter or server is built, so a bad
+setting raises one :class:`ConfigurationError` naming the setting and the
+value instead of a stack trace from the SDK. Exporter and sampler names that
+are not built in are looked up in the SDK's entry points, as the SDK does.
 
 This module imports only the standard library.
 """
@@ -22,7 +26,10 @@ from otel_agentkit.errors import ConfigurationError
 Signal = Literal["traces", "metrics", "logs"]
 Protocol = Literal["grpc", "http/protobuf"]
 
-#: ``tree`` is :class:`otel_agentkit.telemetry.tree.TreeSpanExporter` (one tree per trace).
+#: Exporters built here, with this module's settings. ``tree`` is
+#: :class:`otel_agentkit.telemetry.tree.TreeSpanExporter` (one tree per trace).
+#: Any other name is looked up in the SDK's ``opentelemetry_{signal}_exporter``
+#: entry points, as the SDK's own configurator does.
 TRACES_EXPORTERS: Final = frozenset({"otlp", "console", "tree", "none"})
 METRICS_EXPORTERS: Final = frozenset({"otlp", "prometheus", "console", "none"})
 LOGS_EXPORTERS: Final = frozenset({"otlp", "console", "none"})
@@ -36,6 +43,8 @@ _EXPORTER_ALIASES: Final[dict[str, tuple[str, Protocol]]] = {
     "otlp_proto_grpc": ("otlp", "grpc"),
     "otlp_proto_http": ("otlp", "http/protobuf"),
 }
+#: The samplers the specification defines, built here; any other name is looked
+#: up in the SDK's ``opentelemetry_traces_sampler`` entry points.
 SAMPLERS: Final = frozenset(
     {
         "always_on",
@@ -47,6 +56,7 @@ SAMPLERS: Final = frozenset(
     }
 )
 _RATIO_SAMPLERS: Final = frozenset({"traceidratio", "parentbased_traceidratio"})
+SAMPLER_ENTRY_POINTS: Final = "opentelemetry_traces_sampler"
 PROTOCOLS: Final[frozenset[str]] = frozenset({"grpc", "http/protobuf"})
 COMPRESSIONS: Final = frozenset({"gzip", "deflate", "none"})
 _DEFAULT_OTLP_PORT: Final[dict[str, int]] = {"grpc": 4317, "http/protobuf": 4318}
@@ -62,6 +72,11 @@ DEFAULT_OTLP_TIMEOUT_S: Final = 10.0
 DEFAULT_SHUTDOWN_TIMEOUT_S: Final = 5.0
 #: Distinct attribute sets each otel-agentkit metric instrument keeps.
 DEFAULT_METRICS_CARDINALITY_LIMIT: Final = 2000
+
+
+def exporter_entry_points(signal: Signal) -> str:
+    """The SDK's entry-point group of ``signal``'s exporters (``opentelemetry_traces_exporter``)."""
+    return f"opentelemetry_{signal}_exporter"
 
 
 @dataclass(frozen=True)
@@ -95,7 +110,9 @@ class Settings:
     prometheus_host_source: str
     prometheus_port_source: str
     sampler: str
-    sampler_arg: float | None
+    sampler_arg: float | str | None
+    """The ratio of the ``*traceidratio`` samplers; for a sampler from an entry
+    point, the argument as given (``OTEL_TRACES_SAMPLER_ARG`` is a string)."""
     metric_export_interval: float
     disabled: bool
     metrics_multiprocess_dir: str | None = None
@@ -105,9 +122,13 @@ class Settings:
     """Seconds ``shutdown()`` waits, in all, for the signals to flush."""
     metrics_cardinality_limit: int = DEFAULT_METRICS_CARDINALITY_LIMIT
     """Distinct attribute sets each instrument keeps; later ones go to the overflow series."""
+    exporter_sources: Mapping[Signal, str] = field(default_factory=dict)
+    """The setting each signal's exporter list came from (for errors at build time)."""
+    sampler_source: str = "sampler"
 
 
 def _env(name: str, environ: Mapping[str, str]) -> str | None:
+    """The variable's value, stripped; None when it is unset or empty (the spec's rule)."""
     value = environ.get(name)
     if value is None:
         return None
@@ -119,6 +140,8 @@ def parse_bool(setting: str, value: str | bool) -> bool:
     """Parse a boolean setting (``true``/``false``/``1``/``0``/``yes``/``no``/``on``/``off``)."""
     if isinstance(value, bool):
         return value
+    if not isinstance(value, str):
+        raise ConfigurationError(setting, value, "expected true or false")
     lowered = value.strip().lower()
     if lowered in _TRUE:
         return True
@@ -147,42 +170,79 @@ def parse_key_values(setting: str, raw: str, *, secret: bool = False) -> dict[st
     return result
 
 
+def _entry_point_names(group: str) -> frozenset[str]:
+    """Names registered in an entry-point group by the installed distributions."""
+    from importlib.metadata import entry_points
+
+    return frozenset(ep.name for ep in entry_points(group=group))
+
+
+def _expected(builtin: frozenset[str], registered: frozenset[str]) -> str:
+    """The names that would work: ours, then those installed packages register."""
+    extra = sorted(registered - builtin)
+    installed = f", or one installed packages register ({', '.join(extra)})" if extra else ""
+    return f"expected one of {', '.join(sorted(builtin))}{installed}"
+
+
+def _names(setting: str, value: object) -> list[str] | None:
+    """A comma-separated string or a sequence of strings as a list; None when it names nothing."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        raw = value.split(",")
+    elif isinstance(value, Iterable) and not isinstance(value, bytes | Mapping):
+        raw = list(value)
+        if not all(isinstance(name, str) for name in raw):
+            raise ConfigurationError(setting, value, "expected exporter names (strings)")
+    else:
+        raise ConfigurationError(
+            setting, value, "expected a name, a comma-separated string or a list of names"
+        )
+    names = [name.strip() for name in raw if name.strip()]
+    return names or None  # "" and " , " name nothing: the same as unset
+
+
 def _exporters(
     signal: Signal,
     setting: str,
-    value: str | Sequence[str] | None,
+    names: list[str] | None,
     default: tuple[str, ...],
     protocol_overrides: dict[Signal, Protocol],
 ) -> tuple[str, ...]:
-    if value is None:
+    if names is None:
         return default
-    names = value.split(",") if isinstance(value, str) else list(value)
-    valid = _VALID_EXPORTERS[signal]
+    builtin = _VALID_EXPORTERS[signal]
     result: list[str] = []
     for raw in names:
-        name = raw.strip().lower()
-        if not name:
-            continue
+        name = raw.lower()
         if name in _EXPORTER_ALIASES:
             name, protocol = _EXPORTER_ALIASES[name]
             protocol_overrides[signal] = protocol
-        if name not in valid:
-            raise ConfigurationError(
-                setting,
-                raw,
-                f"unknown {signal} exporter; expected one of {', '.join(sorted(valid))}",
-            )
+        if name not in builtin:
+            registered = _entry_point_names(exporter_entry_points(signal))
+            if raw in registered:
+                name = raw  # entry-point names are case-sensitive
+            elif name not in registered:
+                raise ConfigurationError(
+                    setting, raw, f"unknown {signal} exporter; {_expected(builtin, registered)}"
+                )
         if name not in result:
             result.append(name)
     if "none" in result:
         if len(result) > 1:
-            raise ConfigurationError(setting, value, "'none' cannot be combined with exporters")
+            raise ConfigurationError(
+                setting, ",".join(names), "'none' cannot be combined with exporters"
+            )
         return ()
     return tuple(result)
 
 
 def validate_endpoint(setting: str, value: str) -> str:
     """Check that an OTLP endpoint is an ``http(s)://host[:port][/path]`` URL."""
+    if not isinstance(value, str):
+        raise ConfigurationError(
+            setting, value, "expected a URL string, e.g. http://localhost:4317"
+        )
     try:
         parts = urlsplit(value)
         port = parts.port
@@ -207,55 +267,77 @@ def validate_endpoint(setting: str, value: str) -> str:
     return value.rstrip("/")
 
 
-def _port(setting: str, value: str | int) -> int:
+def _port(setting: str, value: object) -> int:
+    if not isinstance(value, str | int | float) or isinstance(value, bool):
+        raise ConfigurationError(setting, value, "expected an integer port")
+    if isinstance(value, float) and not value.is_integer():
+        raise ConfigurationError(setting, value, "expected an integer port")
     try:
         port = int(value)
-    except (TypeError, ValueError):
+    except ValueError:
         raise ConfigurationError(setting, value, "expected an integer port") from None
     if not 0 <= port <= 65535:
         raise ConfigurationError(setting, value, "port must be between 0 and 65535")
     return port
 
 
-def _positive_float(setting: str, value: str | float, *, scale: float = 1.0) -> float:
+def _positive_float(setting: str, value: object, *, scale: float = 1.0) -> float:
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise ConfigurationError(setting, value, "expected a number")
     try:
         number = float(value) * scale
-    except (TypeError, ValueError):
+    except ValueError:
         raise ConfigurationError(setting, value, "expected a number") from None
     if not math.isfinite(number) or number <= 0:
         raise ConfigurationError(setting, value, "expected a positive number")
     return number
 
 
-def _positive_int(setting: str, value: str | int) -> int:
-    if isinstance(value, bool):
+def _positive_int(setting: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, str | int):
         raise ConfigurationError(setting, value, "expected a positive integer")
     try:
         number = int(value)
-    except (TypeError, ValueError):
+    except ValueError:
         raise ConfigurationError(setting, value, "expected a positive integer") from None
     if number < 1:
         raise ConfigurationError(setting, value, "expected a positive integer")
     return number
 
 
+def _text(setting: str, value: object) -> str | None:
+    """An optional string argument: None or a string (empty is the same as None)."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ConfigurationError(setting, value, "expected a string")
+    return value.strip() or None
+
+
 def _sampler(
-    name_value: str | None, arg_value: str | float | None, arg_setting: str, name_setting: str
-) -> tuple[str, float | None]:
-    name = (name_value or "parentbased_always_on").strip().lower()
+    name_value: object, arg_value: object, arg_setting: str, name_setting: str
+) -> tuple[str, float | str | None]:
+    if name_value is not None and not isinstance(name_value, str):
+        raise ConfigurationError(name_setting, name_value, "expected a sampler name")
+    raw = (name_value or "").strip()
+    name = raw.lower() or "parentbased_always_on"
     if name not in SAMPLERS:
+        registered = _entry_point_names(SAMPLER_ENTRY_POINTS)
+        if raw in registered:
+            # As the SDK does: the factory gets the argument as it was given.
+            return raw, None if arg_value is None else arg_value  # type: ignore[return-value]
         raise ConfigurationError(
-            name_setting,
-            name_value,
-            f"unknown sampler; expected one of {', '.join(sorted(SAMPLERS))}",
+            name_setting, name_value, f"unknown sampler; {_expected(SAMPLERS, registered)}"
         )
     if name not in _RATIO_SAMPLERS:
         return name, None
     if arg_value is None:
         return name, 1.0
+    if isinstance(arg_value, bool) or not isinstance(arg_value, str | int | float):
+        raise ConfigurationError(arg_setting, arg_value, "expected a number between 0 and 1")
     try:
         ratio = float(arg_value)
-    except (TypeError, ValueError):
+    except ValueError:
         raise ConfigurationError(
             arg_setting, arg_value, "expected a number between 0 and 1"
         ) from None
@@ -267,7 +349,11 @@ def _sampler(
 def _first(
     explicit: object, arg_name: str, environ: Mapping[str, str], *env_names: str
 ) -> tuple[object, str]:
-    """Return the winning value and the name of the setting it came from."""
+    """Return the winning value and the name of the setting it came from.
+
+    The argument wins when given; then the variables in order (the per-signal
+    one before the generic one); an empty variable is skipped like an unset one.
+    """
     if explicit is not None:
         return explicit, arg_name
     for env_name in env_names:
@@ -277,93 +363,153 @@ def _first(
     return None, arg_name
 
 
-def _otlp_for(
-    signal: Signal,
-    *,
-    environ: Mapping[str, str],
-    endpoint: str | None,
-    protocol: str | None,
-    headers: Mapping[str, str] | None,
-    compression: str | None,
-    timeout: float | None,
-    protocol_override: Protocol | None,
-) -> OtlpSettings:
-    upper = signal.upper()
-
-    proto_value, proto_setting = _first(
-        protocol,
-        "otlp_protocol",
-        environ,
-        f"OTEL_EXPORTER_OTLP_{upper}_PROTOCOL",
-        "OTEL_EXPORTER_OTLP_PROTOCOL",
-    )
-    if proto_value is None:
-        proto_value = protocol_override or "http/protobuf"
-    proto = str(proto_value).strip().lower()
+def _protocol(setting: str, value: object) -> Protocol:
+    proto = value.strip().lower() if isinstance(value, str) else None
     if proto not in PROTOCOLS:
         hint = (
             " (http/json is not supported by the Python exporters)" if proto == "http/json" else ""
         )
         raise ConfigurationError(
-            proto_setting,
-            proto_value,
-            f"unknown OTLP protocol; expected grpc or http/protobuf{hint}",
+            setting, value, f"unknown OTLP protocol; expected grpc or http/protobuf{hint}"
         )
-    resolved_protocol: Protocol = "grpc" if proto == "grpc" else "http/protobuf"
+    return "grpc" if proto == "grpc" else "http/protobuf"
 
-    # Endpoint: an explicit base URL beats per-signal env, which beats the base env.
-    if endpoint is not None:
-        base = validate_endpoint("otlp_endpoint", endpoint)
-        url = base if resolved_protocol == "grpc" else f"{base}/v1/{signal}"
+
+def _compression(setting: str, value: object, protocol: Protocol | None) -> str:
+    comp = value.strip().lower() if isinstance(value, str) else None
+    if comp not in COMPRESSIONS or (comp == "deflate" and protocol == "grpc"):
+        allowed = "gzip or none" if protocol == "grpc" else "gzip, deflate or none"
+        raise ConfigurationError(setting, value, f"unknown compression; expected {allowed}")
+    return comp
+
+
+def _header_map(setting: str, value: object) -> dict[str, str]:
+    """``otlp_headers``: a mapping of header names to string values (never echoed)."""
+    if not isinstance(value, Mapping):
+        raise ConfigurationError(
+            setting,
+            value,
+            "expected a mapping of header names to values, e.g. {'api-key': '...'}",
+            secret=True,
+        )
+    headers: dict[str, str] = {}
+    for key, item in value.items():
+        if not isinstance(key, str) or not key.strip() or not isinstance(item, str):
+            raise ConfigurationError(
+                setting, value, "header names and values must be non-empty strings", secret=True
+            )
+        headers[key.strip().lower()] = item
+    return headers
+
+
+@dataclass(frozen=True)
+class _OtlpArguments:
+    """The ``otlp_*`` arguments of ``configure()``, validated whether or not OTLP is used."""
+
+    endpoint: str | None = None
+    protocol: Protocol | None = None
+    headers: Mapping[str, str] | None = None
+    compression: str | None = None
+    timeout: float | None = None
+
+    @classmethod
+    def check(
+        cls,
+        endpoint: object,
+        protocol: object,
+        headers: object,
+        compression: object,
+        timeout: object,
+    ) -> _OtlpArguments:
+        proto = None if protocol is None else _protocol("otlp_protocol", protocol)
+        return cls(
+            endpoint=None if endpoint is None else validate_endpoint("otlp_endpoint", endpoint),  # type: ignore[arg-type]
+            protocol=proto,
+            headers=None if headers is None else _header_map("otlp_headers", headers),
+            compression=(
+                None
+                if compression is None
+                else _compression("otlp_compression", compression, proto)
+            ),
+            timeout=None if timeout is None else _positive_float("otlp_timeout", timeout),
+        )
+
+
+def _otlp_for(
+    signal: Signal,
+    args: _OtlpArguments,
+    environ: Mapping[str, str],
+    protocol_override: Protocol | None,
+) -> OtlpSettings:
+    upper = signal.upper()
+
+    # Each setting: the argument, else the per-signal variable, else the generic one.
+    # An exporter name that says its protocol (otlp_proto_grpc) says it for its signal.
+    proto_value, proto_setting = _first(
+        args.protocol,
+        "otlp_protocol",
+        environ,
+        f"OTEL_EXPORTER_OTLP_{upper}_PROTOCOL",
+        "OTEL_EXPORTER_OTLP_PROTOCOL",
+    )
+    protocol = protocol_override or _protocol(proto_setting, proto_value or "http/protobuf")
+
+    # A base URL (argument or generic variable) gets the signal's path over HTTP;
+    # the per-signal variable is the full URL, used as it is.
+    if args.endpoint is not None:
+        url = args.endpoint if protocol == "grpc" else f"{args.endpoint}/v1/{signal}"
     elif (signal_env := _env(f"OTEL_EXPORTER_OTLP_{upper}_ENDPOINT", environ)) is not None:
         url = validate_endpoint(f"OTEL_EXPORTER_OTLP_{upper}_ENDPOINT", signal_env)
-    elif (base_env := _env("OTEL_EXPORTER_OTLP_ENDPOINT", environ)) is not None:
-        base = validate_endpoint("OTEL_EXPORTER_OTLP_ENDPOINT", base_env)
-        url = base if resolved_protocol == "grpc" else f"{base}/v1/{signal}"
     else:
-        base = f"http://localhost:{_DEFAULT_OTLP_PORT[resolved_protocol]}"
-        url = base if resolved_protocol == "grpc" else f"{base}/v1/{signal}"
+        base_env = _env("OTEL_EXPORTER_OTLP_ENDPOINT", environ)
+        base = (
+            validate_endpoint("OTEL_EXPORTER_OTLP_ENDPOINT", base_env)
+            if base_env is not None
+            else f"http://localhost:{_DEFAULT_OTLP_PORT[protocol]}"
+        )
+        url = base if protocol == "grpc" else f"{base}/v1/{signal}"
 
+    # Headers: the per-signal variable replaces the generic one (never merged: a
+    # generic credential must not go to a signal's own endpoint); the argument's
+    # headers are added over them, as the SDK's exporters do.
+    headers_value, headers_setting = _first(
+        None, "", environ, f"OTEL_EXPORTER_OTLP_{upper}_HEADERS", "OTEL_EXPORTER_OTLP_HEADERS"
+    )
     resolved_headers: dict[str, str] = {}
-    for env_name in ("OTEL_EXPORTER_OTLP_HEADERS", f"OTEL_EXPORTER_OTLP_{upper}_HEADERS"):
-        raw = _env(env_name, environ)
-        if raw is not None:
-            resolved_headers.update(parse_key_values(env_name, raw, secret=True))
-    if headers is not None:
-        resolved_headers.update(headers)
+    if headers_value is not None:
+        parsed = parse_key_values(headers_setting, str(headers_value), secret=True)
+        resolved_headers = {key.lower(): value for key, value in parsed.items()}
+    if args.headers is not None:
+        resolved_headers.update(args.headers)
 
     comp_value, comp_setting = _first(
-        compression,
+        args.compression,
         "otlp_compression",
         environ,
         f"OTEL_EXPORTER_OTLP_{upper}_COMPRESSION",
         "OTEL_EXPORTER_OTLP_COMPRESSION",
     )
-    comp = str(comp_value or "none").strip().lower()
-    if comp not in COMPRESSIONS or (comp == "deflate" and resolved_protocol == "grpc"):
-        allowed = "gzip or none" if resolved_protocol == "grpc" else "gzip, deflate or none"
-        raise ConfigurationError(
-            comp_setting, comp_value, f"unknown compression; expected {allowed}"
-        )
+    compression = _compression(comp_setting, comp_value or "none", protocol)
 
-    if timeout is not None:
-        resolved_timeout = _positive_float("otlp_timeout", timeout)
+    # The variables are milliseconds (the spec); the argument is seconds.
+    if args.timeout is not None:
+        timeout = args.timeout
     else:
         timeout_value, timeout_setting = _first(
             None, "", environ, f"OTEL_EXPORTER_OTLP_{upper}_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT"
         )
-        resolved_timeout = (
+        timeout = (
             DEFAULT_OTLP_TIMEOUT_S
             if timeout_value is None
-            else _positive_float(timeout_setting, str(timeout_value), scale=0.001)
+            else _positive_float(timeout_setting, timeout_value, scale=0.001)
         )
 
     return OtlpSettings(
         endpoint=url,
-        protocol=resolved_protocol,
+        protocol=protocol,
         headers=resolved_headers,
-        compression=comp,
-        timeout=resolved_timeout,
+        compression=compression,
+        timeout=timeout,
         insecure=url.startswith("http://"),
     )
 
@@ -373,6 +519,39 @@ def _has_otlp_endpoint(environ: Mapping[str, str], signal: Signal) -> bool:
         _env("OTEL_EXPORTER_OTLP_ENDPOINT", environ) is not None
         or _env(f"OTEL_EXPORTER_OTLP_{signal.upper()}_ENDPOINT", environ) is not None
     )
+
+
+def _resource_attributes(value: object) -> dict[str, str]:
+    if not isinstance(value, Mapping):
+        raise ConfigurationError(
+            "resource_attributes", value, "expected a mapping of attribute names to values"
+        )
+    attrs: dict[str, str] = {}
+    for key, item in value.items():
+        if not isinstance(key, str) or not key or isinstance(item, bytes) or item is None:
+            raise ConfigurationError(
+                "resource_attributes",
+                value,
+                "attribute names must be non-empty strings and values not None",
+            )
+        attrs[key] = str(item)
+    return attrs
+
+
+def requested_exporters(
+    signal: Signal, environ: Mapping[str, str], *, otlp_endpoint: bool = False
+) -> tuple[str, ...]:
+    """The exporter names ``signal``'s variable asks for, else its default (unchecked).
+
+    What the launcher keeps of a signal when one of its exporters cannot start.
+    """
+    names = _names(
+        f"OTEL_{signal.upper()}_EXPORTER", _env(f"OTEL_{signal.upper()}_EXPORTER", environ)
+    )
+    if names is not None:
+        return tuple(names)
+    otlp = ("otlp",) if otlp_endpoint or _has_otlp_endpoint(environ, signal) else ()
+    return ("prometheus", *otlp) if signal == "metrics" else otlp
 
 
 def resolve_settings(
@@ -406,49 +585,62 @@ def resolve_settings(
     disabled_raw = _env("OTEL_SDK_DISABLED", env)
     disabled = parse_bool("OTEL_SDK_DISABLED", disabled_raw) if disabled_raw else False
 
-    # Resource -----------------------------------------------------------
-    attrs: dict[str, str] = {}
+    # Every argument is checked, whether or not the part it configures is used.
+    otlp_args = _OtlpArguments.check(
+        otlp_endpoint, otlp_protocol, otlp_headers, otlp_compression, otlp_timeout
+    )
+
+    # Resource: arguments, then OTEL_SERVICE_NAME (and our variables), then
+    # OTEL_RESOURCE_ATTRIBUTES, then the default.
+    env_attrs: dict[str, str] = {}
     raw_attrs = _env("OTEL_RESOURCE_ATTRIBUTES", env)
     if raw_attrs is not None:
-        attrs.update(parse_key_values("OTEL_RESOURCE_ATTRIBUTES", raw_attrs))
-    if resource_attributes is not None:
-        attrs.update({str(k): str(v) for k, v in resource_attributes.items()})
+        env_attrs = parse_key_values("OTEL_RESOURCE_ATTRIBUTES", raw_attrs)
+    arg_attrs = {} if resource_attributes is None else _resource_attributes(resource_attributes)
+    attrs = {**env_attrs, **arg_attrs}
 
-    name = service_name or _env("OTEL_SERVICE_NAME", env) or attrs.get("service.name")
-    name = name or DEFAULT_SERVICE_NAME
-    version = (
-        service_version or _env("AGENTKIT_SERVICE_VERSION", env) or attrs.get("service.version")
+    def resource_value(argument: object, arg_name: str, env_name: str, key: str) -> str | None:
+        return (
+            _text(arg_name, argument)
+            or arg_attrs.get(key)
+            or _env(env_name, env)
+            or env_attrs.get(key)
+            or None
+        )
+
+    name = resource_value(service_name, "service_name", "OTEL_SERVICE_NAME", "service.name")
+    version = resource_value(
+        service_version, "service_version", "AGENTKIT_SERVICE_VERSION", "service.version"
     )
-    deployment = (
-        environment or _env("AGENTKIT_ENVIRONMENT", env) or attrs.get("deployment.environment.name")
+    deployment = resource_value(
+        environment, "environment", "AGENTKIT_ENVIRONMENT", "deployment.environment.name"
     )
 
     # Exporters ----------------------------------------------------------
     overrides: dict[Signal, Protocol] = {}
-    endpoint_given = otlp_endpoint is not None
+    endpoint_given = otlp_args.endpoint is not None
 
     def default_for(signal: Signal, *extra: str) -> tuple[str, ...]:
         otlp = ("otlp",) if endpoint_given or _has_otlp_endpoint(env, signal) else ()
         return (*extra, *otlp)
 
-    traces_value, traces_setting = _first(
-        traces_exporter, "traces_exporter", env, "OTEL_TRACES_EXPORTER"
-    )
-    metrics_value, metrics_setting = _first(
-        metrics_exporter, "metrics_exporter", env, "OTEL_METRICS_EXPORTER"
-    )
-    logs_value, logs_setting = _first(logs_exporter, "logs_exporter", env, "OTEL_LOGS_EXPORTER")
-    traces = _exporters(
-        "traces", traces_setting, _as_names(traces_value), default_for("traces"), overrides
-    )
-    metrics = _exporters(
-        "metrics",
-        metrics_setting,
-        _as_names(metrics_value),
-        default_for("metrics", "prometheus"),
-        overrides,
-    )
-    logs = _exporters("logs", logs_setting, _as_names(logs_value), default_for("logs"), overrides)
+    sources: dict[Signal, str] = {}
+
+    def exporters_of(signal: Signal, argument: object, *extra: str) -> tuple[str, ...]:
+        arg_name = f"{signal}_exporter"
+        names = _names(arg_name, argument)
+        setting = arg_name
+        if names is None:
+            env_name = f"OTEL_{signal.upper()}_EXPORTER"
+            names = _names(env_name, _env(env_name, env))
+            if names is not None:
+                setting = env_name
+        sources[signal] = setting
+        return _exporters(signal, setting, names, default_for(signal, *extra), overrides)
+
+    traces = exporters_of("traces", traces_exporter)
+    metrics = exporters_of("metrics", metrics_exporter, "prometheus")
+    logs = exporters_of("logs", logs_exporter)
 
     if disabled:
         traces = metrics = logs = ()
@@ -461,44 +653,33 @@ def resolve_settings(
     )
     for signal, names in signals:
         if "otlp" in names:
-            otlp[signal] = _otlp_for(
-                signal,
-                environ=env,
-                endpoint=otlp_endpoint,
-                protocol=otlp_protocol,
-                headers=otlp_headers,
-                compression=otlp_compression,
-                timeout=otlp_timeout,
-                protocol_override=overrides.get(signal),
-            )
+            otlp[signal] = _otlp_for(signal, otlp_args, env, overrides.get(signal))
 
     # Prometheus ---------------------------------------------------------
     host_value, host_setting = _first(
-        prometheus_host, "prometheus_host", env, "OTEL_EXPORTER_PROMETHEUS_HOST"
+        _text("prometheus_host", prometheus_host),
+        "prometheus_host",
+        env,
+        "OTEL_EXPORTER_PROMETHEUS_HOST",
     )
     host = str(host_value or DEFAULT_PROMETHEUS_HOST)
     port_value, port_setting = _first(
         prometheus_port, "prometheus_port", env, "OTEL_EXPORTER_PROMETHEUS_PORT"
     )
-    port = (
-        DEFAULT_PROMETHEUS_PORT if port_value is None else _port(port_setting, port_value)  # type: ignore[arg-type]
-    )
+    port = DEFAULT_PROMETHEUS_PORT if port_value is None else _port(port_setting, port_value)
     server_value, server_setting = _first(
         prometheus_server, "prometheus_server", env, "AGENTKIT_PROMETHEUS_SERVER"
     )
     serve = True if server_value is None else parse_bool(server_setting, server_value)  # type: ignore[arg-type]
 
     # Sampling -----------------------------------------------------------
-    sampler_value, sampler_setting = _first(sampler, "sampler", env, "OTEL_TRACES_SAMPLER")
-    arg_value, arg_setting = _first(sampler_arg, "sampler_arg", env, "OTEL_TRACES_SAMPLER_ARG")
-    sampler_name, ratio = _sampler(
-        None if sampler_value is None else str(sampler_value),
-        arg_value,  # type: ignore[arg-type]
-        arg_setting,
-        sampler_setting,
+    sampler_value, sampler_setting = _first(
+        _text("sampler", sampler), "sampler", env, "OTEL_TRACES_SAMPLER"
     )
+    arg_value, arg_setting = _first(sampler_arg, "sampler_arg", env, "OTEL_TRACES_SAMPLER_ARG")
+    sampler_name, ratio = _sampler(sampler_value, arg_value, arg_setting, sampler_setting)
 
-    # Metric export interval ----------------------------------------------
+    # Metric export interval (the variable is milliseconds, the argument seconds)
     if metric_export_interval is not None:
         interval = _positive_float("metric_export_interval", metric_export_interval)
     elif (interval_env := _env("OTEL_METRIC_EXPORT_INTERVAL", env)) is not None:
@@ -507,6 +688,12 @@ def resolve_settings(
         interval = DEFAULT_METRIC_EXPORT_INTERVAL_S
 
     # Multi-process metrics ----------------------------------------------
+    if metrics_multiprocess_dir is not None and not isinstance(
+        metrics_multiprocess_dir, str | os.PathLike
+    ):
+        raise ConfigurationError(
+            "metrics_multiprocess_dir", metrics_multiprocess_dir, "expected a directory path"
+        )
     multiproc_value, multiproc_setting = _first(
         None if metrics_multiprocess_dir is None else os.fspath(metrics_multiprocess_dir),
         "metrics_multiprocess_dir",
@@ -525,7 +712,7 @@ def resolve_settings(
     stop_within = (
         DEFAULT_SHUTDOWN_TIMEOUT_S
         if timeout_value is None
-        else _positive_float(timeout_setting, timeout_value)  # type: ignore[arg-type]
+        else _positive_float(timeout_setting, timeout_value)
     )
     limit_value, limit_setting = _first(
         metrics_cardinality_limit,
@@ -536,11 +723,11 @@ def resolve_settings(
     limit = (
         DEFAULT_METRICS_CARDINALITY_LIMIT
         if limit_value is None
-        else _positive_int(limit_setting, limit_value)  # type: ignore[arg-type]
+        else _positive_int(limit_setting, limit_value)
     )
 
     return Settings(
-        service_name=name,
+        service_name=name or DEFAULT_SERVICE_NAME,
         service_version=version,
         environment=deployment,
         resource_attributes=attrs,
@@ -561,6 +748,8 @@ def resolve_settings(
         metrics_multiprocess_dir_source=multiproc_setting,
         shutdown_timeout=stop_within,
         metrics_cardinality_limit=limit,
+        exporter_sources=sources,
+        sampler_source=sampler_setting,
     )
 
 
@@ -578,11 +767,3 @@ def _writable_dir(setting: str, value: str) -> str:
     if not os.access(path, os.W_OK | os.X_OK):
         raise ConfigurationError(setting, value, "the directory is not writable by this process")
     return path
-
-
-def _as_names(value: object) -> str | Sequence[str] | None:
-    if value is None or isinstance(value, str):
-        return value
-    if isinstance(value, Iterable):
-        return [str(v) for v in value]
-    return str(value)

@@ -86,7 +86,7 @@ _STORE = Store("chromadb", semconv.DB_SYSTEM_CHROMADB, _describe, _rows)
 
 
 class ChromaInstrumentor(_vector.VectorStoreInstrumentor):
-    """Instruments the chromadb client library (0.5 up to, not including, 2).
+    """Instruments the chromadb client library (0.5.16 up to, not including, 2).
 
     Keyword arguments to :meth:`instrument`:
 
@@ -100,7 +100,7 @@ class ChromaInstrumentor(_vector.VectorStoreInstrumentor):
         and truncated like every captured value). Embeddings never do.
     """
 
-    _instruments = ("chromadb >= 0.5, < 2",)
+    _instruments = ("chromadb >= 0.5.16, < 2",)
     _modules = ("chromadb",)
     _store = _STORE
     _targets = _TARGETS

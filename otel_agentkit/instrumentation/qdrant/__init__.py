@@ -113,7 +113,7 @@ _STORE = Store("qdrant", semconv.DB_SYSTEM_QDRANT, _describe, _rows)
 
 
 class QdrantInstrumentor(_vector.VectorStoreInstrumentor):
-    """Instruments the qdrant-client library (1.9 up to, not including, 2).
+    """Instruments the qdrant-client library (1.10 up to, not including, 2).
 
     Keyword arguments to :meth:`instrument`:
 
@@ -127,7 +127,7 @@ class QdrantInstrumentor(_vector.VectorStoreInstrumentor):
         like every captured value). Vectors never do.
     """
 
-    _instruments = ("qdrant-client >= 1.9, < 2",)
+    _instruments = ("qdrant-client >= 1.10, < 2",)
     _modules = ("qdrant_client",)
     _store = _STORE
     _targets = _TARGETS
