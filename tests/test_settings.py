@@ -194,7 +194,6 @@ def test_sdk_disabled_exports_nothing() -> None:
             {"OTEL_METRIC_EXPORT_INTERVAL": "-5"},
             "OTEL_METRIC_EXPORT_INTERVAL='-5': expected a positive number",
         ),
-        ({}, {"OTEL_SDK_DISABLED": "maybe"}, "OTEL_SDK_DISABLED='maybe': expected true or false"),
         (
             {},
             {"AGENTKIT_PROMETHEUS_SERVER": "sure"},
@@ -234,3 +233,25 @@ def test_credentials_in_endpoint_are_rejected_without_echo() -> None:
         resolve_settings(otlp_endpoint="https://user:hunter2@collector:4318", environ={})
     assert "hunter2" not in str(info.value)
     assert "pass them as headers" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("raw", "disabled", "warns"),
+    [
+        ("true", True, False),
+        ("TRUE", True, False),
+        (" True ", True, False),
+        ("false", False, False),
+        ("", False, False),
+        ("1", False, True),  # the specification's true is "true" only
+        ("yes", False, True),
+        ("maybe", False, True),
+    ],
+)
+def test_sdk_disabled_is_true_only_for_true(
+    raw: str, disabled: bool, warns: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level("WARNING", logger="otel_agentkit"):
+        settings = resolve_settings(environ={"OTEL_SDK_DISABLED": raw})
+    assert settings.disabled is disabled
+    assert ("OTEL_SDK_DISABLED" in caplog.text) is warns

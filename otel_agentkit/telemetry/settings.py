@@ -14,6 +14,7 @@ This module imports only the standard library.
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 from collections.abc import Iterable, Mapping, Sequence
@@ -148,6 +149,19 @@ def parse_bool(setting: str, value: str | bool) -> bool:
     if lowered in _FALSE:
         return False
     raise ConfigurationError(setting, value, "expected true or false")
+
+
+def _sdk_disabled(raw: str | None) -> bool:
+    """``OTEL_SDK_DISABLED`` as the specification reads it: only ``true`` (any case) is true.
+
+    Any other value is false; one that is not ``false`` either gets a warning.
+    """
+    lowered = (raw or "").strip().lower()
+    if lowered not in ("", "true", "false"):
+        logging.getLogger("otel_agentkit").warning(
+            "otel-agentkit: OTEL_SDK_DISABLED=%r is neither true nor false; read as false", raw
+        )
+    return lowered == "true"
 
 
 def parse_key_values(setting: str, raw: str, *, secret: bool = False) -> dict[str, str]:
@@ -582,8 +596,7 @@ def resolve_settings(
     """Resolve and validate every setting; see :func:`otel_agentkit.configure`."""
     env = os.environ if environ is None else environ
 
-    disabled_raw = _env("OTEL_SDK_DISABLED", env)
-    disabled = parse_bool("OTEL_SDK_DISABLED", disabled_raw) if disabled_raw else False
+    disabled = _sdk_disabled(_env("OTEL_SDK_DISABLED", env))
 
     # Every argument is checked, whether or not the part it configures is used.
     otlp_args = _OtlpArguments.check(
