@@ -145,8 +145,7 @@ def read_body(
     else:
         texts, reasons = read_text(body)
         _read_texts(dict(enumerate(texts)), dict(enumerate(reasons)), response)
-        response.id = body.get("id") if isinstance(body.get("id"), str) and body["id"] else None
-        response.model = body.get("model") if isinstance(body.get("model"), str) else None
+        response.id, response.model = body.get("id"), body.get("model")  # (non-strings: dropped)
     intervened = body.get("amazon-bedrock-guardrailAction") == _INTERVENED
     _converse.guardrail(params, intervened, response)
 
