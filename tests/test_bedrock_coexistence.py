@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from opentelemetry.instrumentation.bedrock import BedrockInstrumentor as OpenLLMetryBedrock
+from opentelemetry.instrumentation.botocore import BotocoreInstrumentor
 
 from otel_agentkit.instrumentation.bedrock import BedrockInstrumentor
 from otel_agentkit.testing import TelemetryCapture
@@ -85,3 +86,65 @@ def test_a_client_they_never_wrapped_gets_ours(
     finally:
         instrumentor.uninstrument()
     assert scopes(agentkit_telemetry) == [OURS]
+
+
+# -- the official botocore instrumentation ---------------------------------------------
+# opentelemetry-instrumentation-botocore wraps the same BaseClient._make_api_call with
+# wrapt, and its bedrock-runtime extension makes a GenAI CLIENT span ("chat {model}")
+# with token metrics. Whichever of the two is installed first ends up inside the other.
+
+OFFICIAL = "opentelemetry.instrumentation.botocore"
+
+
+def llm_scopes(tel: TelemetryCapture) -> list[str]:
+    """The scope of every span of a model call (either instrumentation's)."""
+    return [
+        s.instrumentation_scope.name  # type: ignore[union-attr]
+        for s in tel.spans()
+        if (s.attributes or {}).get("gen_ai.operation.name")
+        in ("chat", "text_completion", "embeddings")
+    ]
+
+
+@pytest.mark.parametrize("first", ["official", "ours"])
+@pytest.mark.parametrize("name", FIXTURES)
+def test_official_botocore_and_ours_give_one_llm_span_per_request(
+    agentkit_telemetry: TelemetryCapture, first: str, name: str
+) -> None:
+    official, agentkit = BotocoreInstrumentor(), BedrockInstrumentor()
+    order = [official, agentkit] if first == "official" else [agentkit, official]
+    for instrumentor in order:
+        instrumentor.instrument()
+    try:
+        call(name)
+    finally:
+        for instrumentor in reversed(order):
+            instrumentor.uninstrument()
+    # installed first = inside: the outer one's span stands for the request
+    outer = OURS if first == "official" else OFFICIAL
+    assert [scope.split(".bedrock-runtime")[0] for scope in llm_scopes(agentkit_telemetry)] == [
+        outer
+    ]
+    durations = [
+        (scope.split(".bedrock-runtime")[0], len(metric.data.data_points))
+        for (scope, metric_name), metric in agentkit_telemetry.metrics().items()
+        if metric_name == "gen_ai.client.operation.duration"
+    ]
+    # one set of metrics too (the official extension records none for Titan embeddings)
+    assert durations in ([(outer, 1)], [] if outer == OFFICIAL else None)
+
+
+def test_three_instrumentations_give_one_llm_span(
+    agentkit_telemetry: TelemetryCapture, theirs: Any
+) -> None:
+    """OpenLLMetry's span outside, the official one inside ours: ours steps aside for
+    OpenLLMetry's and takes the official one aside with it."""
+    official, agentkit = BotocoreInstrumentor(), BedrockInstrumentor()
+    official.instrument()
+    agentkit.instrument()
+    try:
+        call("converse_tool_use.yaml")
+    finally:
+        agentkit.uninstrument()
+        official.uninstrument()
+    assert llm_scopes(agentkit_telemetry) == [THEIRS]

@@ -25,12 +25,17 @@ the same bytes); an event stream is proxied and ends the span exactly once.
 OpenLLMetry's bedrock instrumentation wraps each client's methods on the
 instance, outside this wrapper, and its stream spans are never current: on a
 client it wrapped, it has the call and this one steps aside (one span per request).
+The official botocore instrumentation wraps ``_make_api_call`` too, and its
+bedrock-runtime extension makes a GenAI span of its own: outside ours, its span
+is current and ours steps aside; inside ours, ours calls past it.
 """
 
 from __future__ import annotations
 
 from contextvars import ContextVar
 from typing import Any, ClassVar
+
+from opentelemetry import context as otel_context
 
 from otel_agentkit import semconv
 from otel_agentkit.instrumentation._base import log_internal_error
@@ -40,6 +45,7 @@ from otel_agentkit.instrumentation._llm import (
     LLMInstrumentor,
     Method,
     Wrapper,
+    _without_foreign_wrapper,
     run_sync,
     streaming,
 )
@@ -83,6 +89,8 @@ _OPERATIONS: dict[str, tuple[str, API | dict[str, API], str | None]] = {
     ),
 }
 _SERVICE = "bedrock-runtime"
+#: Module of the official botocore instrumentation (opentelemetry-instrumentation-botocore).
+_BOTOCORE_MODULE = "opentelemetry.instrumentation.botocore"
 #: Module of OpenLLMetry's bedrock instrumentation (opentelemetry-instrumentation-bedrock).
 _OPENLLMETRY_MODULE = "opentelemetry.instrumentation.bedrock"
 
@@ -97,26 +105,37 @@ def _wrapped_by_openllmetry(client: Any, method: str) -> bool:
 def _api_call_wrapper(self: BedrockInstrumentor, settings: LLMSettings, method: Method) -> Wrapper:
     """The wrapper of ``BaseClient._make_api_call(operation_name, api_params)``."""
     in_call = self._in_call
+    look_through = () if settings.keep_duplicates else self._look_through
 
     def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
         operation = _OPERATIONS.get(args[0]) if len(args) == 2 else None
         if operation is None:
             return wrapped(*args, **kwargs)
-        method, apis, stream_key = operation
+        client_method, apis, stream_key = operation
         invoke = isinstance(apis, dict)
-        begun = None
+        begun = aside = None
         try:
             service = getattr(instance.meta.service_model, "service_name", None)
-            if service == _SERVICE and not _wrapped_by_openllmetry(instance, method):
+            if service == _SERVICE and not _wrapped_by_openllmetry(instance, client_method):
                 params = _invoke.with_body(args[1]) if invoke else args[1]
                 api = apis[_invoke.operation(params)] if isinstance(apis, dict) else apis
                 begun = self.begin(settings, api, instance, (), params)
+            if begun is None and service == _SERVICE:
+                aside = self.aside(settings, instance, method)
         except Exception:
             log_internal_error("bedrock request handling")
         if begun is None:
-            return wrapped(*args, **kwargs)
+            if aside is None:
+                return wrapped(*args, **kwargs)
+            # another instrumentation's span stands for the request: none inside ours
+            token = otel_context.attach(aside)
+            try:
+                return _without_foreign_wrapper(wrapped, look_through)(*args, **kwargs)
+            finally:
+                otel_context.detach(token)
         call, context, params = begun
-        result = run_sync(call, context, in_call, wrapped, args, kwargs)
+        inner = _without_foreign_wrapper(wrapped, look_through)
+        result = run_sync(call, context, in_call, inner, args, kwargs)
         try:  # end the call from the result, or put its event stream behind a proxy that will
             if stream_key in result:
                 result[stream_key] = self.stream(result[stream_key], call, api, None, False)
@@ -152,6 +171,7 @@ class BedrockInstrumentor(LLMInstrumentor):
         "otel_agentkit_bedrock_call", default=None
     )
     _provider_name = semconv.PROVIDER_AWS_BEDROCK
+    _look_through = (_BOTOCORE_MODULE,)
 
     def _endpoint_of(self, instance: Any) -> tuple[Any, Any]:
         return instance, instance.meta.endpoint_url
