@@ -8,13 +8,23 @@ in the same run: the single-process reader rendering the same instruments.
 
 The idle case configures multi-process mode, records the series once, and
 measures the CPU the process uses over :data:`IDLE_S` seconds of no traffic.
+
+Scrapes are measured twice: wall-clock time (best of several rounds), and, when
+valgrind is installed, instructions executed under callgrind
+(:mod:`benchmarks._instructions`), which a busy machine cannot move; the ratio
+to the single-process scrape is read off the second.
 """
 
 from __future__ import annotations
 
+import gc
+import json
 import os
+import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from opentelemetry.metrics import Meter
@@ -79,8 +89,9 @@ def _configure(directory: Path | None) -> otel_agentkit.Telemetry:
     )
 
 
-def _scrape_cost(files: int | None, series: int) -> float:
-    """Seconds per render_metrics(); None = the single-process reader."""
+@contextmanager
+def _scrape(files: int | None, series: int) -> Iterator[Callable[[], bytes]]:
+    """A configured telemetry's ``render_metrics``; ``files=None``: the single-process reader."""
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)
         for i in range(files or 0):
@@ -91,10 +102,63 @@ def _scrape_cost(files: int | None, series: int) -> float:
             # The telemetry's own provider: an earlier benchmark in this process may
             # have left another one installed as the global.
             _record(telemetry.meter_provider.get_meter("bench"), series)
-            number = 20 if series <= 1_000 else 3
-            return per_call(telemetry.render_metrics, number=number, repeat=3)
+            yield lambda: telemetry.render_metrics()[0]
         finally:
             otel_agentkit.shutdown()
+
+
+#: The cases measured at each size: worker files beside this process (None: single process).
+CASES: tuple[int | None, ...] = (None, 1, 8)
+
+
+def _label(files: int | None) -> str:
+    if files is None:
+        return "single process (baseline)"
+    return f"multi-process, this process + {files} worker file{'s' * (files > 1)}"
+
+
+def _scrape_cost(files: int | None, series: int) -> float:
+    """Seconds per render_metrics()."""
+    with _scrape(files, series) as render:
+        number = 20 if series <= 1_000 else 3
+        return per_call(render, number=number, repeat=3)
+
+
+def instructions_worker() -> list[str]:
+    """Each case's scrape as one counted callgrind region; returns the region labels."""
+    from benchmarks import _instructions
+
+    labels = []
+    for series in SERIES:
+        for files in CASES:
+            with _scrape(files, series) as render:
+                render()  # warm up: first-scrape caches (parsed worker files, families)
+                render()
+                gc.collect()
+                gc.disable()
+                try:
+                    _instructions.region(render, 1)
+                finally:
+                    gc.enable()
+            labels.append(f"{series}|{files}")
+    return labels
+
+
+def count_instructions() -> dict[int, dict[int | None, int]]:
+    """Instructions per scrape, {series: {files: count}} (one callgrind run)."""
+    from benchmarks import _instructions
+
+    counts, stdout = _instructions.run(
+        sys.executable,
+        ["-m", "benchmarks.bench_multiproc", "--instructions-worker"],
+        cwd=Path(__file__).resolve().parents[1],
+        env=_instructions.child_env(),
+    )
+    results: dict[int, dict[int | None, int]] = {}
+    for label, count in _instructions.labelled(counts, stdout).items():
+        series, files = label.split("|")
+        results.setdefault(int(series), {})[None if files == "None" else int(files)] = count
+    return results
 
 
 def _idle_cpu(series: int) -> float:
@@ -118,16 +182,28 @@ def _idle_cpu(series: int) -> float:
 
 def main() -> None:
     for series in SERIES:
-        base = _scrape_cost(None, series)
-        rows = [("single process (baseline)", f"{base * 1e3:.2f}", "1.00x")]
-        for files in (1, 8):
-            cost = _scrape_cost(files, series)
-            label = f"multi-process, this process + {files} worker file{'s' * (files > 1)}"
-            rows.append((label, f"{cost * 1e3:.2f}", f"{cost / base:.2f}x"))
+        costs = {files: _scrape_cost(files, series) for files in CASES}
+        base = costs[None]
+        rows = [(_label(f), f"{c * 1e3:.2f}", f"{c / base:.2f}x") for f, c in costs.items()]
         print(table(f"/metrics scrape, {series} series", ("case", "ms", "vs baseline"), rows))
     rows = [(f"{series} series", f"{_idle_cpu(series) * 100:.2f} %") for series in SERIES]
     print(table("idle multi-process worker", ("state", "CPU (one core)"), rows))
 
+    from benchmarks import _instructions
+
+    missing = _instructions.available()
+    if missing:
+        print(f"(instruction counts skipped: {missing})\n")
+        return
+    for series, by_case in count_instructions().items():
+        base_count = by_case[None]
+        rows = [(_label(f), f"{c:,}", f"{c / base_count:.2f}x") for f, c in by_case.items()]
+        title = f"/metrics scrape, {series} series: instructions (callgrind; load-independent)"
+        print(table(title, ("case", "instructions", "vs baseline"), rows))
+
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] == ["--instructions-worker"]:
+        print(json.dumps(instructions_worker()))
+    else:
+        main()

@@ -20,7 +20,7 @@ from opentelemetry.trace import StatusCode
 from otel_agentkit.instrumentation.bedrock import BedrockInstrumentor
 from otel_agentkit.testing import TelemetryCapture
 from tests.bedrock_helpers import fixture_cassette
-from tests.llm_helpers import ended_once, instrument_fixture, tel_fixture
+from tests.llm_helpers import captured_content, ended_once, instrument_fixture, tel_fixture
 
 instrument = instrument_fixture(BedrockInstrumentor)
 tel = tel_fixture()
@@ -147,3 +147,40 @@ def test_caller_exception_in_loop(tel: TelemetryCapture) -> None:
         consume()
     gc.collect()
     assert_cut_short(ended_once(tel))
+
+
+@pytest.mark.parametrize(
+    ("name", "key", "parts", "reason"),
+    [
+        (
+            "converse_stream.yaml",
+            "stream",
+            [
+                {"type": "text", "content": "Let me check."},
+                {
+                    "type": "tool_call",
+                    "id": "tooluse_fixture02",
+                    "name": "get_weather",
+                    "arguments": {"city": "Oslo"},
+                },
+            ],
+            "tool_use",
+        ),
+        ("invoke_stream.yaml", "body", [{"type": "text", "content": "One, two, three."}], "FINISH"),
+    ],
+)
+def test_streamed_output_captured(
+    agentkit_telemetry: TelemetryCapture,
+    instrument: Any,
+    name: str,
+    key: str,
+    parts: list[dict[str, Any]],
+    reason: str,
+) -> None:
+    """With capture on, the deltas are joined per block; a tool call's input is parsed."""
+    instrument(capture_content=True)
+    list(open_stream(name, key))
+    content = captured_content(agentkit_telemetry, True, False)
+    assert content["gen_ai.output.messages"] == [
+        {"role": "assistant", "parts": parts, "finish_reason": reason}
+    ]

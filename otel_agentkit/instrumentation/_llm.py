@@ -64,6 +64,7 @@ __all__ = [
     "run_async",
     "run_sync",
     "set_provider_name",
+    "streaming",
 ]
 
 _log = logging.getLogger("otel_agentkit")
@@ -98,6 +99,19 @@ class API(NamedTuple):
     model_param: str = "model"
     #: Every call streams (a method of its own, not ``stream=True``): ``recorder`` reads it.
     streams: bool = False
+
+
+def streaming(api: API, recorder: Callable[[Call], LLMStreamRecorder] | None = None) -> API:
+    """``api`` for a method of its own that always streams (``generate_content_stream``).
+
+    Its spans say ``gen_ai.request.stream``; ``recorder`` (by default ``api``'s) reads the stream.
+    """
+    request = api.request
+
+    def stream_request(params: Mapping[str, Any]) -> dict[str, Any]:
+        return {**request(params), semconv.GEN_AI_REQUEST_STREAM: True}
+
+    return api._replace(request=stream_request, recorder=recorder or api.recorder, streams=True)
 
 
 #: Makes the wrapper of one :class:`Method` (for methods that need their own).

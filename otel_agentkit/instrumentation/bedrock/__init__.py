@@ -29,14 +29,20 @@ client it wrapped, it has the call and this one steps aside (one span per reques
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from contextvars import ContextVar
 from typing import Any, ClassVar
 
 from otel_agentkit import semconv
 from otel_agentkit.instrumentation._base import log_internal_error
 from otel_agentkit.instrumentation._genai import Call, LLMSettings
-from otel_agentkit.instrumentation._llm import API, LLMInstrumentor, Method, Wrapper, run_sync
+from otel_agentkit.instrumentation._llm import (
+    API,
+    LLMInstrumentor,
+    Method,
+    Wrapper,
+    run_sync,
+    streaming,
+)
 from otel_agentkit.instrumentation.bedrock import _converse, _invoke
 
 __all__ = ["BedrockInstrumentor"]
@@ -49,49 +55,36 @@ CONVERSE = API(
     _converse.request_attributes,
     _converse.read_message,
     _converse.content,
+    _converse.ConverseStreamRecorder,
     model_param="modelId",
 )
 #: InvokeModel by gen_ai.operation.name (the model and its body say which).
 INVOKE = {
     op: API(
-        op, _invoke.request_attributes, _invoke.read_body, _invoke.content, model_param="modelId"
+        op,
+        _invoke.request_attributes,
+        _invoke.read_body,
+        _invoke.content,
+        _invoke.InvokeStreamRecorder,
+        model_param="modelId",
     )
     for op in (semconv.OP_CHAT, semconv.OP_TEXT_COMPLETION, semconv.OP_EMBEDDINGS)
 }
-CONVERSE_STREAM = CONVERSE._replace(
-    request=_converse.stream_request_attributes,
-    recorder=_converse.ConverseStreamRecorder,
-    streams=True,
-)
-INVOKE_STREAM = {
-    op: api._replace(
-        request=_invoke.stream_request_attributes,
-        recorder=_invoke.InvokeStreamRecorder,
-        streams=True,
-    )
-    for op, api in INVOKE.items()
-}
-
-
-#: botocore operation -> (client method: what OpenLLMetry wraps on the instance; the result
-#: key of its event stream; whether the bodies are the model's own JSON: InvokeModel).
-_OPERATIONS: dict[str, tuple[str, str | None, bool]] = {
-    "Converse": ("converse", None, False),
-    "ConverseStream": ("converse_stream", "stream", False),
-    "InvokeModel": ("invoke_model", None, True),
-    "InvokeModelWithResponseStream": ("invoke_model_with_response_stream", "body", True),
+#: botocore operation -> (the client method, which OpenLLMetry wraps on the instance; its
+#: API, or InvokeModel's by operation; the result key of its event stream, if it streams).
+_OPERATIONS: dict[str, tuple[str, API | dict[str, API], str | None]] = {
+    "Converse": ("converse", CONVERSE, None),
+    "ConverseStream": ("converse_stream", streaming(CONVERSE), "stream"),
+    "InvokeModel": ("invoke_model", INVOKE, None),
+    "InvokeModelWithResponseStream": (
+        "invoke_model_with_response_stream",
+        {op: streaming(api) for op, api in INVOKE.items()},
+        "body",
+    ),
 }
 _SERVICE = "bedrock-runtime"
 #: Module of OpenLLMetry's bedrock instrumentation (opentelemetry-instrumentation-bedrock).
 _OPENLLMETRY_MODULE = "opentelemetry.instrumentation.bedrock"
-
-
-def _api(stream_key: str | None, invoke: bool, params: Mapping[str, Any]) -> tuple[API, Any]:
-    """The API one call speaks, and the parameters its mapping reads."""
-    if not invoke:
-        return (CONVERSE_STREAM if stream_key else CONVERSE), params
-    params = _invoke.with_body(params)
-    return (INVOKE_STREAM if stream_key else INVOKE)[_invoke.operation(params)], params
 
 
 def _wrapped_by_openllmetry(client: Any, method: str) -> bool:
@@ -109,12 +102,14 @@ def _api_call_wrapper(self: BedrockInstrumentor, settings: LLMSettings, method: 
         operation = _OPERATIONS.get(args[0]) if len(args) == 2 else None
         if operation is None:
             return wrapped(*args, **kwargs)
-        method, stream_key, invoke = operation
+        method, apis, stream_key = operation
+        invoke = isinstance(apis, dict)
         begun = None
         try:
             service = getattr(instance.meta.service_model, "service_name", None)
             if service == _SERVICE and not _wrapped_by_openllmetry(instance, method):
-                api, params = _api(stream_key, invoke, args[1])
+                params = _invoke.with_body(args[1]) if invoke else args[1]
+                api = apis[_invoke.operation(params)] if isinstance(apis, dict) else apis
                 begun = self.begin(settings, api, instance, (), params)
         except Exception:
             log_internal_error("bedrock request handling")

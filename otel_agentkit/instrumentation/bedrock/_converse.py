@@ -87,11 +87,6 @@ def request_attributes(params: Mapping[str, Any]) -> dict[str, Any]:
     return attrs
 
 
-def stream_request_attributes(params: Mapping[str, Any]) -> dict[str, Any]:
-    """gen_ai.request.* of ``converse_stream``."""
-    return {**request_attributes(params), semconv.GEN_AI_REQUEST_STREAM: True}
-
-
 # -- content (capture on only), in the conventions' parts format ------------------------
 
 
@@ -196,19 +191,19 @@ class ConverseStreamRecorder(LLMStreamRecorder):
 
     A "chunk" for the streaming metrics is a ``contentBlockDelta`` (generated
     output); ``messageStart``, block start/stop and ``metadata`` do not count.
-    Each block is kept as a Converse content block (a tool call's id and name;
-    text and tool input only with content capture on) and read at the end as
-    a Converse response would be.
+    Kept by block index: each tool call's ``toolUse`` start (id and name) and,
+    with content capture on, the deltas' text or tool input; read at the end
+    as a Converse response would be.
     """
 
-    __slots__ = ("blocks", "stop_reason", "usage")
+    __slots__ = ("pieces", "stop_reason", "usage", "uses")
 
     def __init__(self, call: Call) -> None:
         super().__init__(call)
         self.stop_reason: str | None = None
         self.usage: Any = None
-        #: Block index -> ``{"text": [pieces]}`` or ``{"toolUse": {..., "input": [pieces]}}``.
-        self.blocks: dict[int, dict[str, Any]] = {}
+        self.uses: dict[int, dict[str, Any]] = {}
+        self.pieces: dict[int, list[str]] = {}
 
     def on_chunk(self, chunk: Any) -> None:
         """One stream event (a one-key dict); never raises."""
@@ -221,17 +216,12 @@ class ConverseStreamRecorder(LLMStreamRecorder):
                     event = chunk["contentBlockDelta"]
                     delta = event.get("delta") or {}
                     piece = delta.get("text") or dig(delta, "toolUse.input") or ""
-                    block = self.blocks.setdefault(event.get("contentBlockIndex", 0), {})
-                    if "toolUse" in block:
-                        block["toolUse"]["input"].append(piece)
-                    else:
-                        block.setdefault("text", []).append(piece)
+                    self.pieces.setdefault(event.get("contentBlockIndex", 0), []).append(piece)
             elif "contentBlockStart" in chunk:
                 event = chunk["contentBlockStart"]
                 use = dig(event, "start.toolUse")
                 if use is not None:
-                    block = {"toolUse": {**use, "input": []}}
-                    self.blocks[event.get("contentBlockIndex", 0)] = block
+                    self.uses[event.get("contentBlockIndex", 0)] = dict(use)
             elif "messageStop" in chunk:
                 self.stop_reason = chunk["messageStop"].get("stopReason")
             elif "metadata" in chunk:
@@ -241,12 +231,12 @@ class ConverseStreamRecorder(LLMStreamRecorder):
 
     def read(self, response: Response) -> None:
         blocks: list[dict[str, Any]] = []
-        for _, block in sorted(self.blocks.items()):
-            if "toolUse" in block:
-                use = block["toolUse"]
-                blocks.append({"toolUse": {**use, "input": maybe_json("".join(use["input"]))}})
+        for index in sorted({*self.uses, *self.pieces}):
+            text = "".join(self.pieces.get(index, ()))
+            if index in self.uses:
+                blocks.append({"toolUse": {**self.uses[index], "input": maybe_json(text)}})
             else:
-                blocks.append({"text": "".join(block.get("text", ()))})
+                blocks.append({"text": text})
         result = {
             "stopReason": self.stop_reason,
             "usage": self.usage,

@@ -82,11 +82,6 @@ def request_attributes(params: Mapping[str, Any]) -> dict[str, Any]:
     return attrs
 
 
-def stream_request_attributes(params: Mapping[str, Any]) -> dict[str, Any]:
-    """gen_ai.request.* of ``invoke_model_with_response_stream``."""
-    return {**request_attributes(params), semconv.GEN_AI_REQUEST_STREAM: True}
-
-
 def content(params: Mapping[str, Any]) -> dict[str, Any]:
     """Request-side content: messages as Anthropic or Converse shape them, else the prompts."""
     body = params[BODY]
@@ -101,18 +96,18 @@ def content(params: Mapping[str, Any]) -> dict[str, Any]:
 # -- responses ----------------------------------------------------------------------------
 
 
+def _first(item: Any, paths: str) -> Any:
+    """The first of ``paths`` (space-separated) that has a value in ``item``."""
+    return next(filter(None, (_converse.dig(item, path) for path in paths.split())), None)
+
+
 def read_text(body: Mapping[str, Any]) -> tuple[list[Any], list[Any]]:
     """Texts and finish reasons, one per candidate, of any text family's body or chunk."""
     for key, text_paths, reason_paths in _SHAPES:
         items = body.get(key) if key else [body]
         if isinstance(items, list):
-            dig = _converse.dig
-            texts = [
-                next(filter(None, (dig(i, p) for p in text_paths.split())), None) for i in items
-            ]
-            reasons = [
-                next(filter(None, (dig(i, p) for p in reason_paths.split())), None) for i in items
-            ]
+            texts = [_first(item, text_paths) for item in items]
+            reasons = [_first(item, reason_paths) for item in items]
             if any(texts) or any(reasons):
                 return texts, reasons
     return [], []
@@ -150,8 +145,7 @@ def read_body(
     else:
         texts, reasons = read_text(body)
         _read_texts(dict(enumerate(texts)), dict(enumerate(reasons)), response)
-        response.id = body.get("id") if isinstance(body.get("id"), str) and body["id"] else None
-        response.model = body.get("model") if isinstance(body.get("model"), str) else None
+        response.id, response.model = body.get("id"), body.get("model")  # (non-strings: dropped)
     intervened = body.get("amazon-bedrock-guardrailAction") == _INTERVENED
     _converse.guardrail(params, intervened, response)
 

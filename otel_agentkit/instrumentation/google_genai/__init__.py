@@ -33,7 +33,7 @@ from typing import Any, ClassVar
 
 from otel_agentkit import semconv
 from otel_agentkit.instrumentation._genai import Call, get_field
-from otel_agentkit.instrumentation._llm import API, LLMInstrumentor, Method
+from otel_agentkit.instrumentation._llm import API, LLMInstrumentor, Method, streaming
 from otel_agentkit.instrumentation.google_genai import _calls
 
 __all__ = ["GoogleGenAIInstrumentor"]
@@ -48,7 +48,7 @@ GENERATE = API(
     _calls.generate_content,
     _calls.StreamRecorder,
 )
-GENERATE_STREAM = GENERATE._replace(request=_calls.stream_request_attributes, streams=True)
+GENERATE_STREAM = streaming(GENERATE)
 EMBED = API(
     semconv.OP_EMBEDDINGS,
     _calls.embed_request_attributes,

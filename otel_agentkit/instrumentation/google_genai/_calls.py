@@ -61,11 +61,6 @@ def request_attributes(params: Mapping[str, Any]) -> dict[str, Any]:
     return attrs
 
 
-def stream_request_attributes(params: Mapping[str, Any]) -> dict[str, Any]:
-    """gen_ai.request.* of ``generate_content_stream``."""
-    return {**request_attributes(params), semconv.GEN_AI_REQUEST_STREAM: True}
-
-
 def embed_request_attributes(params: Mapping[str, Any]) -> dict[str, Any]:
     """gen_ai.request.* of ``embed_content``."""
     config = params.get("config")
