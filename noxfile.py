@@ -83,14 +83,14 @@ OLDEST_WITH: dict[str, tuple[str, ...]] = {
     "openai": ("httpx<0.28",),
     "chromadb": ("numpy<2", "fastapi<0.115"),
     # The tests make their clients with boto3, whose release pins the botocore of
-    # the same version (a newer boto3's s3transfer imports what 1.34 lacks).
-    "bedrock": ("boto3==1.34.116",),
+    # the same version (a newer boto3's s3transfer imports what an older botocore lacks).
+    "bedrock": ("boto3==1.37.24",),
     # The tests run a LangGraph agent on langchain-openai's ChatOpenAI: the releases
     # of both that still accept langchain-core 0.3 (their latest need langchain-core 1.x).
     "langchain": ("langgraph<0.3", "langchain-openai<0.3"),
-    # The Agents SDK's own floor for openai: a later openai's streaming events have
-    # required fields (ResponseTextDeltaEvent.logprobs) that SDK 0.2 does not fill.
-    "openai_agents": ("openai==1.93.1",),
+    # The oldest openai the SDK release allows (its own floor), the pair it was released
+    # with: a later openai can add required fields to the events the SDK builds.
+    "openai_agents": ("openai==2.7.1",),
 }
 
 
