@@ -54,17 +54,26 @@ def bench(session: nox.Session) -> None:
     session.run("python", "-m", "benchmarks", *session.posargs)
 
 
-#: The tests of each instrumented client library (the extra of the same name pins its range).
+#: The tests of each instrumented library, by the name of the extra that pins its
+#: range (``openai_agents`` is the extra of the ``openai-agents`` distribution,
+#: ``bedrock`` of ``botocore``, ``langchain`` of ``langchain-core``).
 CLIENT_TESTS: dict[str, tuple[str, ...]] = {
     "openai": ("test_openai*.py", "test_llm_stream_timing.py"),
     "anthropic": ("test_anthropic*.py",),
     "ollama": ("test_ollama*.py",),
     "chromadb": ("test_chromadb*.py", "test_vector_launcher.py"),
     "qdrant": ("test_qdrant*.py", "test_vector_launcher.py"),
+    "openai_agents": ("test_openai_agents.py",),
+    "langchain": ("test_langchain*.py",),
+    "bedrock": ("test_bedrock*.py", "test_providers_launcher.py"),
+    "google-genai": ("test_google_genai*.py", "test_providers_launcher.py"),
 }
-#: Matched by a pattern above but about a framework built on the client (the OpenAI
-#: Agents SDK needs a newer openai than the oldest the client instrumentor supports).
-NOT_CLIENT_TESTS = frozenset({"tests/test_openai_agents.py"})
+#: Matched by a library's pattern but about another library: the OpenAI Agents SDK
+#: tests are the openai_agents session's (the SDK needs a newer openai than the
+#: oldest the openai client instrumentor supports).
+NOT_CLIENT_TESTS: dict[str, frozenset[str]] = {
+    "openai": frozenset({"tests/test_openai_agents.py"}),
+}
 
 
 #: What the oldest version needs besides itself: the libraries of its time (openai
@@ -73,6 +82,15 @@ NOT_CLIENT_TESTS = frozenset({"tests/test_openai_agents.py"})
 OLDEST_WITH: dict[str, tuple[str, ...]] = {
     "openai": ("httpx<0.28",),
     "chromadb": ("numpy<2", "fastapi<0.115"),
+    # The tests make their clients with boto3, whose release pins the botocore of
+    # the same version (a newer boto3's s3transfer imports what an older botocore lacks).
+    "bedrock": ("boto3==1.37.24",),
+    # The tests run a LangGraph agent on langchain-openai's ChatOpenAI: the releases
+    # of both that still accept langchain-core 0.3 (their latest need langchain-core 1.x).
+    "langchain": ("langgraph<0.3", "langchain-openai<0.3"),
+    # The oldest openai the SDK release allows (its own floor), the pair it was released
+    # with: a later openai can add required fields to the events the SDK builds.
+    "openai_agents": ("openai==2.7.1",),
 }
 
 
@@ -105,6 +123,6 @@ def client(session: nox.Session, library: str, version: str) -> None:
     session.run("python", "-c", show)
     tests = sorted(
         {str(p) for pattern in CLIENT_TESTS[library] for p in Path("tests").glob(pattern)}
-        - NOT_CLIENT_TESTS
+        - NOT_CLIENT_TESTS.get(library, frozenset())
     )
     session.run("python", "-m", "pytest", "-q", *tests, *session.posargs)

@@ -53,8 +53,10 @@ from otel_agentkit.instrumentation.bedrock import _converse, _invoke
 
 __all__ = ["BedrockInstrumentor"]
 
-#: Versions of botocore we support (1.34.116 added Converse).
-_instruments = ("botocore >= 1.34.116, < 2",)
+#: Versions of botocore we support: the oldest the tests pass on. 1.37.24 added prompt
+#: caching (``cachePoint``, the cache token counts), which botocore's client-side
+#: validation rejects before it; plain Converse (1.34.116) may work but is untested.
+_instruments = ("botocore >= 1.37.24, < 2",)
 
 CONVERSE = API(
     semconv.OP_CHAT,
@@ -151,7 +153,7 @@ def _api_call_wrapper(self: BedrockInstrumentor, settings: LLMSettings, method: 
 
 
 class BedrockInstrumentor(LLMInstrumentor):
-    """Instruments botocore's ``bedrock-runtime`` clients (botocore 1.34.116 up to, not incl., 2).
+    """Instruments botocore's ``bedrock-runtime`` clients (botocore 1.37.24 up to, not incl., 2).
 
     Takes the keyword arguments every LLM instrumentor takes (see
     :class:`~otel_agentkit.instrumentation._llm.LLMInstrumentor`). Prices may

@@ -39,7 +39,7 @@ from otel_agentkit.instrumentation.google_genai import _calls
 __all__ = ["GoogleGenAIInstrumentor"]
 
 #: Versions of google-genai we support.
-_instruments = ("google-genai >= 1.0, < 4",)
+_instruments = ("google-genai >= 1.51, < 4",)
 
 GENERATE = API(
     semconv.OP_GENERATE_CONTENT,

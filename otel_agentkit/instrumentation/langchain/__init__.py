@@ -39,7 +39,7 @@ from otel_agentkit.instrumentation._base import (
 __all__ = ["LangChainInstrumentor"]
 
 #: Versions of langchain-core we support (LangGraph runs on it).
-_instruments = ("langchain-core >= 0.3, < 2",)
+_instruments = ("langchain-core >= 0.3.10, < 2",)
 
 #: Every callback manager (sync and async, per run) is made through this.
 _MANAGER_INIT = ("langchain_core.callbacks.base", "BaseCallbackManager", "__init__")

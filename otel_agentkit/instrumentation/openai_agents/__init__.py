@@ -37,8 +37,11 @@ from otel_agentkit.instrumentation._base import (
 
 __all__ = ["OpenAIAgentsInstrumentor"]
 
-#: Versions of openai-agents we support.
-_instruments = ("openai-agents >= 0.2, < 1",)
+#: Versions of openai-agents we support: the oldest the tests pass on. Before 0.5
+#: ``Runner.run_sync`` uses ``asyncio.get_event_loop()``, which fails in a thread that
+#: has run ``asyncio.run()``; 0.2.0 also sends a streamed Chat Completions tool call's
+#: result back with an empty call id.
+_instruments = ("openai-agents >= 0.5, < 1",)
 
 #: Where the SDK builds a function tool's context (with the model's tool-call id),
 #: inside the tool's span.
