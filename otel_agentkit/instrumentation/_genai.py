@@ -30,6 +30,7 @@ from opentelemetry.trace import Span, SpanKind
 
 from otel_agentkit import _content, _sanitize, semconv
 from otel_agentkit._content import ContentCapture, to_json
+from otel_agentkit._instruments import AttributeSet
 from otel_agentkit.decorators import agent_scope
 from otel_agentkit.instrumentation import _duplicates
 from otel_agentkit.instrumentation._base import (
@@ -269,6 +270,89 @@ _COST_ATTRIBUTES = (
 )
 
 
+def _with_token_types(points: Mapping[str, Any]) -> tuple[AttributeSet, AttributeSet]:
+    """``points`` plus ``gen_ai.token.type`` input, and output, as attribute sets."""
+    return (
+        AttributeSet({**points, semconv.GEN_AI_TOKEN_TYPE: semconv.TOKEN_TYPE_INPUT}),
+        AttributeSet({**points, semconv.GEN_AI_TOKEN_TYPE: semconv.TOKEN_TYPE_OUTPUT}),
+    )
+
+
+class _PointSets:
+    """The metric attribute sets of a call's points: duration and chunk timing, and
+    the token usage of each type. Built once per distinct set, never changed."""
+
+    __slots__ = ("input", "output", "points")
+
+    def __init__(self, points: Mapping[str, Any]) -> None:
+        self.points = AttributeSet(points)
+        self.input, self.output = _with_token_types(points)
+
+
+#: Most response models remembered per request-side attribute set.
+_RESPONSE_MODELS_KEPT = 64
+
+
+class _MetricSets:
+    """What the metrics of every call with one request-side attribute set (and agent
+    scope) record with: built when such a call is first seen, then only looked up."""
+
+    __slots__ = ("attributes", "by_model", "cost_input", "cost_output")
+
+    def __init__(self, attributes: dict[str, Any]) -> None:
+        #: The request's metric attributes (and the agent scope's); never changed.
+        self.attributes = attributes
+        self.by_model: dict[str | None, _PointSets] = {}
+        cost = {key: attributes[key] for key in _COST_ATTRIBUTES if attributes.get(key) is not None}
+        self.cost_input, self.cost_output = _with_token_types(cost)
+
+    def points(self, response_model: str | None) -> _PointSets:
+        """The point sets of a call that ``response_model`` answered."""
+        sets = self.by_model.get(response_model)
+        if sets is None:
+            by_model = self.by_model
+            if len(by_model) >= _RESPONSE_MODELS_KEPT:  # a bound, whatever servers send
+                by_model.clear()
+            attributes = self.attributes
+            if response_model:
+                attributes = {**attributes, semconv.GEN_AI_RESPONSE_MODEL: response_model}
+            sets = by_model[response_model] = _PointSets(attributes)
+        return sets
+
+
+#: Most request-side attribute sets remembered with their :class:`_MetricSets`.
+_METRIC_SETS_KEPT = 256
+_metric_sets: dict[tuple[Any, ...], _MetricSets] = {}
+
+
+def metric_sets(attributes: Mapping[str, Any], scope: Mapping[str, str] | None) -> _MetricSets:
+    """The :class:`_MetricSets` of a call with these (safe) span attributes, in this scope.
+
+    Looked up by the attributes' items and their values' types (``1``,
+    ``1.0`` and ``True`` are equal keys but different attributes); a call
+    with an unhashable attribute value (a list) gets sets of its own.
+    """
+    try:
+        key = (
+            tuple(attributes.items()),
+            tuple(map(type, attributes.values())),
+            tuple(scope.items()) if scope else None,
+        )
+        sets = _metric_sets.get(key)
+    except TypeError:
+        key, sets = None, None
+    if sets is None:
+        kept = metric_attributes(attributes)
+        if scope:
+            kept.update(scope)
+        sets = _MetricSets(kept)
+        if key is not None:
+            if len(_metric_sets) >= _METRIC_SETS_KEPT:  # a bound, whatever the requests say
+                _metric_sets.clear()
+            _metric_sets[key] = sets
+    return sets
+
+
 class Call:
     """The CLIENT span and metrics of one LLM API call; ends exactly once.
 
@@ -284,7 +368,7 @@ class Call:
         "content_on_span",
         "content_reader",
         "handle",
-        "metric_attrs",
+        "metrics",
         "params",
         "prices",
         "request_model",
@@ -322,12 +406,9 @@ class Call:
             name, kind=SpanKind.CLIENT, attributes=attributes, start_time=start_time
         )
         self.span_context = trace.set_span_in_context(self.span)
-        #: The request's metric attributes; never changed (each end builds its own).
-        self.metric_attrs = metric_attributes(attributes)
-        if agent_attributes:
-            scope = agent_scope()  # the enclosing @traced_agent / @traced_workflow
-            if scope:
-                self.metric_attrs.update(scope)
+        #: The request's metric attribute sets (with the enclosing @traced_agent /
+        #: @traced_workflow's names), shared by calls alike: never changed.
+        self.metrics = metric_sets(attributes, agent_scope() if agent_attributes else None)
         self.started_at = time.perf_counter()
         if start_time is not None:  # back-dated: a call known only once it is over
             self.started_at -= max(0, time.time_ns() - start_time) / 1e9
@@ -342,9 +423,11 @@ class Call:
         try:
             end = ended_at if ended_at is not None else time.perf_counter()
             response.make_safe()
-            points = self._points(response.model, timing)
+            sets = self._points(response.model, timing)
             if response.error_type:
-                points = {**points, semconv.ERROR_TYPE: response.error_type}
+                sets = _PointSets(
+                    {**sets.points.attributes, semconv.ERROR_TYPE: response.error_type}
+                )
             span = self.span
             content = self._content(response) if self.capture_enabled else None
             if span.is_recording():
@@ -364,21 +447,14 @@ class Call:
                 self._emit_event(attributes or response.span_attributes(), content)
             instruments = self.handle.instruments()
             ctx = self.span_context
-            instruments.duration.record(end - self.started_at, points, context=ctx)
-            # A fresh dict per point: older SDKs keep the measurement's dict by reference.
+            instruments.duration.record_set(end - self.started_at, sets.points, context=ctx)
+            # The sets' dicts are shared by every call alike and never changed (an
+            # SDK may keep a measurement's dict by reference): each is its own dict.
             input_tokens, output_tokens = response.input_tokens, response.output_tokens
             if input_tokens is not None:
-                instruments.token_usage.record(
-                    input_tokens,
-                    {**points, semconv.GEN_AI_TOKEN_TYPE: semconv.TOKEN_TYPE_INPUT},
-                    context=ctx,
-                )
+                instruments.token_usage.record_set(input_tokens, sets.input, context=ctx)
             if output_tokens is not None:
-                instruments.token_usage.record(
-                    output_tokens,
-                    {**points, semconv.GEN_AI_TOKEN_TYPE: semconv.TOKEN_TYPE_OUTPUT},
-                    context=ctx,
-                )
+                instruments.token_usage.record_set(output_tokens, sets.output, context=ctx)
             price = price_for(self.prices, response.model, self.request_model)
             if price is not None:
                 input_cost = price.input_cost(
@@ -417,7 +493,7 @@ class Call:
             if response is not None:
                 response.make_safe()
             model = response.model if response is not None else None
-            points = self._points(model, timing)
+            points = self._points(model, timing).points.attributes
             error = mark_failed(span, exc)
             if response is not None and span.is_recording():
                 if response.id:
@@ -434,24 +510,23 @@ class Call:
         finally:
             self.span.end()
 
-    def _points(self, response_model: str | None, timing: StreamTiming | None) -> dict[str, Any]:
-        """Metric attributes for this call's points; records a stream's chunk timing with them."""
-        points = self.metric_attrs
-        if response_model:
-            points = {**points, semconv.GEN_AI_RESPONSE_MODEL: response_model}
+    def _points(self, response_model: str | None, timing: StreamTiming | None) -> _PointSets:
+        """Metric attribute sets for this call's points; records a stream's chunk timing."""
+        sets = self.metrics.points(response_model)
         if timing is not None:
             first, last, chunks = timing
             instruments = self.handle.instruments()
             ctx = self.span_context
             to_first = first - self.started_at
-            instruments.time_to_first_chunk.record(to_first, points, context=ctx)
+            points = sets.points
+            instruments.time_to_first_chunk.record_set(to_first, points, context=ctx)
             if chunks > 1:
-                instruments.time_per_output_chunk.record(
+                instruments.time_per_output_chunk.record_set(
                     (last - first) / (chunks - 1), points, context=ctx
                 )
             if self.span.is_recording():
                 self.span.set_attribute(semconv.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK, to_first)
-        return points
+        return sets
 
     def _content(self, response: Response) -> dict[str, Any]:
         """Request-side content and the response's output messages (capture on only)."""
@@ -470,21 +545,11 @@ class Call:
         self, instruments: GenAIInstruments, input_cost: float, output_cost: float
     ) -> None:
         """Add the call's estimated USD to ``agentkit.llm.cost.usd``, one point per token type."""
-        base = {
-            key: self.metric_attrs[key]
-            for key in _COST_ATTRIBUTES
-            if self.metric_attrs.get(key) is not None
-        }
-        for cost, token_type in (
-            (input_cost, semconv.TOKEN_TYPE_INPUT),
-            (output_cost, semconv.TOKEN_TYPE_OUTPUT),
-        ):
-            if cost > 0:
-                instruments.cost.add(
-                    cost,
-                    {**base, semconv.GEN_AI_TOKEN_TYPE: token_type},
-                    context=self.span_context,
-                )
+        metrics = self.metrics
+        if input_cost > 0:
+            instruments.cost.add_set(input_cost, metrics.cost_input, context=self.span_context)
+        if output_cost > 0:
+            instruments.cost.add_set(output_cost, metrics.cost_output, context=self.span_context)
 
     def _emit_event(self, attributes: Mapping[str, Any], content: Mapping[str, Any]) -> None:
         event_attrs: dict[str, Any] = dict(getattr(self.span, "attributes", None) or {})
