@@ -25,6 +25,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Self
 from urllib.parse import urlsplit
 
+from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind
 
@@ -360,6 +361,8 @@ class Call:
     units, back-dates it); ended by :meth:`succeed` with a
     :class:`Response` or by :meth:`fail` with the exception. Request-side
     content is read (by ``content_reader``) only when capture is on, at the end.
+    ``context`` is the current context when the caller has read it already
+    (the agent scope is read from it).
     """
 
     __slots__ = (
@@ -389,6 +392,7 @@ class Call:
         params: Mapping[str, Any] | None = None,
         start_time: int | None = None,
         agent_attributes: bool = True,
+        context: otel_context.Context | None = None,
     ) -> None:
         self.handle = handle
         # What the request (or a gateway) gave becomes the span name, attributes and
@@ -408,7 +412,7 @@ class Call:
         self.span_context = trace.set_span_in_context(self.span)
         #: The request's metric attribute sets (with the enclosing @traced_agent /
         #: @traced_workflow's names), shared by calls alike: never changed.
-        self.metrics = metric_sets(attributes, agent_scope() if agent_attributes else None)
+        self.metrics = metric_sets(attributes, agent_scope(context) if agent_attributes else None)
         self.started_at = time.perf_counter()
         if start_time is not None:  # back-dated: a call known only once it is over
             self.started_at -= max(0, time.time_ns() - start_time) / 1e9
