@@ -255,18 +255,22 @@ if _ENV_DATA is not None:
         _ENV_DATA = None
 
 
-def _read_env() -> str | None:
+def _read_env_raw() -> Any:
+    """The variable as stored: encoded (``os.environ``'s own mapping), or a str; None if unset."""
     if _ENV_DATA is None or not isinstance(_ENV_DATA, dict):  # pragma: no cover
         return os.environ.get(_ENV_KEY)
-    raw = _ENV_DATA.get(_ENV_ENCODED_KEY)
-    if raw is None:
-        return None
+    return _ENV_DATA.get(_ENV_ENCODED_KEY)
+
+
+def _decode_env(raw: Any) -> str | None:
+    if raw is None or isinstance(raw, str):
+        return raw
     return str(os.environ.decodevalue(raw))
 
 
 _override: ContentCapture | None = None
-# (raw env value, parsed mode): re-parsed only when the variable changes.
-_env_cache: tuple[str | None, ContentCapture] = (None, ContentCapture.NO_CONTENT)
+# (raw env value as stored, parsed mode): decoded and re-parsed only when it changes.
+_env_cache: tuple[object, ContentCapture] = (None, ContentCapture.NO_CONTENT)
 _warned_values: set[str] = set()
 
 
@@ -280,10 +284,11 @@ def capture_mode() -> ContentCapture:
     global _env_cache
     if _override is not None:
         return _override
-    raw = _read_env()
+    stored = _read_env_raw()
     cached_raw, cached_mode = _env_cache
-    if raw == cached_raw:
+    if stored == cached_raw:
         return cached_mode
+    raw = _decode_env(stored)
     try:
         mode = parse_capture_mode(raw)
     except ConfigurationError as exc:
@@ -291,7 +296,7 @@ def capture_mode() -> ContentCapture:
             _warned_values.add(str(raw))
             _log.warning("%s; capturing no content", exc)
         mode = ContentCapture.NO_CONTENT
-    _env_cache = (raw, mode)
+    _env_cache = (stored, mode)
     return mode
 
 

@@ -231,15 +231,17 @@ class Response:
             attrs[semconv.GEN_AI_RESPONSE_MODEL] = self.model
         if self.finish_reasons:
             attrs[semconv.GEN_AI_RESPONSE_FINISH_REASONS] = self.finish_reasons
-        for value, name in (
-            (self.input_tokens, semconv.GEN_AI_USAGE_INPUT_TOKENS),
-            (self.output_tokens, semconv.GEN_AI_USAGE_OUTPUT_TOKENS),
-            (self.cache_read_tokens, semconv.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS),
-            (self.cache_creation_tokens, semconv.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS),
-            (self.reasoning_tokens, semconv.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS),
-        ):
-            if value is not None:
-                attrs[name] = value
+        # One test per count, no table built per call: this runs for every response.
+        if self.input_tokens is not None:
+            attrs[semconv.GEN_AI_USAGE_INPUT_TOKENS] = self.input_tokens
+        if self.output_tokens is not None:
+            attrs[semconv.GEN_AI_USAGE_OUTPUT_TOKENS] = self.output_tokens
+        if self.cache_read_tokens is not None:
+            attrs[semconv.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = self.cache_read_tokens
+        if self.cache_creation_tokens is not None:
+            attrs[semconv.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS] = self.cache_creation_tokens
+        if self.reasoning_tokens is not None:
+            attrs[semconv.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] = self.reasoning_tokens
         calls = self.tool_calls
         if calls:
             if any(call_id is not None for call_id, _ in calls):
@@ -323,15 +325,20 @@ class _MetricSets:
 
 #: Most request-side attribute sets remembered with their :class:`_MetricSets`.
 _METRIC_SETS_KEPT = 256
-_metric_sets: dict[tuple[Any, ...], _MetricSets] = {}
+#: Request attributes (as given) -> (whether they were safe as they are, their sets).
+_metric_sets: dict[tuple[Any, ...], tuple[bool, _MetricSets]] = {}
 
 
-def metric_sets(attributes: Mapping[str, Any], scope: Mapping[str, str] | None) -> _MetricSets:
-    """The :class:`_MetricSets` of a call with these (safe) span attributes, in this scope.
+def request_sets(
+    attributes: Mapping[str, Any], scope: Mapping[str, str] | None
+) -> tuple[Mapping[str, Any], _MetricSets]:
+    """A call's span attributes made safe (:func:`_sanitize.attributes`) and its
+    :class:`_MetricSets` in this agent scope.
 
     Looked up by the attributes' items and their values' types (``1``,
-    ``1.0`` and ``True`` are equal keys but different attributes); a call
-    with an unhashable attribute value (a list) gets sets of its own.
+    ``1.0`` and ``True`` are equal keys but different attributes): a call like
+    an earlier one skips both the safety pass and the metric filtering. A
+    call with an unhashable attribute value (a list) gets both afresh.
     """
     try:
         key = (
@@ -339,19 +346,22 @@ def metric_sets(attributes: Mapping[str, Any], scope: Mapping[str, str] | None) 
             tuple(map(type, attributes.values())),
             tuple(scope.items()) if scope else None,
         )
-        sets = _metric_sets.get(key)
+        cached = _metric_sets.get(key)
     except TypeError:
-        key, sets = None, None
-    if sets is None:
-        kept = metric_attributes(attributes)
-        if scope:
-            kept.update(scope)
-        sets = _MetricSets(kept)
-        if key is not None:
-            if len(_metric_sets) >= _METRIC_SETS_KEPT:  # a bound, whatever the requests say
-                _metric_sets.clear()
-            _metric_sets[key] = sets
-    return sets
+        key, cached = None, None
+    if cached is not None:
+        safe_as_given, sets = cached
+        return (attributes if safe_as_given else _sanitize.attributes(attributes)), sets
+    safe = _sanitize.attributes(attributes)
+    kept = metric_attributes(safe)
+    if scope:
+        kept.update(scope)
+    sets = _MetricSets(kept)
+    if key is not None:
+        if len(_metric_sets) >= _METRIC_SETS_KEPT:  # a bound, whatever the requests say
+            _metric_sets.clear()
+        _metric_sets[key] = (safe is attributes, sets)
+    return safe, sets
 
 
 class Call:
@@ -399,7 +409,11 @@ class Call:
         # labels: made safe once, here, for every provider (valid UTF-8, bounded).
         if request_model is not None:
             request_model = _sanitize.text(request_model)
-        attributes = _sanitize.attributes(attributes)  # type: ignore[assignment]
+        # The attributes made safe, and the request's metric attribute sets (with the
+        # enclosing @traced_agent / @traced_workflow's names): shared by calls alike.
+        safe, self.metrics = request_sets(
+            attributes, agent_scope(context) if agent_attributes else None
+        )
         self.request_model = request_model
         self.prices = prices  # None: the process-wide table (set_model_prices)
         self.capture_enabled, self.content_on_span, self.content_on_event = _CAPTURE_FLAGS[capture]
@@ -407,12 +421,9 @@ class Call:
         self.params = params
         name = f"{operation} {request_model}" if request_model else operation
         self.span: Span = handle.tracer().start_span(
-            name, kind=SpanKind.CLIENT, attributes=attributes, start_time=start_time
+            name, kind=SpanKind.CLIENT, attributes=safe, start_time=start_time
         )
         self.span_context = trace.set_span_in_context(self.span)
-        #: The request's metric attribute sets (with the enclosing @traced_agent /
-        #: @traced_workflow's names), shared by calls alike: never changed.
-        self.metrics = metric_sets(attributes, agent_scope(context) if agent_attributes else None)
         self.started_at = time.perf_counter()
         if start_time is not None:  # back-dated: a call known only once it is over
             self.started_at -= max(0, time.time_ns() - start_time) / 1e9
