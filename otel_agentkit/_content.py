@@ -165,9 +165,9 @@ _NEEDLES: Final[tuple[tuple[str, ...], ...]] = (
 _KEY_VALUE: Final = 8
 #: Which of :data:`_NEEDLES` are looked for in the lower-cased text.
 _LOWER_NEEDLES: Final = frozenset({3, 4, 8})
-#: Characters at least one of which is in many needles: a text without it holds
-#: none of those, and one test of it spares a test of each.
-_GATES: Final = ("-", "_", "=")
+#: Characters each in several needles: a text without one holds none of those
+#: needles, and one test of it spares a test of each.
+_GATES: Final = ("-", "_", "=", "A", "b")
 
 
 def _gated(lowered: bool) -> tuple[tuple[str, tuple[str, ...]], ...]:

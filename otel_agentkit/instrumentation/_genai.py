@@ -64,13 +64,22 @@ def given(value: Any) -> bool:
     return value is not None and type(value).__name__ not in ("NotGiven", "Omit")
 
 
+def is_mapping(obj: Any) -> bool:
+    """Whether ``obj`` is a Mapping (read by key, not attribute; see :func:`get_field`)."""
+    kind = type(obj)
+    mapping = _MAPPING_TYPES.get(kind)
+    if mapping is None:
+        mapping = _MAPPING_TYPES[kind] = issubclass(kind, Mapping)
+    return mapping
+
+
 def get_field(obj: Any, name: str) -> Any:
     """Attribute of a pydantic model or key of a dict (request params may be either)."""
     kind = type(obj)
-    is_mapping = _MAPPING_TYPES.get(kind)
-    if is_mapping is None:
-        is_mapping = _MAPPING_TYPES[kind] = issubclass(kind, Mapping)
-    if is_mapping:
+    mapping = _MAPPING_TYPES.get(kind)
+    if mapping is None:
+        mapping = _MAPPING_TYPES[kind] = issubclass(kind, Mapping)
+    if mapping:
         return obj.get(name)
     return getattr(obj, name, None)
 
@@ -183,10 +192,12 @@ class Response:
         """Input and output token counts from a usage block (a model or a dict), when ints."""
         if usage is None:
             return
-        input_tokens = get_field(usage, input_field)
+        # What get_field reads, without a call per field.
+        mapping = is_mapping(usage)
+        input_tokens = usage.get(input_field) if mapping else getattr(usage, input_field, None)
         if isinstance(input_tokens, int):
             self.input_tokens = input_tokens
-        output_tokens = get_field(usage, output_field)
+        output_tokens = usage.get(output_field) if mapping else getattr(usage, output_field, None)
         if isinstance(output_tokens, int):
             self.output_tokens = output_tokens
 

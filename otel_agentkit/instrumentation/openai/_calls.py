@@ -20,6 +20,7 @@ from otel_agentkit.instrumentation._genai import (
     get_field,
     given,
     index_order,
+    is_mapping,
     maybe_json,
     request_content,
     stop_sequences,
@@ -338,9 +339,15 @@ def chat_content(params: Mapping[str, Any]) -> dict[str, Any]:
 
 def read_chat(result: Any, params: Mapping[str, Any], response: Response) -> None:
     """A ChatCompletion (or ParsedChatCompletion)."""
-    response.id = get_field(result, "id")
-    response.model = get_field(result, "model")
-    choices = get_field(result, "choices") or []
+    mapping = is_mapping(result)
+    if mapping:
+        response.id = result.get("id")
+        response.model = result.get("model")
+        choices = result.get("choices") or []
+    else:  # a model (the common case): what get_field reads, without a call per field
+        response.id = getattr(result, "id", None)
+        response.model = getattr(result, "model", None)
+        choices = getattr(result, "choices", None) or []
     if choices:
         response.finish_reasons = [c.finish_reason or "" for c in choices]
     capture = response.capture
@@ -363,7 +370,7 @@ def read_chat(result: Any, params: Mapping[str, Any], response: Response) -> Non
             )
     if capture:
         response.output_messages = outputs
-    usage = get_field(result, "usage")
+    usage = result.get("usage") if mapping else getattr(result, "usage", None)
     if usage is not None:
         response.read_tokens(usage, "prompt_tokens", "completion_tokens")
         _usage_details(usage, response, "prompt_tokens_details", "completion_tokens_details")
