@@ -156,7 +156,10 @@ class BoundedHistogram(Histogram, _Bounded):
     ) -> None:
         """:meth:`record` with an :class:`AttributeSet` (its key computed once, not per point)."""
         attrs = attributes.attributes
-        self._inner.record(amount, self._admit(attrs, attributes.key) if attrs else attrs, context)
+        # _admit, inline for a set seen before (the common case): one test, no call.
+        if attrs and attributes.key not in self._seen:
+            attrs = self._admit(attrs, attributes.key)
+        self._inner.record(amount, attrs, context)
 
 
 class BoundedCounter(Counter, _Bounded):
@@ -182,7 +185,9 @@ class BoundedCounter(Counter, _Bounded):
     ) -> None:
         """:meth:`add` with an :class:`AttributeSet` (its key computed once, not per point)."""
         attrs = attributes.attributes
-        self._inner.add(amount, self._admit(attrs, attributes.key) if attrs else attrs, context)
+        if attrs and attributes.key not in self._seen:
+            attrs = self._admit(attrs, attributes.key)
+        self._inner.add(amount, attrs, context)
 
 
 def create_histogram(meter: Meter, name: str) -> BoundedHistogram:

@@ -354,16 +354,23 @@ def read_chat(result: Any, params: Mapping[str, Any], response: Response) -> Non
     outputs = []
     for choice in choices:
         message = choice.message
-        tool_calls = get_field(message, "tool_calls") or []
+        message_mapping = is_mapping(message)
+        tool_calls = (
+            message.get("tool_calls") if message_mapping else getattr(message, "tool_calls", None)
+        ) or []
         for tc in tool_calls:
             function = get_field(tc, "function")
             response.tool_calls.append((get_field(tc, "id"), get_field(function, "name")))
         if capture:
-            parts = _content_parts(get_field(message, "content"))
+            content = (
+                message.get("content") if message_mapping else getattr(message, "content", None)
+            )
+            parts = _content_parts(content)
             parts.extend(_tool_call_part(tc, True) for tc in tool_calls)
+            role = message.get("role") if message_mapping else getattr(message, "role", None)
             outputs.append(
                 {
-                    "role": get_field(message, "role") or "assistant",
+                    "role": role or "assistant",
                     "parts": parts,
                     "finish_reason": choice.finish_reason or "",
                 }
