@@ -213,11 +213,19 @@ class Response:
         type become attributes and labels: valid UTF-8, bounded, whatever it sent.
         """
         text = _sanitize.text
+        limit = _sanitize.MAX_VALUE_LENGTH
         # A provider's mapping may have copied a server's non-string value: dropped.
+        # A short ASCII string is what text() would give back: no call for it.
         model: object = self.model
-        self.model = text(model) if isinstance(model, str) else None
+        if not isinstance(model, str):
+            self.model = None
+        elif len(model) > limit or not model.isascii():
+            self.model = text(model)
         response_id: object = self.id
-        self.id = text(response_id) if isinstance(response_id, str) else None
+        if not isinstance(response_id, str):
+            self.id = None
+        elif len(response_id) > limit or not response_id.isascii():
+            self.id = text(response_id)
         if isinstance(self.error_type, str):
             self.error_type = text(self.error_type)
         if self.finish_reasons:

@@ -455,8 +455,12 @@ class LLMInstrumentor(LibraryInstrumentor):
             attributes[semconv.SERVER_ADDRESS] = host
         if port is not None:
             attributes[semconv.SERVER_PORT] = port
-        attributes.update(self._client_attributes(client))
-        attributes.update(api.request(params))
+        extra = self._client_attributes(client)
+        if extra:
+            attributes.update(extra)
+        extra = api.request(params)
+        if extra:
+            attributes.update(extra)
         # An explicit capture_content= wins; otherwise the env var / set_capture_mode(),
         # read now (cached per raw value), so a change takes effect without re-instrumenting.
         capture = settings.capture or capture_mode()
@@ -494,7 +498,7 @@ class LLMInstrumentor(LibraryInstrumentor):
     ) -> Any:
         """End ``call`` from ``result``; return what the caller gets (maybe a stream proxy)."""
         try:
-            if self._raw_responses:
+            if self._raw_responses and params.get("extra_headers"):
                 mode = _raw.mode(params)
                 if mode is not None:
                     return _raw.finish(result, call, api, params, mode, self.stream, is_async)
