@@ -21,7 +21,8 @@ Capture runs on every recorded LLM call, so the common case is kept short:
 plain messages (dicts, lists, strings) are checked and written as JSON in one
 walk, and each built-in secret pattern runs only on a text holding one of
 the substrings every match of it has (same results as running them all on
-every text). Importing the module does no work beyond defining
+every text); one pre-scan for all those substrings passes over most texts,
+which hold none, at once. Importing the module does no work beyond defining
 names: regexes are compiled and ``json`` imported on first use.
 
 Imports only the standard library.
@@ -127,12 +128,22 @@ DEFAULT_REDACT_PATTERNS: Final[tuple[str, ...]] = (
 #: none of a pattern's substrings is not scanned by that pattern.
 _NEEDLES: Final[tuple[tuple[str, ...], ...]] = (
     ("sk-",),
-    ("nvapi-", "xai-", "pplx-", "gsk_", "hf_", "r8_", "glpat-", "xox", "github_pat_"),
+    (
+        "nvapi-",
+        "xai-",
+        "pplx-",
+        "gsk_",
+        "hf_",
+        "r8_",
+        "glpat-",
+        *(f"xox{kind}-" for kind in "abposr"),
+        "github_pat_",
+    ),
     ("AIza",),
     ("bearer",),
     ("basic",),
     ("AKIA",),
-    ("gh",),
+    tuple(f"gh{kind}_" for kind in "pousr"),
     ("://",),
     # name= for each name of _SECRET_NAMES
     (
@@ -154,6 +165,29 @@ _NEEDLES: Final[tuple[tuple[str, ...], ...]] = (
 _KEY_VALUE: Final = 8
 #: Which of :data:`_NEEDLES` are looked for in the lower-cased text.
 _LOWER_NEEDLES: Final = frozenset({3, 4, 8})
+#: Characters each in several needles: a text without one holds none of those
+#: needles, and one test of it spares a test of each.
+_GATES: Final = ("-", "_", "=", "A", "b")
+
+
+def _gated(lowered: bool) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The needles looked for in the text (or the lower-cased text), by gate.
+
+    Each needle goes under the first of :data:`_GATES` it holds, or under ``""``
+    (in every text) when it holds none.
+    """
+    groups: dict[str, list[str]] = {}
+    for index, needles in enumerate(_NEEDLES):
+        if (index in _LOWER_NEEDLES) is lowered:
+            for needle in needles:
+                gate = next((g for g in _GATES if g in needle), "")
+                groups.setdefault(gate, []).append(needle)
+    return tuple((gate, tuple(needles)) for gate, needles in groups.items())
+
+
+#: Every needle of :data:`_NEEDLES`, by gate, looked for by :func:`_may_hold_secret`.
+_SCAN: Final = _gated(False)
+_SCAN_LOWER: Final = _gated(True)
 
 _MAX_DEPTH: Final = 12
 _MAX_ITEMS: Final = 1000
@@ -221,18 +255,22 @@ if _ENV_DATA is not None:
         _ENV_DATA = None
 
 
-def _read_env() -> str | None:
+def _read_env_raw() -> Any:
+    """The variable as stored: encoded (``os.environ``'s own mapping), or a str; None if unset."""
     if _ENV_DATA is None or not isinstance(_ENV_DATA, dict):  # pragma: no cover
         return os.environ.get(_ENV_KEY)
-    raw = _ENV_DATA.get(_ENV_ENCODED_KEY)
-    if raw is None:
-        return None
+    return _ENV_DATA.get(_ENV_ENCODED_KEY)
+
+
+def _decode_env(raw: Any) -> str | None:
+    if raw is None or isinstance(raw, str):
+        return raw
     return str(os.environ.decodevalue(raw))
 
 
 _override: ContentCapture | None = None
-# (raw env value, parsed mode): re-parsed only when the variable changes.
-_env_cache: tuple[str | None, ContentCapture] = (None, ContentCapture.NO_CONTENT)
+# (raw env value as stored, parsed mode): decoded and re-parsed only when it changes.
+_env_cache: tuple[object, ContentCapture] = (None, ContentCapture.NO_CONTENT)
 _warned_values: set[str] = set()
 
 
@@ -246,10 +284,11 @@ def capture_mode() -> ContentCapture:
     global _env_cache
     if _override is not None:
         return _override
-    raw = _read_env()
+    stored = _read_env_raw()
     cached_raw, cached_mode = _env_cache
-    if raw == cached_raw:
+    if stored == cached_raw:
         return cached_mode
+    raw = _decode_env(stored)
     try:
         mode = parse_capture_mode(raw)
     except ConfigurationError as exc:
@@ -257,7 +296,7 @@ def capture_mode() -> ContentCapture:
             _warned_values.add(str(raw))
             _log.warning("%s; capturing no content", exc)
         mode = ContentCapture.NO_CONTENT
-    _env_cache = (raw, mode)
+    _env_cache = (stored, mode)
     return mode
 
 
@@ -472,6 +511,27 @@ def replacement() -> str:
     return (_redaction or _config()).replacement
 
 
+def _may_hold_secret(text: str) -> bool:
+    """Whether ``text`` holds a needle of :data:`_NEEDLES` (a lower-case one in
+    ``text.lower()``): False means no default pattern can match it.
+
+    The same test :func:`redact` makes pattern by pattern, done once up front, a
+    character test first standing for the needles that hold that character.
+    """
+    for gate, needles in _SCAN:
+        if gate in text:
+            for needle in needles:
+                if needle in text:
+                    return True
+    lowered = text.lower()
+    for gate, needles in _SCAN_LOWER:
+        if gate in lowered:
+            for needle in needles:
+                if needle in lowered:
+                    return True
+    return False
+
+
 def redact(text: str) -> str:
     """Apply the configured patterns, then the hook, to ``text``. Never raises.
 
@@ -480,7 +540,9 @@ def redact(text: str) -> str:
     traces, log messages, URLs.
     """
     config = _redaction or _config()
-    if config.defaults:
+    # Most texts hold no needle at all: one pre-scan tells, and the default
+    # patterns (and their per-pattern needle tests) are then skipped whole.
+    if config.defaults and _may_hold_secret(text):
         # Each default pattern runs only on a text holding one of its substrings
         # (_NEEDLES): a few substring tests, far cheaper than a regex scan, spare
         # most texts every pattern; the result is the same as running them all.

@@ -38,6 +38,9 @@ from otel_agentkit._version import __version__
 
 __all__ = [
     "DEFAULT_CARDINALITY_LIMIT",
+    "AttributeSet",
+    "BoundedCounter",
+    "BoundedHistogram",
     "Instruments",
     "cardinality_limit",
     "create_counter",
@@ -86,6 +89,23 @@ def _key(attributes: Mapping[str, Any]) -> frozenset[tuple[str, Any]]:
         return frozenset((k, tuple(v) if isinstance(v, list) else v) for k, v in attributes.items())
 
 
+class AttributeSet:
+    """Metric attributes built once and recorded many times, with their cardinality key.
+
+    For a hot path that records the same few attribute sets over and over (the
+    LLM instrumentations): :meth:`BoundedHistogram.record_set` and
+    :meth:`BoundedCounter.add_set` take one, and the key the cardinality limit
+    counts sets by is computed here once instead of at every point. The
+    mapping must never be changed after it is given here.
+    """
+
+    __slots__ = ("attributes", "key")
+
+    def __init__(self, attributes: Mapping[str, AttributeValue]) -> None:
+        self.attributes = attributes
+        self.key = _key(attributes)
+
+
 class _Bounded:
     """The attribute sets one instrument has seen, up to the cardinality limit."""
 
@@ -98,7 +118,11 @@ class _Bounded:
         """``attributes``, or the overflow attributes when they are new past the limit."""
         if not attributes:
             return attributes
-        key = _key(attributes)
+        return self._admit(attributes, _key(attributes))
+
+    def _admit(
+        self, attributes: Mapping[str, Any], key: frozenset[tuple[str, Any]]
+    ) -> Mapping[str, Any]:
         seen = self._seen
         if key in seen:
             return attributes
@@ -109,7 +133,9 @@ class _Bounded:
         return attributes
 
 
-class _BoundedHistogram(Histogram, _Bounded):
+class BoundedHistogram(Histogram, _Bounded):
+    """A histogram that keeps at most the cardinality limit of attribute sets."""
+
     __slots__ = ("_inner",)
 
     def __init__(self, inner: Histogram) -> None:
@@ -122,10 +148,23 @@ class _BoundedHistogram(Histogram, _Bounded):
         attributes: Mapping[str, AttributeValue] | None = None,
         context: Context | None = None,
     ) -> None:
+        """Record ``amount`` with ``attributes`` (the overflow set when they are one too many)."""
         self._inner.record(amount, self.bounded(attributes), context)
 
+    def record_set(
+        self, amount: int | float, attributes: AttributeSet, context: Context | None = None
+    ) -> None:
+        """:meth:`record` with an :class:`AttributeSet` (its key computed once, not per point)."""
+        attrs = attributes.attributes
+        # _admit, inline for a set seen before (the common case): one test, no call.
+        if attrs and attributes.key not in self._seen:
+            attrs = self._admit(attrs, attributes.key)
+        self._inner.record(amount, attrs, context)
 
-class _BoundedCounter(Counter, _Bounded):
+
+class BoundedCounter(Counter, _Bounded):
+    """A counter that keeps at most the cardinality limit of attribute sets."""
+
     __slots__ = ("_inner",)
 
     def __init__(self, inner: Counter) -> None:
@@ -138,16 +177,26 @@ class _BoundedCounter(Counter, _Bounded):
         attributes: Mapping[str, AttributeValue] | None = None,
         context: Context | None = None,
     ) -> None:
+        """Add ``amount`` with ``attributes`` (the overflow set when they are one too many)."""
         self._inner.add(amount, self.bounded(attributes), context)
 
+    def add_set(
+        self, amount: int | float, attributes: AttributeSet, context: Context | None = None
+    ) -> None:
+        """:meth:`add` with an :class:`AttributeSet` (its key computed once, not per point)."""
+        attrs = attributes.attributes
+        if attrs and attributes.key not in self._seen:
+            attrs = self._admit(attrs, attributes.key)
+        self._inner.add(amount, attrs, context)
 
-def create_histogram(meter: Meter, name: str) -> Histogram:
+
+def create_histogram(meter: Meter, name: str) -> BoundedHistogram:
     """``meter``'s histogram ``name``, with the unit, description and buckets of its table entry.
 
     The histogram has the cardinality limit.
     """
     spec = semconv.HISTOGRAMS[name]
-    return _BoundedHistogram(
+    return BoundedHistogram(
         meter.create_histogram(
             name,
             unit=spec.unit,
@@ -157,9 +206,9 @@ def create_histogram(meter: Meter, name: str) -> Histogram:
     )
 
 
-def create_counter(meter: Meter, name: str, unit: str, description: str) -> Counter:
+def create_counter(meter: Meter, name: str, unit: str, description: str) -> BoundedCounter:
     """``meter``'s counter ``name``, with the cardinality limit."""
-    return _BoundedCounter(meter.create_counter(name, unit=unit, description=description))
+    return BoundedCounter(meter.create_counter(name, unit=unit, description=description))
 
 
 class Instruments:

@@ -106,8 +106,15 @@ def attributes(values: Mapping[str, Any]) -> Mapping[str, Any]:
     The mapping itself is returned when nothing needed a change (the common case).
     """
     for value in values.values():
-        if not _is_safe(value):
-            return {key: _safe_value(value) for key, value in values.items()}
+        # _is_safe, inline for the common values (a short ASCII string, a number):
+        # this runs on every LLM call's attributes.
+        kind = type(value)
+        if kind is str:
+            if len(value) <= MAX_VALUE_LENGTH and value.isascii():
+                continue
+        elif (kind is not list and kind is not tuple) or _is_safe(value):
+            continue
+        return {key: _safe_value(value) for key, value in values.items()}
     return values
 
 

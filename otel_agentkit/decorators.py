@@ -101,15 +101,16 @@ _get_value = otel_context.get_value
 _set_value = otel_context.set_value
 
 
-def agent_scope() -> Mapping[str, str] | None:
+def agent_scope(context: Context | None = None) -> Mapping[str, str] | None:
     """Metric attributes naming the enclosing ``@traced_agent`` / ``@traced_workflow``, if any.
 
     One context lookup: the LLM instrumentations call it for every request to
     put ``gen_ai.agent.name`` and ``gen_ai.workflow.name`` on their metrics.
     The names come from code (decorator arguments and function names), so
-    they are bounded by construction.
+    they are bounded by construction. ``context``: the current context, when
+    the caller has it already (else it is read here).
     """
-    return _get_value(_AGENT_SCOPE)  # type: ignore[return-value]
+    return _get_value(_AGENT_SCOPE, context)  # type: ignore[return-value]
 
 
 class _Missing:

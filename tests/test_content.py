@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 from otel_agentkit import _content, semconv
 from otel_agentkit._content import ContentCapture
@@ -398,6 +400,21 @@ def test_near_misses_are_left_alone(text: str) -> None:
     assert _content.redact(text) == text
 
 
+#: Pieces of secrets and of their look-alikes, to build texts from.
+PIECES = [
+    "sk-", "proj-", "ant-", "Bearer", "bEaReR", " ", "\t", "\n", "AKIA", "gh", "p_", "o_",
+    "s_", "_", "-", ".", "=", "/", "~", "+", "abcdefgh", "ABCDEFGHIJKLMNOP", "0123456789",
+    "é", "\N{KELVIN SIGN}", "\N{LATIN SMALL LETTER LONG S}", '"', ":", "xyz",
+    "://", "@", "?", "&", "api_", "key", "Token", "secret", "basic ", "nvapi-", "hf_",
+    "AIza", "\\t", "9",
+]  # fmt: skip
+#: More pieces, for the pre-scan's gates: the parts of the tightened needles.
+SCAN_PIECES = [
+    *PIECES, "xox", "b-", "r-", "r8", "github", "pat", "u_", "r_", "gsk",
+    "\N{LATIN CAPITAL LETTER I WITH DOT ABOVE}",
+]  # fmt: skip
+
+
 def _tricky_texts() -> list[str]:
     """Texts where secrets touch, overlap and hide among look-alikes, plus a seeded random mix."""
     texts = [
@@ -412,15 +429,8 @@ def _tricky_texts() -> list[str]:
         *SECRET_SHAPES,
         *NOT_SECRETS,
     ]
-    pieces = [
-        "sk-", "proj-", "ant-", "Bearer", "bEaReR", " ", "\t", "\n", "AKIA", "gh", "p_", "o_",
-        "s_", "_", "-", ".", "=", "/", "~", "+", "abcdefgh", "ABCDEFGHIJKLMNOP", "0123456789",
-        "é", "\N{KELVIN SIGN}", "\N{LATIN SMALL LETTER LONG S}", '"', ":", "xyz",
-        "://", "@", "?", "&", "api_", "key", "Token", "secret", "basic ", "nvapi-", "hf_",
-        "AIza", "\\t", "9",
-    ]  # fmt: skip
     rng = random.Random(12)
-    texts.extend("".join(rng.choices(pieces, k=rng.randint(1, 40))) for _ in range(3000))
+    texts.extend("".join(rng.choices(PIECES, k=rng.randint(1, 40))) for _ in range(3000))
     return texts
 
 
@@ -429,6 +439,76 @@ def test_redaction_results_equal_the_default_patterns_applied_in_turn() -> None:
     assert [_content.redact(t) for t in texts] == [reference_redact(t) for t in texts]
     # Not vacuous: hundreds of the texts hold something the patterns catch.
     assert sum(reference_redact(t) != t for t in texts) > 200
+
+
+def _holds_a_needle(text: str) -> bool:
+    """Whether a default pattern's needle is in ``text`` (a lower-case one: in its lower case)."""
+    lowered = text.lower()
+    return any(
+        needle in (lowered if index in _content._LOWER_NEEDLES else text)
+        for index, needles in enumerate(_content._NEEDLES)
+        for needle in needles
+    )
+
+
+def test_the_pre_scan_looks_for_exactly_the_needles() -> None:
+    rng = random.Random(7)
+    texts = [
+        *_tricky_texts(),
+        *("".join(rng.choices(SCAN_PIECES, k=rng.randint(1, 40))) for _ in range(3000)),
+    ]
+    assert [_content._may_hold_secret(t) for t in texts] == [_holds_a_needle(t) for t in texts]
+    # Not vacuous: the texts go both ways.
+    held = sum(map(_content._may_hold_secret, texts))
+    assert 500 < held < len(texts) - 500
+
+
+PROPERTY = settings(
+    max_examples=400,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+
+
+@pytest.mark.parametrize(
+    "index", range(len(_content.DEFAULT_REDACT_PATTERNS)), ids=lambda i: f"pattern{i}"
+)
+def test_a_text_a_default_pattern_matches_holds_one_of_its_needles(index: int) -> None:
+    # Why skipping a text with no needle is safe: for each pattern, any text it
+    # matches holds one of the pattern's needles, so the pre-scan sees it.
+    pattern = re.compile(_content.DEFAULT_REDACT_PATTERNS[index])
+    needles = _content._NEEDLES[index]
+
+    @PROPERTY
+    @given(st.from_regex(pattern))
+    def check(text: str) -> None:
+        assume(pattern.search(text))
+        haystack = text.lower() if index in _content._LOWER_NEEDLES else text
+        assert any(needle in haystack for needle in needles)
+        assert _content._may_hold_secret(text)
+        assert _content.redact(text) == reference_redact(text)
+
+    check()
+
+
+@PROPERTY
+@given(st.lists(st.one_of(st.sampled_from(PIECES), st.text(max_size=4)), max_size=30).map("".join))
+def test_a_text_the_pre_scan_passes_over_is_left_alone_by_every_default_pattern(
+    text: str,
+) -> None:
+    if not _content._may_hold_secret(text):
+        assert reference_redact(text) == text
+    assert _content.redact(text) == reference_redact(text)
+
+
+def test_the_pre_scan_gates_stand_for_the_needles_behind_them() -> None:
+    for scan in (_content._SCAN, _content._SCAN_LOWER):
+        for gate, needles in scan:
+            assert all(gate in needle for needle in needles)
+    scanned = [n for _, needles in _content._SCAN + _content._SCAN_LOWER for n in needles]
+    assert sorted(scanned) == sorted(n for needles in _content._NEEDLES for n in needles)
 
 
 def test_only_ascii_letters_match_bearer_case_insensitively() -> None:

@@ -35,12 +35,12 @@ from opentelemetry import _logs, metrics, trace
 from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-defined]
     BaseInstrumentor,
 )
-from opentelemetry.metrics import Counter, Meter, MeterProvider
+from opentelemetry.metrics import Meter, MeterProvider
 from opentelemetry.trace import Span, Status, StatusCode, Tracer, TracerProvider
 
 from otel_agentkit import _providers, _sanitize, semconv
 from otel_agentkit._content import ContentCapture, parse_capture_mode
-from otel_agentkit._instruments import create_counter, create_histogram
+from otel_agentkit._instruments import BoundedCounter, create_counter, create_histogram
 from otel_agentkit._version import __version__
 
 _log = logging.getLogger("otel_agentkit")
@@ -64,7 +64,7 @@ class GenAIInstruments:
             meter, semconv.GEN_AI_CLIENT_OPERATION_TIME_PER_OUTPUT_CHUNK
         )
         #: Estimated spend; recorded only for models the user gave a price for.
-        self.cost: Counter = create_counter(
+        self.cost: BoundedCounter = create_counter(
             meter,
             semconv.AGENTKIT_LLM_COST,
             semconv.UNIT_USD,

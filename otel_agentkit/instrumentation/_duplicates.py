@@ -82,14 +82,15 @@ def keep_duplicates(kwargs: Mapping[str, Any]) -> bool:
     return bool(value)
 
 
-def other_llm_span_current() -> bool:
+def other_llm_span_current(context: otel_context.Context | None = None) -> bool:
     """Whether the current span is another instrumentation's span of an LLM request.
 
     That is a CLIENT span, from an instrumentation scope other than ours,
     whose ``gen_ai.operation.name`` is a model call: the request about to be
-    made is the one it stands for.
+    made is the one it stands for. ``context``: the current context, when the
+    caller has it already (else it is read here).
     """
-    span = get_current_span()
+    span = get_current_span(context)
     if span is INVALID_SPAN:  # no span at all: the common case, answered at once
         return False
     if getattr(span, "kind", None) is not SpanKind.CLIENT:
@@ -104,14 +105,20 @@ def other_llm_span_current() -> bool:
     )
 
 
-def spoken_for() -> bool:
+def spoken_for(context: otel_context.Context | None = None) -> bool:
     """Whether a span (not ours) already stands for the LLM request about to be made:
     another instrumentation's LLM span is current, or an instrumentation that has
-    one asked the others to step aside (:data:`SUPPRESS_KEYS`)."""
+    one asked the others to step aside (:data:`SUPPRESS_KEYS`).
+
+    ``context``: the current context, when the caller has it already (one read
+    of the context for every question a call start asks).
+    """
+    if context is None:
+        context = otel_context.get_current()
     for key, value in SUPPRESS_KEYS:
-        if otel_context.get_value(key) == value:
+        if context.get(key) == value:
             return True
-    return other_llm_span_current()
+    return other_llm_span_current(context)
 
 
 def suppressing(context: otel_context.Context) -> otel_context.Context:
@@ -148,8 +155,11 @@ def watch_llm_requests(
     return otel_context.set_value(_WATCH_KEY, watch, context), watch
 
 
-def note_llm_span() -> None:
-    """Tell the watch in the current context (if any) that a span stands for its request."""
-    watch = otel_context.get_value(_WATCH_KEY)
+def note_llm_span(context: otel_context.Context | None = None) -> None:
+    """Tell the watch in the current context (if any) that a span stands for its request.
+
+    ``context``: the current context, when the caller has it already.
+    """
+    watch = otel_context.get_value(_WATCH_KEY, context)
     if watch is not None:
         watch.seen = True  # type: ignore[attr-defined]

@@ -25,11 +25,13 @@ from collections.abc import Callable, Mapping
 from typing import Any, Self
 from urllib.parse import urlsplit
 
+from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind
 
 from otel_agentkit import _content, _sanitize, semconv
 from otel_agentkit._content import ContentCapture, to_json
+from otel_agentkit._instruments import AttributeSet
 from otel_agentkit.decorators import agent_scope
 from otel_agentkit.instrumentation import _duplicates
 from otel_agentkit.instrumentation._base import (
@@ -62,13 +64,22 @@ def given(value: Any) -> bool:
     return value is not None and type(value).__name__ not in ("NotGiven", "Omit")
 
 
+def is_mapping(obj: Any) -> bool:
+    """Whether ``obj`` is a Mapping (read by key, not attribute; see :func:`get_field`)."""
+    kind = type(obj)
+    mapping = _MAPPING_TYPES.get(kind)
+    if mapping is None:
+        mapping = _MAPPING_TYPES[kind] = issubclass(kind, Mapping)
+    return mapping
+
+
 def get_field(obj: Any, name: str) -> Any:
     """Attribute of a pydantic model or key of a dict (request params may be either)."""
     kind = type(obj)
-    is_mapping = _MAPPING_TYPES.get(kind)
-    if is_mapping is None:
-        is_mapping = _MAPPING_TYPES[kind] = issubclass(kind, Mapping)
-    if is_mapping:
+    mapping = _MAPPING_TYPES.get(kind)
+    if mapping is None:
+        mapping = _MAPPING_TYPES[kind] = issubclass(kind, Mapping)
+    if mapping:
         return obj.get(name)
     return getattr(obj, name, None)
 
@@ -181,10 +192,12 @@ class Response:
         """Input and output token counts from a usage block (a model or a dict), when ints."""
         if usage is None:
             return
-        input_tokens = get_field(usage, input_field)
+        # What get_field reads, without a call per field.
+        mapping = is_mapping(usage)
+        input_tokens = usage.get(input_field) if mapping else getattr(usage, input_field, None)
         if isinstance(input_tokens, int):
             self.input_tokens = input_tokens
-        output_tokens = get_field(usage, output_field)
+        output_tokens = usage.get(output_field) if mapping else getattr(usage, output_field, None)
         if isinstance(output_tokens, int):
             self.output_tokens = output_tokens
 
@@ -200,11 +213,19 @@ class Response:
         type become attributes and labels: valid UTF-8, bounded, whatever it sent.
         """
         text = _sanitize.text
+        limit = _sanitize.MAX_VALUE_LENGTH
         # A provider's mapping may have copied a server's non-string value: dropped.
+        # A short ASCII string is what text() would give back: no call for it.
         model: object = self.model
-        self.model = text(model) if isinstance(model, str) else None
+        if not isinstance(model, str):
+            self.model = None
+        elif len(model) > limit or not model.isascii():
+            self.model = text(model)
         response_id: object = self.id
-        self.id = text(response_id) if isinstance(response_id, str) else None
+        if not isinstance(response_id, str):
+            self.id = None
+        elif len(response_id) > limit or not response_id.isascii():
+            self.id = text(response_id)
         if isinstance(self.error_type, str):
             self.error_type = text(self.error_type)
         if self.finish_reasons:
@@ -229,15 +250,17 @@ class Response:
             attrs[semconv.GEN_AI_RESPONSE_MODEL] = self.model
         if self.finish_reasons:
             attrs[semconv.GEN_AI_RESPONSE_FINISH_REASONS] = self.finish_reasons
-        for value, name in (
-            (self.input_tokens, semconv.GEN_AI_USAGE_INPUT_TOKENS),
-            (self.output_tokens, semconv.GEN_AI_USAGE_OUTPUT_TOKENS),
-            (self.cache_read_tokens, semconv.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS),
-            (self.cache_creation_tokens, semconv.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS),
-            (self.reasoning_tokens, semconv.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS),
-        ):
-            if value is not None:
-                attrs[name] = value
+        # One test per count, no table built per call: this runs for every response.
+        if self.input_tokens is not None:
+            attrs[semconv.GEN_AI_USAGE_INPUT_TOKENS] = self.input_tokens
+        if self.output_tokens is not None:
+            attrs[semconv.GEN_AI_USAGE_OUTPUT_TOKENS] = self.output_tokens
+        if self.cache_read_tokens is not None:
+            attrs[semconv.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = self.cache_read_tokens
+        if self.cache_creation_tokens is not None:
+            attrs[semconv.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS] = self.cache_creation_tokens
+        if self.reasoning_tokens is not None:
+            attrs[semconv.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] = self.reasoning_tokens
         calls = self.tool_calls
         if calls:
             if any(call_id is not None for call_id, _ in calls):
@@ -269,6 +292,97 @@ _COST_ATTRIBUTES = (
 )
 
 
+def _with_token_types(points: Mapping[str, Any]) -> tuple[AttributeSet, AttributeSet]:
+    """``points`` plus ``gen_ai.token.type`` input, and output, as attribute sets."""
+    return (
+        AttributeSet({**points, semconv.GEN_AI_TOKEN_TYPE: semconv.TOKEN_TYPE_INPUT}),
+        AttributeSet({**points, semconv.GEN_AI_TOKEN_TYPE: semconv.TOKEN_TYPE_OUTPUT}),
+    )
+
+
+class _PointSets:
+    """The metric attribute sets of a call's points: duration and chunk timing, and
+    the token usage of each type. Built once per distinct set, never changed."""
+
+    __slots__ = ("input", "output", "points")
+
+    def __init__(self, points: Mapping[str, Any]) -> None:
+        self.points = AttributeSet(points)
+        self.input, self.output = _with_token_types(points)
+
+
+#: Most response models remembered per request-side attribute set.
+_RESPONSE_MODELS_KEPT = 64
+
+
+class _MetricSets:
+    """What the metrics of every call with one request-side attribute set (and agent
+    scope) record with: built when such a call is first seen, then only looked up."""
+
+    __slots__ = ("attributes", "by_model", "cost_input", "cost_output")
+
+    def __init__(self, attributes: dict[str, Any]) -> None:
+        #: The request's metric attributes (and the agent scope's); never changed.
+        self.attributes = attributes
+        self.by_model: dict[str | None, _PointSets] = {}
+        cost = {key: attributes[key] for key in _COST_ATTRIBUTES if attributes.get(key) is not None}
+        self.cost_input, self.cost_output = _with_token_types(cost)
+
+    def points(self, response_model: str | None) -> _PointSets:
+        """The point sets of a call that ``response_model`` answered."""
+        sets = self.by_model.get(response_model)
+        if sets is None:
+            by_model = self.by_model
+            if len(by_model) >= _RESPONSE_MODELS_KEPT:  # a bound, whatever servers send
+                by_model.clear()
+            attributes = self.attributes
+            if response_model:
+                attributes = {**attributes, semconv.GEN_AI_RESPONSE_MODEL: response_model}
+            sets = by_model[response_model] = _PointSets(attributes)
+        return sets
+
+
+#: Most request-side attribute sets remembered with their :class:`_MetricSets`.
+_METRIC_SETS_KEPT = 256
+#: Request attributes (as given) -> (whether they were safe as they are, their sets).
+_metric_sets: dict[tuple[Any, ...], tuple[bool, _MetricSets]] = {}
+
+
+def request_sets(
+    attributes: Mapping[str, Any], scope: Mapping[str, str] | None
+) -> tuple[Mapping[str, Any], _MetricSets]:
+    """A call's span attributes made safe (:func:`_sanitize.attributes`) and its
+    :class:`_MetricSets` in this agent scope.
+
+    Looked up by the attributes' items and their values' types (``1``,
+    ``1.0`` and ``True`` are equal keys but different attributes): a call like
+    an earlier one skips both the safety pass and the metric filtering. A
+    call with an unhashable attribute value (a list) gets both afresh.
+    """
+    try:
+        key = (
+            tuple(attributes.items()),
+            tuple(map(type, attributes.values())),
+            tuple(scope.items()) if scope else None,
+        )
+        cached = _metric_sets.get(key)
+    except TypeError:
+        key, cached = None, None
+    if cached is not None:
+        safe_as_given, sets = cached
+        return (attributes if safe_as_given else _sanitize.attributes(attributes)), sets
+    safe = _sanitize.attributes(attributes)
+    kept = metric_attributes(safe)
+    if scope:
+        kept.update(scope)
+    sets = _MetricSets(kept)
+    if key is not None:
+        if len(_metric_sets) >= _METRIC_SETS_KEPT:  # a bound, whatever the requests say
+            _metric_sets.clear()
+        _metric_sets[key] = (safe is attributes, sets)
+    return safe, sets
+
+
 class Call:
     """The CLIENT span and metrics of one LLM API call; ends exactly once.
 
@@ -276,6 +390,8 @@ class Call:
     units, back-dates it); ended by :meth:`succeed` with a
     :class:`Response` or by :meth:`fail` with the exception. Request-side
     content is read (by ``content_reader``) only when capture is on, at the end.
+    ``context`` is the current context when the caller has read it already
+    (the agent scope is read from it).
     """
 
     __slots__ = (
@@ -284,7 +400,7 @@ class Call:
         "content_on_span",
         "content_reader",
         "handle",
-        "metric_attrs",
+        "metrics",
         "params",
         "prices",
         "request_model",
@@ -305,13 +421,18 @@ class Call:
         params: Mapping[str, Any] | None = None,
         start_time: int | None = None,
         agent_attributes: bool = True,
+        context: otel_context.Context | None = None,
     ) -> None:
         self.handle = handle
         # What the request (or a gateway) gave becomes the span name, attributes and
         # labels: made safe once, here, for every provider (valid UTF-8, bounded).
         if request_model is not None:
             request_model = _sanitize.text(request_model)
-        attributes = _sanitize.attributes(attributes)  # type: ignore[assignment]
+        # The attributes made safe, and the request's metric attribute sets (with the
+        # enclosing @traced_agent / @traced_workflow's names): shared by calls alike.
+        safe, self.metrics = request_sets(
+            attributes, agent_scope(context) if agent_attributes else None
+        )
         self.request_model = request_model
         self.prices = prices  # None: the process-wide table (set_model_prices)
         self.capture_enabled, self.content_on_span, self.content_on_event = _CAPTURE_FLAGS[capture]
@@ -319,15 +440,9 @@ class Call:
         self.params = params
         name = f"{operation} {request_model}" if request_model else operation
         self.span: Span = handle.tracer().start_span(
-            name, kind=SpanKind.CLIENT, attributes=attributes, start_time=start_time
+            name, kind=SpanKind.CLIENT, attributes=safe, start_time=start_time
         )
         self.span_context = trace.set_span_in_context(self.span)
-        #: The request's metric attributes; never changed (each end builds its own).
-        self.metric_attrs = metric_attributes(attributes)
-        if agent_attributes:
-            scope = agent_scope()  # the enclosing @traced_agent / @traced_workflow
-            if scope:
-                self.metric_attrs.update(scope)
         self.started_at = time.perf_counter()
         if start_time is not None:  # back-dated: a call known only once it is over
             self.started_at -= max(0, time.time_ns() - start_time) / 1e9
@@ -342,9 +457,11 @@ class Call:
         try:
             end = ended_at if ended_at is not None else time.perf_counter()
             response.make_safe()
-            points = self._points(response.model, timing)
+            sets = self._points(response.model, timing)
             if response.error_type:
-                points = {**points, semconv.ERROR_TYPE: response.error_type}
+                sets = _PointSets(
+                    {**sets.points.attributes, semconv.ERROR_TYPE: response.error_type}
+                )
             span = self.span
             content = self._content(response) if self.capture_enabled else None
             if span.is_recording():
@@ -364,21 +481,14 @@ class Call:
                 self._emit_event(attributes or response.span_attributes(), content)
             instruments = self.handle.instruments()
             ctx = self.span_context
-            instruments.duration.record(end - self.started_at, points, context=ctx)
-            # A fresh dict per point: older SDKs keep the measurement's dict by reference.
+            instruments.duration.record_set(end - self.started_at, sets.points, context=ctx)
+            # The sets' dicts are shared by every call alike and never changed (an
+            # SDK may keep a measurement's dict by reference): each is its own dict.
             input_tokens, output_tokens = response.input_tokens, response.output_tokens
             if input_tokens is not None:
-                instruments.token_usage.record(
-                    input_tokens,
-                    {**points, semconv.GEN_AI_TOKEN_TYPE: semconv.TOKEN_TYPE_INPUT},
-                    context=ctx,
-                )
+                instruments.token_usage.record_set(input_tokens, sets.input, context=ctx)
             if output_tokens is not None:
-                instruments.token_usage.record(
-                    output_tokens,
-                    {**points, semconv.GEN_AI_TOKEN_TYPE: semconv.TOKEN_TYPE_OUTPUT},
-                    context=ctx,
-                )
+                instruments.token_usage.record_set(output_tokens, sets.output, context=ctx)
             price = price_for(self.prices, response.model, self.request_model)
             if price is not None:
                 input_cost = price.input_cost(
@@ -417,7 +527,7 @@ class Call:
             if response is not None:
                 response.make_safe()
             model = response.model if response is not None else None
-            points = self._points(model, timing)
+            points = self._points(model, timing).points.attributes
             error = mark_failed(span, exc)
             if response is not None and span.is_recording():
                 if response.id:
@@ -434,24 +544,23 @@ class Call:
         finally:
             self.span.end()
 
-    def _points(self, response_model: str | None, timing: StreamTiming | None) -> dict[str, Any]:
-        """Metric attributes for this call's points; records a stream's chunk timing with them."""
-        points = self.metric_attrs
-        if response_model:
-            points = {**points, semconv.GEN_AI_RESPONSE_MODEL: response_model}
+    def _points(self, response_model: str | None, timing: StreamTiming | None) -> _PointSets:
+        """Metric attribute sets for this call's points; records a stream's chunk timing."""
+        sets = self.metrics.points(response_model)
         if timing is not None:
             first, last, chunks = timing
             instruments = self.handle.instruments()
             ctx = self.span_context
             to_first = first - self.started_at
-            instruments.time_to_first_chunk.record(to_first, points, context=ctx)
+            points = sets.points
+            instruments.time_to_first_chunk.record_set(to_first, points, context=ctx)
             if chunks > 1:
-                instruments.time_per_output_chunk.record(
+                instruments.time_per_output_chunk.record_set(
                     (last - first) / (chunks - 1), points, context=ctx
                 )
             if self.span.is_recording():
                 self.span.set_attribute(semconv.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK, to_first)
-        return points
+        return sets
 
     def _content(self, response: Response) -> dict[str, Any]:
         """Request-side content and the response's output messages (capture on only)."""
@@ -470,21 +579,11 @@ class Call:
         self, instruments: GenAIInstruments, input_cost: float, output_cost: float
     ) -> None:
         """Add the call's estimated USD to ``agentkit.llm.cost.usd``, one point per token type."""
-        base = {
-            key: self.metric_attrs[key]
-            for key in _COST_ATTRIBUTES
-            if self.metric_attrs.get(key) is not None
-        }
-        for cost, token_type in (
-            (input_cost, semconv.TOKEN_TYPE_INPUT),
-            (output_cost, semconv.TOKEN_TYPE_OUTPUT),
-        ):
-            if cost > 0:
-                instruments.cost.add(
-                    cost,
-                    {**base, semconv.GEN_AI_TOKEN_TYPE: token_type},
-                    context=self.span_context,
-                )
+        metrics = self.metrics
+        if input_cost > 0:
+            instruments.cost.add_set(input_cost, metrics.cost_input, context=self.span_context)
+        if output_cost > 0:
+            instruments.cost.add_set(output_cost, metrics.cost_output, context=self.span_context)
 
     def _emit_event(self, attributes: Mapping[str, Any], content: Mapping[str, Any]) -> None:
         event_attrs: dict[str, Any] = dict(getattr(self.span, "attributes", None) or {})

@@ -417,25 +417,35 @@ class LLMInstrumentor(LibraryInstrumentor):
             or not is_instrumentation_enabled()
         ):
             return None
+        # One read of the context for the duplicate policy, the watch and the agent scope.
+        current = otel_context.get_current()
         if not settings.keep_duplicates and (
-            _duplicates.spoken_for()
+            _duplicates.spoken_for(current)
             or (method is not None and self._foreign_wrapper_outside(instance, method))
         ):
-            _duplicates.note_llm_span()
+            _duplicates.note_llm_span(current)
             return None
         try:
             params = _bind(api, args, kwargs)
-            call = self.start(settings, api, instance, params)
-            _duplicates.note_llm_span()
+            call = self.start(settings, api, instance, params, current)
+            _duplicates.note_llm_span(current)
             return call, self.call_context(call, settings), params
         except Exception:
             log_internal_error(f"{type(self).__name__} span start")
             return None
 
     def start(
-        self, settings: LLMSettings, api: API, instance: Any, params: Mapping[str, Any]
+        self,
+        settings: LLMSettings,
+        api: API,
+        instance: Any,
+        params: Mapping[str, Any],
+        context: otel_context.Context | None = None,
     ) -> Call:
-        """Start the :class:`Call` of one request: the common attributes, then the API's own."""
+        """Start the :class:`Call` of one request: the common attributes, then the API's own.
+
+        ``context``: the current context, when the caller has read it already.
+        """
         client, url = self._endpoint_of(instance)
         # server.address/port and the provider derived from them change only with the
         # client's base URL: remember the last one (most programs use one client).
@@ -459,8 +469,12 @@ class LLMInstrumentor(LibraryInstrumentor):
             attributes[semconv.SERVER_ADDRESS] = host
         if port is not None:
             attributes[semconv.SERVER_PORT] = port
-        attributes.update(self._client_attributes(client))
-        attributes.update(api.request(params))
+        extra = self._client_attributes(client)
+        if extra:
+            attributes.update(extra)
+        extra = api.request(params)
+        if extra:
+            attributes.update(extra)
         # An explicit capture_content= wins; otherwise the env var / set_capture_mode(),
         # read now (cached per raw value), so a change takes effect without re-instrumenting.
         capture = settings.capture or capture_mode()
@@ -474,6 +488,7 @@ class LLMInstrumentor(LibraryInstrumentor):
             api.content,
             params,
             agent_attributes=settings.agent_attributes,
+            context=context,
         )
 
     def call_context(self, call: Call, settings: LLMSettings) -> otel_context.Context:
@@ -497,7 +512,7 @@ class LLMInstrumentor(LibraryInstrumentor):
     ) -> Any:
         """End ``call`` from ``result``; return what the caller gets (maybe a stream proxy)."""
         try:
-            if self._raw_responses:
+            if self._raw_responses and params.get("extra_headers"):
                 mode = _raw.mode(params)
                 if mode is not None:
                     return _raw.finish(result, call, api, params, mode, self.stream, is_async)

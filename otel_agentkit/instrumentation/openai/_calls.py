@@ -20,6 +20,7 @@ from otel_agentkit.instrumentation._genai import (
     get_field,
     given,
     index_order,
+    is_mapping,
     maybe_json,
     request_content,
     stop_sequences,
@@ -338,32 +339,45 @@ def chat_content(params: Mapping[str, Any]) -> dict[str, Any]:
 
 def read_chat(result: Any, params: Mapping[str, Any], response: Response) -> None:
     """A ChatCompletion (or ParsedChatCompletion)."""
-    response.id = get_field(result, "id")
-    response.model = get_field(result, "model")
-    choices = get_field(result, "choices") or []
+    mapping = is_mapping(result)
+    if mapping:
+        response.id = result.get("id")
+        response.model = result.get("model")
+        choices = result.get("choices") or []
+    else:  # a model (the common case): what get_field reads, without a call per field
+        response.id = getattr(result, "id", None)
+        response.model = getattr(result, "model", None)
+        choices = getattr(result, "choices", None) or []
     if choices:
         response.finish_reasons = [c.finish_reason or "" for c in choices]
     capture = response.capture
     outputs = []
     for choice in choices:
         message = choice.message
-        tool_calls = get_field(message, "tool_calls") or []
+        message_mapping = is_mapping(message)
+        tool_calls = (
+            message.get("tool_calls") if message_mapping else getattr(message, "tool_calls", None)
+        ) or []
         for tc in tool_calls:
             function = get_field(tc, "function")
             response.tool_calls.append((get_field(tc, "id"), get_field(function, "name")))
         if capture:
-            parts = _content_parts(get_field(message, "content"))
+            content = (
+                message.get("content") if message_mapping else getattr(message, "content", None)
+            )
+            parts = _content_parts(content)
             parts.extend(_tool_call_part(tc, True) for tc in tool_calls)
+            role = message.get("role") if message_mapping else getattr(message, "role", None)
             outputs.append(
                 {
-                    "role": get_field(message, "role") or "assistant",
+                    "role": role or "assistant",
                     "parts": parts,
                     "finish_reason": choice.finish_reason or "",
                 }
             )
     if capture:
         response.output_messages = outputs
-    usage = get_field(result, "usage")
+    usage = result.get("usage") if mapping else getattr(result, "usage", None)
     if usage is not None:
         response.read_tokens(usage, "prompt_tokens", "completion_tokens")
         _usage_details(usage, response, "prompt_tokens_details", "completion_tokens_details")
