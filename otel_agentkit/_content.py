@@ -379,7 +379,16 @@ _KEY_REMEMBERED_MAX_LENGTH: Final = 64
 class _Redaction:
     """One redaction configuration (replaced whole by :func:`set_redaction`)."""
 
-    __slots__ = ("defaults", "hook", "key_json", "keys", "patterns", "replacement", "templates")
+    __slots__ = (
+        "defaults",
+        "hook",
+        "key_json",
+        "keys",
+        "messages_fast",
+        "patterns",
+        "replacement",
+        "templates",
+    )
 
     def __init__(
         self,
@@ -409,6 +418,15 @@ class _Redaction:
         )
         #: Keys found not secret -> their JSON (``"key":``): payloads repeat a few keys.
         self.key_json: dict[str, str] = {}
+        #: Whether :func:`_messages_json` may write messages: none of its keys is
+        #: secret, and redaction is the default patterns alone (which it can apply
+        #: to the string values only; a user pattern or hook sees the whole text).
+        self.messages_fast = (
+            defaults
+            and not patterns
+            and hook is None
+            and not any(_normalise_key(key) in keys for key in _MESSAGE_KEYS)
+        )
 
     def secret_key(self, key: str) -> bool:
         """Whether values under ``key`` are replaced."""
@@ -732,6 +750,84 @@ def _plain_json(obj: Any, depth: int, max_string: int, config: _Redaction, out: 
     return True
 
 
+#: The keys of conventions' messages and text parts, as :func:`_messages_json` writes them.
+_MESSAGE_KEYS: Final = ("role", "parts", "finish_reason", "type", "content")
+_MESSAGE: Final = ("role", "parts")
+_OUTPUT_MESSAGE: Final = ("role", "parts", "finish_reason")
+_TEXT_PART: Final = ("type", "content")
+
+
+def _messages_json(value: list[Any], max_string: int) -> tuple[str, str] | None:
+    """The JSON of conventions' text messages, and their string values' JSON, or None.
+
+    The shape of nearly every captured message list: a list of dicts with keys
+    ``role``, ``parts`` (and ``finish_reason``), in that order, each part a dict
+    with keys ``type`` and ``content``, every value a string of at most
+    ``max_string`` characters. For that shape the text is exactly what
+    :func:`_plain_json` writes, written from templates. The second string
+    holds the JSON string literals of the values, one after another: the
+    default patterns' needles can only lie inside a string literal (they hold
+    no ``"``, and the keys and punctuation between the literals hold none), so
+    it holds a needle exactly when the whole text does, and is shorter to scan.
+    Anything else: None (the general path writes it).
+    """
+    if len(value) > _MAX_ITEMS:
+        return None
+    encode = _encode_string
+    messages: list[str] = []
+    literals: list[str] = []
+    for message in value:
+        if type(message) is not dict:
+            return None
+        keys = tuple(message)
+        if keys == _MESSAGE:
+            reason = None
+        elif keys == _OUTPUT_MESSAGE:
+            reason = message["finish_reason"]
+            if type(reason) is not str or len(reason) > max_string:
+                return None
+        else:
+            return None
+        role = message["role"]
+        parts = message["parts"]
+        if (
+            type(role) is not str
+            or len(role) > max_string
+            or type(parts) is not list
+            or len(parts) > _MAX_ITEMS
+        ):
+            return None
+        role_json = encode(role)
+        literals.append(role_json)
+        written: list[str] = []
+        for part in parts:
+            if type(part) is not dict or tuple(part) != _TEXT_PART:
+                return None
+            kind = part["type"]
+            content = part["content"]
+            if (
+                type(kind) is not str
+                or type(content) is not str
+                or len(kind) > max_string
+                or len(content) > max_string
+            ):
+                return None
+            kind_json = encode(kind)
+            content_json = encode(content)
+            literals.append(kind_json)
+            literals.append(content_json)
+            written.append(f'{{"type":{kind_json},"content":{content_json}}}')
+        if reason is None:
+            messages.append(f'{{"role":{role_json},"parts":[{",".join(written)}]}}')
+        else:
+            reason_json = encode(reason)
+            literals.append(reason_json)
+            messages.append(
+                f'{{"role":{role_json},"parts":[{",".join(written)}],"finish_reason":{reason_json}}}'
+            )
+    return f"[{','.join(messages)}]", "".join(literals)
+
+
 def _unencodable(value: object) -> object:
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
@@ -781,9 +877,24 @@ def to_json(value: Any, max_length: int | None = None) -> str:
     max_string = limit + _STRING_MARGIN
     if _json_chunks is _not_loaded:
         _json_tools()
+    config = _redaction or _config()
+    if type(value) is list and value and config.messages_fast:
+        # Conventions' text messages, the common capture: written from templates,
+        # and the default patterns need to look only at the string values.
+        try:
+            written = _messages_json(value, max_string)
+        except Exception:  # e.g. a dict changed while read: the general path copes
+            written = None
+        if written is not None:
+            text, literals = written
+            if _may_hold_secret(literals):
+                text = redact(text)
+            if len(text) > limit:
+                text = truncate(text, limit)
+            return text if text.isascii() else valid_utf8(text)
     out: list[str] = []
     try:
-        plain = _plain_json(value, 0, max_string, _redaction or _config(), out)
+        plain = _plain_json(value, 0, max_string, config, out)
     except Exception:  # e.g. a dict changed size while read: the careful path copes
         plain = False
     if plain:

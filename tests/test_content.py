@@ -503,6 +503,114 @@ def test_a_text_the_pre_scan_passes_over_is_left_alone_by_every_default_pattern(
     assert _content.redact(text) == reference_redact(text)
 
 
+#: Strings for the fast messages path: unicode, control characters, quotes,
+#: backslashes, secrets whole and in pieces, and empty.
+MESSAGE_STRINGS = [
+    "",
+    "Say hello.",
+    "user",
+    "assistant",
+    "stop",
+    "tool_calls",
+    'She said "hi" \\ then left',
+    "tab\tnew\nline\rcarriage\x00nul\x08bs\x0cff\x1f\x7f",
+    "\b" + "asic QWxhZGRpbjpvcGVuIHNlc2FtZQ1",  # backspace then "asic": JSON \basic
+    "\r" + "8_abcdefghijklmnopqrstuvwx",  # carriage return then "8_": JSON \r8_
+    "héllo wörld ✓ 日本語 \N{KELVIN SIGN}ey=abc \N{LATIN CAPITAL LETTER I WITH DOT ABOVE}",
+    "report-\udce9.txt",
+    "emoji \U0001f600 and a Σ at the enΣ",
+    "use sk-abcdefghijklmnopqrstuvwx now",
+    "Authorization: Bearer abcdefgh12345678",
+    "https://user:hunter22@db/x?api_key=abc123&model=m",
+    "ghp_" + "a" * 30,
+    "finish_reason",
+    "sk-",
+    "-abcdefghijklmnopqrstuvwx",
+    "x" * 9000,
+    "Bearer " + "y" * 9300,
+]
+
+
+def _messages(rng: random.Random, pieces: list[str]) -> list[dict[str, Any]]:
+    def text() -> str:
+        return "".join(rng.choice(pieces) for _ in range(rng.randint(0, 4)))
+
+    out: list[dict[str, Any]] = []
+    for _ in range(rng.randint(1, 4)):
+        message: dict[str, Any] = {
+            "role": text(),
+            "parts": [{"type": text(), "content": text()} for _ in range(rng.randint(0, 3))],
+        }
+        if rng.random() < 0.5:
+            message["finish_reason"] = text()
+        out.append(message)
+    return out
+
+
+def test_text_messages_are_written_as_the_general_path_writes_them() -> None:
+    # The fast path (a list of text messages) against the general one: the same
+    # value as a tuple is written by _plain_json / to_jsonable, as a JSON array.
+    rng = random.Random(5)
+    values = [
+        [{"role": "user", "parts": [{"type": "text", "content": "Say hello."}]}],
+        [
+            {
+                "role": "assistant",
+                "parts": [{"type": "text", "content": "Hello there."}],
+                "finish_reason": "stop",
+            }
+        ],
+        [{"role": "user", "parts": []}],
+        *(_messages(rng, MESSAGE_STRINGS) for _ in range(1500)),
+        *(_messages(rng, SCAN_PIECES) for _ in range(1500)),
+    ]
+    secrets = 0
+    for value in values:
+        fast = _content._messages_json(value, 8192 + 1024)
+        texts = [_content.to_json(value), _content.to_json(value, 50)]
+        general = [_content.to_json(tuple(value)), _content.to_json(tuple(value), 50)]
+        assert texts == general, value
+        if fast is not None:
+            assert _content._may_hold_secret(fast[1]) == _content._may_hold_secret(fast[0])
+            secrets += _content.REDACTED in texts[0]
+    # Not vacuous: nearly all took the fast path, and many had secrets redacted.
+    assert sum(_content._messages_json(v, 9216) is not None for v in values) > 2000
+    assert secrets > 300
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        [{"parts": [], "role": "user"}],  # keys in another order
+        [{"role": "user", "parts": [{"type": "text", "content": "x", "extra": 1}]}],
+        [{"role": "user", "parts": [{"content": "x", "type": "text"}]}],
+        [{"role": None, "parts": []}],
+        [{"role": "user", "parts": ({"type": "text", "content": "x"},)}],
+        [{"role": "user", "parts": [{"type": "text", "content": 3}]}],
+        [{"role": "user", "parts": [], "finish_reason": None}],
+        [{"role": "user", "parts": [{"type": "text", "content": "x" * 10_000}]}],
+    ],
+)
+def test_other_shapes_of_messages_take_the_general_path(value: list[Any]) -> None:
+    assert _content._messages_json(value, 9216) is None
+    assert _content.to_json(value) == _content.to_json(tuple(value))
+
+
+@pytest.mark.parametrize(
+    "configure",
+    [
+        lambda: _content.set_redaction(keys=["content"]),
+        lambda: _content.set_redaction([r"Say"]),
+        lambda: _content.set_redaction(hook=lambda text: text.replace('"role"', '"who"')),
+    ],
+)
+def test_messages_are_redacted_whole_when_redaction_is_configured(configure: Any) -> None:
+    value = [{"role": "user", "parts": [{"type": "text", "content": "Say hello."}]}]
+    unconfigured = _content.to_json(value)
+    configure()
+    assert _content.to_json(value) == _content.to_json(tuple(value)) != unconfigured
+
+
 def test_the_pre_scan_gates_stand_for_the_needles_behind_them() -> None:
     for scan in (_content._SCAN, _content._SCAN_LOWER):
         for gate, needles in scan:

@@ -721,6 +721,22 @@ def test_suppressed_instrumentation_makes_no_span(tel: TelemetryCapture) -> None
     assert tel.spans() == []
 
 
+@pytest.mark.parametrize("plain", [False, True], ids=["key", "plain-key"])
+def test_either_suppression_key_alone_makes_no_span(tel: TelemetryCapture, plain: bool) -> None:
+    # The two context keys is_instrumentation_enabled() reads; ours reads them itself.
+    from opentelemetry import context
+    from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY
+
+    cassette = fixture_cassette("chat_basic.yaml")
+    key = "suppress_instrumentation" if plain else _SUPPRESS_INSTRUMENTATION_KEY
+    token = context.attach(context.set_value(key, True))
+    try:
+        cassette.client().chat.completions.create(**cassette.request_json())
+    finally:
+        context.detach(token)
+    assert tel.spans() == []
+
+
 def test_fixture_chat_offline(tel: TelemetryCapture) -> None:
     """Runs without the shared cassettes: a self-written recording."""
     cassette = fixture_cassette("chat_basic.yaml")

@@ -56,6 +56,20 @@ from otel_agentkit.instrumentation._genai import (
 )
 from otel_agentkit.instrumentation._streams import AsyncStreamProxy, SyncStreamProxy
 
+#: The two context keys is_instrumentation_enabled() reads, to read them off one context.
+_SUPPRESSED: str | None
+_SUPPRESSED_PLAIN: str
+try:
+    from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY
+    from opentelemetry.instrumentation.utils import _SUPPRESS_INSTRUMENTATION_KEY_PLAIN
+
+    _SUPPRESSED, _SUPPRESSED_PLAIN = (
+        _SUPPRESS_INSTRUMENTATION_KEY,
+        _SUPPRESS_INSTRUMENTATION_KEY_PLAIN,
+    )
+except ImportError:  # pragma: no cover - an SDK that names them otherwise
+    _SUPPRESSED, _SUPPRESSED_PLAIN = None, ""
+
 __all__ = [
     "API",
     "CLIENT_PROVIDER_ATTR",
@@ -411,14 +425,20 @@ class LLMInstrumentor(LibraryInstrumentor):
         instrumentation's), a framework watching for the request's span
         (:func:`._duplicates.watch_llm_requests`) learns so.
         """
+        # One read of the context for the suppression check (what
+        # is_instrumentation_enabled() reads), the duplicate policy, the watch and
+        # the agent scope.
+        current = otel_context.get_current()
         if (
             self._in_call.get() is not None
             or settings.handle.inactive()
-            or not is_instrumentation_enabled()
+            or (
+                current.get(_SUPPRESSED) or current.get(_SUPPRESSED_PLAIN)
+                if _SUPPRESSED is not None
+                else not is_instrumentation_enabled()
+            )
         ):
             return None
-        # One read of the context for the duplicate policy, the watch and the agent scope.
-        current = otel_context.get_current()
         if not settings.keep_duplicates and (
             _duplicates.spoken_for(current)
             or (method is not None and self._foreign_wrapper_outside(instance, method))

@@ -365,8 +365,13 @@ def read_chat(result: Any, params: Mapping[str, Any], response: Response) -> Non
             content = (
                 message.get("content") if message_mapping else getattr(message, "content", None)
             )
-            parts = _content_parts(content)
-            parts.extend(_tool_call_part(tc, True) for tc in tool_calls)
+            # A text answer (the common case): what _content_parts gives, without the call.
+            if type(content) is str:
+                parts = [{"type": "text", "content": content}]
+            else:
+                parts = _content_parts(content)
+            if tool_calls:
+                parts.extend(_tool_call_part(tc, True) for tc in tool_calls)
             role = message.get("role") if message_mapping else getattr(message, "role", None)
             outputs.append(
                 {
