@@ -10,8 +10,9 @@ timing to the call) -> the span's end. Nothing reads back what the call
 recorded.
 
 Also here: small readers of request and response objects that may be dicts
-or pydantic models (:func:`get_field`, :func:`given`, :func:`maybe_json`,
-:func:`stop_sequences`, :func:`request_content`), the server a client talks
+or pydantic models (:func:`get_field`, :func:`dig`, :func:`given`,
+:func:`copy_numbers`, :func:`maybe_json`, :func:`stop_sequences`,
+:func:`request_content`), the server a client talks
 to (:func:`base_url_of`, :func:`server_of`), and :class:`LLMSettings`
 (what ``instrument()`` was given). Imports no client library.
 """
@@ -82,6 +83,27 @@ def get_field(obj: Any, name: str) -> Any:
     if mapping:
         return obj.get(name)
     return getattr(obj, name, None)
+
+
+def dig(obj: Any, path: str) -> Any:
+    """``obj["a"]["b"]`` for ``"a.b"`` (dicts); None where a step is missing."""
+    for key in path.split("."):
+        obj = obj.get(key) if isinstance(obj, Mapping) else None
+    return obj
+
+
+def copy_numbers(config: Any, names: Mapping[str, str], attrs: dict[str, Any]) -> None:
+    """``attrs[names[key]]`` = each ``key`` of ``config`` (a dict or a model) that is a number.
+
+    A bool is an int, but a stray ``True`` is not a temperature: never copied.
+    """
+    if config is None:
+        return
+    mapping = is_mapping(config)
+    for key, attr in names.items():
+        value = config.get(key) if mapping else getattr(config, key, None)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            attrs[attr] = value
 
 
 def maybe_json(text: Any) -> Any:
@@ -200,6 +222,34 @@ class Response:
         output_tokens = usage.get(output_field) if mapping else getattr(usage, output_field, None)
         if isinstance(output_tokens, int):
             self.output_tokens = output_tokens
+
+    def read_usage(
+        self, usage: Any, names: Mapping[str, tuple[str, ...]], cached_apart: bool = False
+    ) -> None:
+        """Token counts from a usage block (a model or a dict), where whole numbers.
+
+        ``names``: a token field of this class (``input_tokens``,
+        ``cache_read_tokens``...) -> the block's names for it, the first one
+        present wins. ``cached_apart``: the block counts cached prompt tokens
+        apart from the input ones (Anthropic, Bedrock); they are added to
+        ``input_tokens``, which counts them as the conventions do.
+        """
+        if usage is None:
+            return
+        mapping = is_mapping(usage)
+        found = {}
+        for field, keys in names.items():
+            for key in keys:
+                value = usage.get(key) if mapping else getattr(usage, key, None)
+                if isinstance(value, float) and value.is_integer():  # JSON's 6.0 (Titan)
+                    value = int(value)
+                if isinstance(value, int) and not isinstance(value, bool):
+                    found[field] = value
+                    setattr(self, field, value)
+                    break
+        if cached_apart and "input_tokens" in found:
+            cached = (self.cache_read_tokens or 0) + (self.cache_creation_tokens or 0)
+            self.input_tokens = found["input_tokens"] + cached
 
     def set_indexed_finish_reasons(self, reasons: Mapping[Any, str]) -> None:
         """Finish reasons from per-choice reasons, in choice order (odd indexes last)."""
@@ -602,9 +652,10 @@ class LLMStreamRecorder(StreamRecorder):
     A subclass accumulates in :meth:`~StreamRecorder.process` (constant, small
     work per chunk) and reads what it gathered into a :class:`Response` in
     :meth:`read`, once, at the end; the recorder hands that and its chunk
-    timing to the call. A recorder that counts only some chunks (Anthropic:
-    output deltas) sets :attr:`last_chunk_at`; otherwise the stream's end
-    time closes the per-chunk timing.
+    timing to the call. A recorder that counts only some chunks (Anthropic's
+    and Bedrock's output deltas) overrides ``on_chunk`` to call
+    :meth:`count_output` for those, which sets :attr:`last_chunk_at`;
+    otherwise the stream's end time closes the per-chunk timing.
     """
 
     __slots__ = ("call", "capture", "last_chunk_at")
@@ -634,6 +685,13 @@ class LLMStreamRecorder(StreamRecorder):
             self.call.succeed(response, ended_at, timing)
         else:
             self.call.fail(error, ended_at, response, timing)
+
+    def count_output(self) -> None:
+        """Count one chunk now: for a recorder whose ``on_chunk`` counts output events only."""
+        now = self.last_chunk_at = time.perf_counter()
+        if self.first_chunk_at is None:
+            self.first_chunk_at = now
+        self.chunks += 1
 
     def read(self, response: Response) -> None:
         """Fill ``response`` from what the stream said (also when it failed: what was seen)."""

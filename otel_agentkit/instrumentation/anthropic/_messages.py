@@ -13,7 +13,6 @@ two cache counts are also set on their own attributes).
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -46,6 +45,14 @@ _NUMBERS = {
     "temperature": semconv.GEN_AI_REQUEST_TEMPERATURE,
     "top_p": semconv.GEN_AI_REQUEST_TOP_P,
     "top_k": semconv.GEN_AI_REQUEST_TOP_K,
+}
+
+#: Response token field <- the usage block's name for it (cached tokens counted apart).
+_USAGE = {
+    "input_tokens": ("input_tokens",),
+    "output_tokens": ("output_tokens",),
+    "cache_read_tokens": ("cache_read_input_tokens",),
+    "cache_creation_tokens": ("cache_creation_input_tokens",),
 }
 
 #: Content block types that are tool calls the model asked for (client and server tools).
@@ -212,24 +219,7 @@ def message_content(kwargs: Mapping[str, Any]) -> dict[str, Any]:
 
 def _usage(usage: Any, response: Response) -> None:
     """Token counts from a ``usage`` block; the input count includes the cached tokens."""
-    if usage is None:
-        return
-    fresh = get_field(usage, "input_tokens")
-    output = get_field(usage, "output_tokens")
-    read = get_field(usage, "cache_read_input_tokens")
-    created = get_field(usage, "cache_creation_input_tokens")
-    if isinstance(read, int):
-        response.cache_read_tokens = read
-    if isinstance(created, int):
-        response.cache_creation_tokens = created
-    if isinstance(fresh, int):
-        response.input_tokens = (
-            fresh
-            + (read if isinstance(read, int) else 0)
-            + (created if isinstance(created, int) else 0)
-        )
-    if isinstance(output, int):
-        response.output_tokens = output
+    response.read_usage(usage, _USAGE, cached_apart=True)
 
 
 def read_message(result: Any, params: Mapping[str, Any], response: Response) -> None:
@@ -321,11 +311,7 @@ class MessageStreamRecorder(LLMStreamRecorder):
         try:
             kind = getattr(chunk, "type", None)
             if kind == "content_block_delta":
-                now = time.perf_counter()
-                if self.first_chunk_at is None:
-                    self.first_chunk_at = now
-                self.last_chunk_at = now
-                self.chunks += 1
+                self.count_output()
                 if self.capture:
                     self._delta(chunk)
             else:

@@ -1,25 +1,28 @@
 """How Bedrock's Converse API reads: request attributes, content, responses, event streams.
 
-The mapping of ``Converse`` / ``ConverseStream``; Amazon Nova answers
-``InvokeModel`` in the same shapes, so :mod:`._invoke` reuses it, with the
-sampling-key table and the usage reader. Requests and responses are the
-plain dicts botocore takes and returns. Bedrock counts cached prompt tokens
+The mapping of ``Converse`` / ``ConverseStream``, and the request reader of
+InvokeModel bodies too (one table of every model family's sampling keys);
+Amazon Nova answers ``InvokeModel`` in Converse's shapes, so :mod:`._invoke`
+reuses the readers here. Requests and responses are the plain dicts botocore
+takes and returns. Bedrock counts cached prompt tokens
 apart from the input tokens: ``gen_ai.usage.input_tokens`` is their sum, as
 the conventions count it (each cache count is also set on its own).
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from typing import Any
 
 from otel_agentkit import semconv
 from otel_agentkit.instrumentation._base import log_internal_error
+from otel_agentkit.instrumentation._botocore import BODY
 from otel_agentkit.instrumentation._genai import (
     Call,
     LLMStreamRecorder,
     Response,
+    copy_numbers,
+    dig,
     maybe_json,
     request_content,
     stop_sequences,
@@ -44,8 +47,8 @@ _NUMBERS = {
     for key in keys.split()
 }
 _STOP_KEYS = ("stopSequences", "stop_sequences", "stop")
-#: Response field <- usage keys: Converse's, InvokeModel's (Nova, invocation metrics), Titan's.
-_USAGE = {
+#: Token field <- usage keys: Converse's, InvokeModel's (Nova, invocation metrics), Titan's.
+USAGE = {
     "input_tokens": ("inputTokens", "inputTokenCount", "inputTextTokenCount"),
     "output_tokens": ("outputTokens", "outputTokenCount", "totalOutputTextTokenCount"),
     "cache_read_tokens": ("cacheReadInputTokens", "cacheReadInputTokenCount"),
@@ -55,33 +58,26 @@ _USAGE = {
 GUARDRAIL_STOP = "guardrail_intervened"
 
 
-def dig(obj: Any, path: str) -> Any:
-    """``obj["a"]["b"]`` for ``"a.b"``; None where a step is missing."""
-    for key in path.split("."):
-        obj = obj.get(key) if isinstance(obj, Mapping) else None
-    return obj
-
-
-def sampling_attributes(config: Any, attrs: dict[str, Any]) -> None:
-    """gen_ai.request.* from one dict of sampling settings (any family's key names)."""
-    if not isinstance(config, Mapping):
-        return
-    for key, value in config.items():
-        attr = _NUMBERS.get(key)
-        if attr is not None and isinstance(value, int | float) and not isinstance(value, bool):
-            attrs[attr] = value
-    stop = next((config[k] for k in _STOP_KEYS if config.get(k)), None)
-    if stop:
-        attrs[semconv.GEN_AI_REQUEST_STOP_SEQUENCES] = stop_sequences(stop)
-
-
 def request_attributes(params: Mapping[str, Any]) -> dict[str, Any]:
-    """gen_ai.request.* (and the guardrail) of ``converse``."""
+    """gen_ai.request.* and the guardrail of a Converse call, or of an InvokeModel body."""
     attrs: dict[str, Any] = {}
+    body = params.get(BODY) or {}
     extra = params.get("additionalModelRequestFields")  # Nova's: {"inferenceConfig": {"topK": 20}}
-    for config in (params.get("inferenceConfig"), extra, dig(extra, "inferenceConfig")):
-        sampling_attributes(config, attrs)
-    guardrail = dig(params, "guardrailConfig.guardrailIdentifier")
+    for config in (
+        *(params.get("inferenceConfig"), extra, dig(extra, "inferenceConfig")),
+        *(body, body.get("inferenceConfig"), body.get("textGenerationConfig")),
+    ):
+        if isinstance(config, Mapping):
+            copy_numbers(config, _NUMBERS, attrs)
+            stop = next((config[k] for k in _STOP_KEYS if config.get(k)), None)
+            if stop:
+                attrs[semconv.GEN_AI_REQUEST_STOP_SEQUENCES] = stop_sequences(stop)
+    dimensions = body.get("dimensions") or body.get("output_dimension")
+    if isinstance(dimensions, int):
+        attrs[semconv.GEN_AI_EMBEDDINGS_DIMENSION_COUNT] = dimensions
+    guardrail = dig(params, "guardrailConfig.guardrailIdentifier") or params.get(
+        "guardrailIdentifier"
+    )
     if guardrail:
         attrs[semconv.AWS_BEDROCK_GUARDRAIL_ID] = str(guardrail)
     return attrs
@@ -144,19 +140,6 @@ def content(params: Mapping[str, Any]) -> dict[str, Any]:
 # -- responses ----------------------------------------------------------------------------
 
 
-def read_usage(usage: Any, response: Response) -> None:
-    """Token counts from a usage block (any of the key names in ``_USAGE``)."""
-    if not isinstance(usage, Mapping):
-        return
-    for field, keys in _USAGE.items():
-        value = next((usage[k] for k in keys if isinstance(usage.get(k), int | float)), None)
-        if value is not None:
-            setattr(response, field, int(value))
-    if response.input_tokens is not None:
-        cached = (response.cache_read_tokens or 0) + (response.cache_creation_tokens or 0)
-        response.input_tokens += cached
-
-
 def guardrail(params: Mapping[str, Any], intervened: bool, response: Response) -> None:
     """Whether the guardrail the request named intervened (said by ``intervened`` or the stop)."""
     if params.get("guardrailConfig") or params.get("guardrailIdentifier"):
@@ -179,7 +162,7 @@ def read_message(result: Any, params: Mapping[str, Any], response: Response) -> 
         response.output_messages = [
             {"role": role, "parts": parts(blocks), "finish_reason": str(stop or "")}
         ]
-    read_usage(result.get("usage"), response)
+    response.read_usage(result.get("usage"), USAGE, cached_apart=True)
     guardrail(params, False, response)
 
 
@@ -209,9 +192,7 @@ class ConverseStreamRecorder(LLMStreamRecorder):
         """One stream event (a one-key dict); never raises."""
         try:
             if "contentBlockDelta" in chunk:
-                self.last_chunk_at = time.perf_counter()
-                self.first_chunk_at = self.first_chunk_at or self.last_chunk_at
-                self.chunks += 1
+                self.count_output()
                 if self.capture:
                     event = chunk["contentBlockDelta"]
                     delta = event.get("delta") or {}

@@ -10,7 +10,6 @@ headers every InvokeModel response carries (``X-Amzn-Bedrock-Input-Token-Count``
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Mapping
 from types import SimpleNamespace
@@ -18,13 +17,12 @@ from typing import Any
 
 from otel_agentkit import semconv
 from otel_agentkit.instrumentation._base import log_internal_error
-from otel_agentkit.instrumentation._genai import Call, LLMStreamRecorder, Response
+from otel_agentkit.instrumentation._botocore import BODY
+from otel_agentkit.instrumentation._genai import Call, LLMStreamRecorder, Response, dig
 from otel_agentkit.instrumentation.anthropic import _messages
 from otel_agentkit.instrumentation.bedrock import _converse
 
-#: Key, in the parameters the mapping reads, of the request body parsed once.
-BODY = "_agentkit_body"
-#: Response header -> the invocation-metrics key ``_converse.read_usage`` reads.
+#: Response header -> the invocation-metrics key for its count (``_converse.USAGE``).
 _USAGE_HEADERS = {
     "x-amzn-bedrock-input-token-count": "inputTokenCount",
     "x-amzn-bedrock-output-token-count": "outputTokenCount",
@@ -47,39 +45,11 @@ _CONVERSE_EVENTS = frozenset({"messageStart", "contentBlockDelta", "messageStop"
 _INTERVENED = "INTERVENED"
 
 
-def json_object(data: Any) -> dict[str, Any]:
-    """``data`` (JSON bytes or text) parsed, when it is a JSON object; else ``{}``."""
-    try:
-        parsed = json.loads(data) if isinstance(data, bytes | bytearray | str) else None
-    except ValueError:
-        parsed = None
-    return parsed if isinstance(parsed, dict) else {}
-
-
-def with_body(params: Mapping[str, Any]) -> dict[str, Any]:
-    """The call's parameters and its request body, parsed once."""
-    return {**params, BODY: json_object(params.get("body"))}
-
-
 def operation(params: Mapping[str, Any]) -> str:
     """``embeddings`` for an embedding model, ``chat`` for messages, else ``text_completion``."""
     if "embed" in str(params.get("modelId")).lower():
         return semconv.OP_EMBEDDINGS
     return semconv.OP_CHAT if "messages" in params[BODY] else semconv.OP_TEXT_COMPLETION
-
-
-def request_attributes(params: Mapping[str, Any]) -> dict[str, Any]:
-    """gen_ai.request.* from the body (any family's key names) and the guardrail."""
-    body = params[BODY]
-    attrs: dict[str, Any] = {}
-    for config in (body, body.get("inferenceConfig"), body.get("textGenerationConfig")):
-        _converse.sampling_attributes(config, attrs)
-    dimensions = body.get("dimensions") or body.get("output_dimension")
-    if isinstance(dimensions, int):
-        attrs[semconv.GEN_AI_EMBEDDINGS_DIMENSION_COUNT] = dimensions
-    if params.get("guardrailIdentifier"):
-        attrs[semconv.AWS_BEDROCK_GUARDRAIL_ID] = str(params["guardrailIdentifier"])
-    return attrs
 
 
 def content(params: Mapping[str, Any]) -> dict[str, Any]:
@@ -98,7 +68,7 @@ def content(params: Mapping[str, Any]) -> dict[str, Any]:
 
 def _first(item: Any, paths: str) -> Any:
     """The first of ``paths`` (space-separated) that has a value in ``item``."""
-    return next(filter(None, (_converse.dig(item, path) for path in paths.split())), None)
+    return next(filter(None, (dig(item, path) for path in paths.split())), None)
 
 
 def read_text(body: Mapping[str, Any]) -> tuple[list[Any], list[Any]]:
@@ -132,7 +102,7 @@ def read_body(
     """An InvokeModel response: (its HTTP headers, its JSON body)."""
     headers, body = invoked
     counts = {key: int(headers[h]) for h, key in _USAGE_HEADERS.items() if h in headers}
-    _converse.read_usage(counts, response)
+    response.read_usage(counts, _converse.USAGE, cached_apart=True)
     if body.get("type") == "message":  # Anthropic Claude Messages
         _messages.read_message(body, params, response)
     elif "output" in body:  # Amazon Nova
@@ -150,75 +120,28 @@ def read_body(
     _converse.guardrail(params, intervened, response)
 
 
-class _UnreadBody:
-    """Stands in for a response body whose read failed: reading it raises that error again."""
-
-    def __init__(self, error: BaseException) -> None:
-        self._error = error
-
-    def read(self, *args: Any, **kwargs: Any) -> bytes:
-        """Raise the error the first read raised."""
-        raise self._error
-
-
-def take_body(result: dict[str, Any], call: Call) -> tuple[Mapping[str, str], Any] | None:
-    """Read InvokeModel's body; the caller gets a fresh ``StreamingBody`` of the same bytes.
-
-    A read that fails fails ``call`` (returns None); the caller's read raises the same error.
-    """
-    from botocore.response import StreamingBody
-
-    try:
-        data = result["body"].read()
-    except Exception as exc:
-        call.fail(exc)
-        result["body"] = _UnreadBody(exc)
-        return None
-    result["body"] = StreamingBody(io.BytesIO(data), len(data))
-    return _converse.dig(result, "ResponseMetadata.HTTPHeaders") or {}, json_object(data)
-
-
 # -- streams ------------------------------------------------------------------------------
-
-
-class _TextStreamRecorder(LLMStreamRecorder):
-    """A stream of one of the text families' chunks: texts (capture on) and finish reasons."""
-
-    __slots__ = ("reasons", "texts")
-
-    def __init__(self, call: Call) -> None:
-        super().__init__(call)
-        self.texts: dict[int, list[str]] = {}
-        self.reasons: dict[int, Any] = {}
-
-    def process(self, chunk: Any) -> None:
-        texts, reasons = read_text(chunk)
-        self.reasons.update((i, reason) for i, reason in enumerate(reasons) if reason)
-        for i, text in enumerate(texts if self.capture else ()):
-            self.texts.setdefault(i, []).append(text or "")
-
-    def read(self, response: Response) -> None:
-        texts = {i: "".join(pieces) for i, pieces in self.texts.items()}
-        _read_texts(texts, self.reasons, response)
 
 
 class InvokeStreamRecorder(LLMStreamRecorder):
     """An InvokeModelWithResponseStream: each event's ``chunk.bytes`` is the model's own JSON.
 
-    The first chunk picks who reads them all: the Anthropic recorder (Claude's
-    Messages events, read as attribute objects), the Converse one (Nova's), or
-    the text families' reader; their chunk timing is the stream's. The
-    invocation metrics (or Titan's own counts) give the token counts the
-    model's events do not.
+    The first chunk says who reads them all: the Anthropic recorder (Claude's
+    Messages events, read as attribute objects) or the Converse one (Nova's),
+    whose chunk timing is then the stream's; else this one, for the text
+    families (every chunk counts). The invocation metrics (or Titan's own
+    counts) give the token counts the model's events do not.
     """
 
-    __slots__ = ("inner", "intervened", "usage")
+    __slots__ = ("inner", "intervened", "reasons", "texts", "usage")
 
     def __init__(self, call: Call) -> None:
         super().__init__(call)
         self.inner: LLMStreamRecorder | None = None
         self.usage: dict[str, Any] = {}
         self.intervened = False
+        self.texts: dict[int, list[str]] = {}
+        self.reasons: dict[int, Any] = {}
 
     def on_chunk(self, chunk: Any) -> None:
         """One ``{"chunk": {"bytes": ...}}`` event; never raises."""
@@ -229,23 +152,34 @@ class InvokeStreamRecorder(LLMStreamRecorder):
             self.usage.update((k, data[k]) for k in _TITAN_COUNTS if k in data)
             self.intervened |= data.get("amazon-bedrock-guardrailAction") == _INTERVENED
             if self.inner is None:
-                converse = _CONVERSE_EVENTS.intersection(data)
-                kind = _converse.ConverseStreamRecorder if converse else _TextStreamRecorder
-                self.inner = (_messages.MessageStreamRecorder if "type" in data else kind)(
-                    self.call
-                )
-            if isinstance(self.inner, _messages.MessageStreamRecorder):
-                data = json.loads(raw, object_hook=lambda fields: SimpleNamespace(**fields))
-            self.inner.on_chunk(data)
+                kind: type[LLMStreamRecorder] | None = None
+                if "type" in data:
+                    kind = _messages.MessageStreamRecorder
+                elif _CONVERSE_EVENTS.intersection(data):
+                    kind = _converse.ConverseStreamRecorder
+                self.inner = self if kind is None else kind(self.call)
+            if self.inner is not self:
+                if isinstance(self.inner, _messages.MessageStreamRecorder):
+                    data = json.loads(raw, object_hook=lambda fields: SimpleNamespace(**fields))
+                self.inner.on_chunk(data)
+                return
+            self.count_output()
+            texts, reasons = read_text(data)
+            self.reasons.update((i, reason) for i, reason in enumerate(reasons) if reason)
+            for i, text in enumerate(texts if self.capture else ()):
+                self.texts.setdefault(i, []).append(text or "")
         except Exception:
             log_internal_error("bedrock invoke stream chunk")
 
     def read(self, response: Response) -> None:
         inner = self.inner
-        if inner is not None:
+        if inner is self:
+            texts = {i: "".join(pieces) for i, pieces in self.texts.items()}
+            _read_texts(texts, self.reasons, response)
+        elif inner is not None:
             inner.read(response)
             self.first_chunk_at, self.last_chunk_at = inner.first_chunk_at, inner.last_chunk_at
             self.chunks = inner.chunks
         if response.input_tokens is None and response.output_tokens is None:
-            _converse.read_usage(self.usage, response)
+            response.read_usage(self.usage, _converse.USAGE, cached_apart=True)
         _converse.guardrail(self.call.params or {}, self.intervened, response)

@@ -19,6 +19,7 @@ from otel_agentkit.instrumentation._genai import (
     Call,
     LLMStreamRecorder,
     Response,
+    copy_numbers,
     get_field,
     request_content,
     stop_sequences,
@@ -43,10 +44,7 @@ def request_attributes(params: Mapping[str, Any]) -> dict[str, Any]:
     config = params.get("config")
     if config is None:
         return attrs
-    for key, attr in _CONFIG_NUMBERS.items():
-        value = get_field(config, key)
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            attrs[attr] = value
+    copy_numbers(config, _CONFIG_NUMBERS, attrs)
     count = get_field(config, "candidate_count")
     if isinstance(count, int) and count != 1:
         attrs[semconv.GEN_AI_REQUEST_CHOICE_COUNT] = count

@@ -18,6 +18,7 @@ from otel_agentkit.instrumentation._genai import (
     Call,
     LLMStreamRecorder,
     Response,
+    copy_numbers,
     get_field,
     maybe_json,
     request_content,
@@ -52,11 +53,7 @@ _SERVER_DURATIONS = (
 def _options_attributes(options: Any, attrs: dict[str, Any]) -> None:
     if options is None:
         return
-    for key, attr in _OPTION_NUMBERS.items():
-        value = get_field(options, key)
-        # bool is an int: a stray True is not a temperature
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            attrs[attr] = value
+    copy_numbers(options, _OPTION_NUMBERS, attrs)
     stop = get_field(options, "stop")
     if stop:
         attrs[semconv.GEN_AI_REQUEST_STOP_SEQUENCES] = stop_sequences(stop)
