@@ -88,6 +88,20 @@ def test_a_client_they_never_wrapped_gets_ours(
     assert scopes(agentkit_telemetry) == [OURS]
 
 
+@pytest.mark.parametrize("name", ["converse_tool_use.yaml", "invoke_stream.yaml"])
+def test_keep_duplicate_spans_gives_both(
+    agentkit_telemetry: TelemetryCapture, theirs: Any, name: str
+) -> None:
+    """Asked to keep duplicates, ours traces a client OpenLLMetry wrapped too."""
+    instrumentor = BedrockInstrumentor()
+    instrumentor.instrument(keep_duplicate_spans=True)
+    try:
+        call(name)
+    finally:
+        instrumentor.uninstrument()
+    assert sorted(scopes(agentkit_telemetry)) == sorted([THEIRS, OURS])
+
+
 # -- the official botocore instrumentation ---------------------------------------------
 # opentelemetry-instrumentation-botocore wraps the same BaseClient._make_api_call with
 # wrapt, and its bedrock-runtime extension makes a GenAI CLIENT span ("chat {model}")
