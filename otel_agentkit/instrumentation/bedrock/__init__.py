@@ -1,20 +1,13 @@
 """AWS Bedrock auto-instrumentation (boto3 / botocore ``bedrock-runtime`` clients).
 
-::
-
-    from otel_agentkit.instrumentation.bedrock import BedrockInstrumentor
-
-    BedrockInstrumentor().instrument()
-
-or, with no code change, ``opentelemetry-instrument python app.py`` (entry
-point ``agentkit_bedrock``). Traced, on every client (made before or after
-``instrument()``): ``Converse`` and ``ConverseStream`` (``chat``),
-``InvokeModel`` and ``InvokeModelWithResponseStream`` (``chat``,
-``text_completion`` or ``embeddings``, from the model and its body). The
-botocore plumbing is shared (:mod:`otel_agentkit.instrumentation._botocore`);
-this package is the table of operations and the mappings of the two APIs.
-docs/bedrock.md says what a span holds and how it lives beside the official
-botocore instrumentation and OpenLLMetry's bedrock one (one span per request).
+``BedrockInstrumentor().instrument()``, or ``opentelemetry-instrument python
+app.py`` (entry point ``agentkit_bedrock``). Traced on every client, made
+before or after ``instrument()``: ``Converse`` / ``ConverseStream`` (``chat``)
+and ``InvokeModel`` / ``InvokeModelWithResponseStream`` (``chat``,
+``text_completion`` or ``embeddings``, from the model and its body). This is
+the table of operations; the botocore plumbing is :mod:`.._botocore`'s.
+docs/bedrock.md says what a span holds and how it lives beside other
+instrumentations of Bedrock (one span per request).
 """
 
 from __future__ import annotations

@@ -3,10 +3,9 @@
 The mapping of ``Converse`` / ``ConverseStream``, and the request reader of
 InvokeModel bodies too (one table of every model family's sampling keys);
 Amazon Nova answers ``InvokeModel`` in Converse's shapes, so :mod:`._invoke`
-reuses the readers here. Requests and responses are the plain dicts botocore
-takes and returns. Bedrock counts cached prompt tokens
-apart from the input tokens: ``gen_ai.usage.input_tokens`` is their sum, as
-the conventions count it (each cache count is also set on its own).
+reuses the readers here. Requests and responses are plain dicts. Bedrock
+counts cached prompt tokens apart from the input tokens:
+``gen_ai.usage.input_tokens`` is their sum, as the conventions count it.
 """
 
 from __future__ import annotations
@@ -47,6 +46,7 @@ _NUMBERS = {
     for key in keys.split()
 }
 _STOP_KEYS = ("stopSequences", "stop_sequences", "stop")
+_GUARDRAIL_ID = "guardrailConfig.guardrailIdentifier"
 #: Token field <- usage keys: Converse's, InvokeModel's (Nova, invocation metrics), Titan's.
 USAGE = {
     "input_tokens": ("inputTokens", "inputTokenCount", "inputTextTokenCount"),
@@ -75,9 +75,7 @@ def request_attributes(params: Mapping[str, Any]) -> dict[str, Any]:
     dimensions = body.get("dimensions") or body.get("output_dimension")
     if isinstance(dimensions, int):
         attrs[semconv.GEN_AI_EMBEDDINGS_DIMENSION_COUNT] = dimensions
-    guardrail = dig(params, "guardrailConfig.guardrailIdentifier") or params.get(
-        "guardrailIdentifier"
-    )
+    guardrail = params.get("guardrailIdentifier") or dig(params, _GUARDRAIL_ID)
     if guardrail:
         attrs[semconv.AWS_BEDROCK_GUARDRAIL_ID] = str(guardrail)
     return attrs
@@ -179,12 +177,11 @@ class ConverseStreamRecorder(LLMStreamRecorder):
     as a Converse response would be.
     """
 
-    __slots__ = ("pieces", "stop_reason", "usage", "uses")
+    __slots__ = ("pieces", "result", "uses")
 
     def __init__(self, call: Call) -> None:
         super().__init__(call)
-        self.stop_reason: str | None = None
-        self.usage: Any = None
+        self.result: dict[str, Any] = {}  # stopReason, usage: as a Converse response has them
         self.uses: dict[int, dict[str, Any]] = {}
         self.pieces: dict[int, list[str]] = {}
 
@@ -204,9 +201,9 @@ class ConverseStreamRecorder(LLMStreamRecorder):
                 if use is not None:
                     self.uses[event.get("contentBlockIndex", 0)] = dict(use)
             elif "messageStop" in chunk:
-                self.stop_reason = chunk["messageStop"].get("stopReason")
+                self.result["stopReason"] = chunk["messageStop"].get("stopReason")
             elif "metadata" in chunk:
-                self.usage = chunk["metadata"].get("usage")
+                self.result["usage"] = chunk["metadata"].get("usage")
         except Exception:
             log_internal_error("bedrock converse stream event")
 
@@ -218,9 +215,7 @@ class ConverseStreamRecorder(LLMStreamRecorder):
                 blocks.append({"toolUse": {**self.uses[index], "input": maybe_json(text)}})
             else:
                 blocks.append({"text": text})
-        result = {
-            "stopReason": self.stop_reason,
-            "usage": self.usage,
-            "output": {"message": {"role": "assistant", "content": blocks}},
-        }
-        read_message(result, self.call.params or {}, response)
+        message = {"role": "assistant", "content": blocks}
+        read_message(
+            {**self.result, "output": {"message": message}}, self.call.params or {}, response
+        )
