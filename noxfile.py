@@ -65,7 +65,7 @@ CLIENT_TESTS: dict[str, tuple[str, ...]] = {
     "qdrant": ("test_qdrant*.py", "test_vector_launcher.py"),
     "openai_agents": ("test_openai_agents.py",),
     "langchain": ("test_langchain*.py",),
-    "bedrock": ("test_bedrock*.py", "test_providers_launcher.py"),
+    "bedrock": ("test_bedrock*.py", "test_botocore*.py", "test_providers_launcher.py"),
     "google-genai": ("test_google_genai*.py", "test_providers_launcher.py"),
 }
 #: Matched by a library's pattern but about another library: the OpenAI Agents SDK

@@ -60,8 +60,9 @@ class Operation(NamedTuple):
     api: API | Callable[[Mapping[str, Any]], API]
     #: The result key of its event stream; None: it does not stream.
     stream_key: str | None = None
-    #: Its request and response bodies are JSON (``body``): parsed, and read once.
-    json_body: bool = False
+    #: The key of its JSON request and response bodies (Bedrock's ``body``, SageMaker's
+    #: ``Body``): parsed for the mapping, read once. None: the call has none.
+    body: str | None = None
 
 
 def json_object(data: Any) -> dict[str, Any]:
@@ -84,17 +85,19 @@ class _UnreadBody:
         raise self._error
 
 
-def _take_body(result: dict[str, Any], call: Call) -> tuple[Mapping[str, str], Any] | None:
+def _take_body(
+    result: dict[str, Any], key: str, call: Call
+) -> tuple[Mapping[str, str], Any] | None:
     """(HTTP headers, parsed JSON body) of a result; None (``call`` failed) if the read fails."""
     from botocore.response import StreamingBody
 
     try:
-        data = result["body"].read()
+        data = result[key].read()
     except Exception as exc:
         call.fail(exc)
-        result["body"] = _UnreadBody(exc)
+        result[key] = _UnreadBody(exc)
         return None
-    result["body"] = StreamingBody(io.BytesIO(data), len(data))
+    result[key] = StreamingBody(io.BytesIO(data), len(data))
     return dig(result, "ResponseMetadata.HTTPHeaders") or {}, json_object(data)
 
 
@@ -113,8 +116,8 @@ def _dispatch(self: BotocoreInstrumentor, settings: LLMSettings, method: Method)
             if getattr(instance.meta.service_model, "service_name", None) == self._service:
                 if settings.keep_duplicates or not self._wrapped_on(instance, operation.method):
                     params = args[1]
-                    if operation.json_body:
-                        params = {**params, BODY: json_object(params.get("body"))}
+                    if operation.body is not None:
+                        params = {**params, BODY: json_object(params.get(operation.body))}
                     pick = operation.api
                     api = pick if isinstance(pick, API) else pick(params)
                     begun = self.begin(settings, api, instance, (), params)
@@ -138,9 +141,9 @@ def _dispatch(self: BotocoreInstrumentor, settings: LLMSettings, method: Method)
             key = operation.stream_key
             if key in result:
                 result[key] = self.stream(result[key], call, api, None, False)
-            elif not operation.json_body or key is not None:
+            elif operation.body is None or key is not None:
                 call.succeed_with(api.response, result, params)
-            elif (body := _take_body(result, call)) is not None:
+            elif (body := _take_body(result, operation.body, call)) is not None:
                 call.succeed_with(api.response, body, params)
         except Exception:
             log_internal_error(f"{type(self).__name__} result handling")

@@ -56,13 +56,13 @@ OPERATIONS = {
     "Converse": Operation("converse", CONVERSE),
     "ConverseStream": Operation("converse_stream", streaming(CONVERSE), "stream"),
     "InvokeModel": Operation(
-        "invoke_model", lambda params: INVOKE[_invoke.operation(params)], json_body=True
+        "invoke_model", lambda params: INVOKE[_invoke.operation(params)], body="body"
     ),
     "InvokeModelWithResponseStream": Operation(
         "invoke_model_with_response_stream",
         lambda params: INVOKE_STREAM[_invoke.operation(params)],
         "body",
-        json_body=True,
+        body="body",
     ),
 }
 
