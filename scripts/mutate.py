@@ -305,9 +305,9 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "Anthropic timing ends at the stream's end",
         "drop an attribute",
-        "otel_agentkit/instrumentation/anthropic/_messages.py",
-        "                self.last_chunk_at = now",
-        "                pass",
+        GENAI,
+        "        now = self.last_chunk_at = time.perf_counter()",
+        "        now = time.perf_counter()",
         LLM_TESTS,
     ),
     Mutant(
