@@ -125,17 +125,17 @@ def _dispatch(self: BotocoreInstrumentor, settings: LLMSettings, method: Method)
                     aside = self.aside(settings, instance, method)
         except Exception:
             log_internal_error(f"{type(self).__name__} request handling")
-        inner = _without_foreign_wrapper(wrapped, look_through)
         if begun is None:
             if aside is None:
                 return wrapped(*args, **kwargs)
             # another instrumentation's span stands for the request: none inside ours
             token = otel_context.attach(aside)
             try:
-                return inner(*args, **kwargs)
+                return _without_foreign_wrapper(wrapped, look_through)(*args, **kwargs)
             finally:
                 otel_context.detach(token)
         call, context, params = begun
+        inner = _without_foreign_wrapper(wrapped, look_through)
         result = run_sync(call, context, in_call, inner, args, kwargs)
         try:  # end the call from the result, or put its event stream behind a proxy that will
             key = operation.stream_key
@@ -181,11 +181,12 @@ class BotocoreInstrumentor(LLMInstrumentor):
 
     def _wrapped_on(self, client: Any, method: str) -> bool:
         """Whether a wrapper of :attr:`_instance_wrappers` sits on ``client.<method>``."""
+        if not self._instance_wrappers:
+            return False
         function = getattr(client, "__dict__", {}).get(method)
-        module = getattr(function, "__globals__", {}).get(
-            "__name__", ""
-        )  # @wraps copies __module__
-        return bool(self._instance_wrappers) and str(module).startswith(self._instance_wrappers)
+        # the module the wrapper was defined in (functools.wraps copied the wrapped one's name)
+        module = getattr(function, "__globals__", {}).get("__name__", "")
+        return str(module).startswith(self._instance_wrappers)
 
     def _endpoint_of(self, instance: Any) -> tuple[Any, Any]:
         return instance, instance.meta.endpoint_url

@@ -19,7 +19,7 @@ from otel_agentkit import semconv
 from otel_agentkit.instrumentation._botocore import BotocoreInstrumentor, Operation
 from otel_agentkit.instrumentation._genai import Call
 from otel_agentkit.instrumentation._llm import API, streaming
-from otel_agentkit.instrumentation.bedrock import _converse, _invoke
+from otel_agentkit.instrumentation.bedrock import _calls
 
 __all__ = ["BedrockInstrumentor"]
 
@@ -30,20 +30,20 @@ _instruments = ("botocore >= 1.37.24, < 2",)
 
 CONVERSE = API(
     semconv.OP_CHAT,
-    _converse.request_attributes,
-    _converse.read_message,
-    _converse.content,
-    _converse.ConverseStreamRecorder,
+    _calls.request_attributes,
+    _calls.read_converse,
+    _calls.converse_content,
+    _calls.ConverseStreamRecorder,
     model_param="modelId",
 )
 #: InvokeModel by gen_ai.operation.name (the model and its body say which).
 INVOKE = {
     op: API(
         op,
-        _converse.request_attributes,
-        _invoke.read_body,
-        _invoke.content,
-        _invoke.InvokeStreamRecorder,
+        _calls.request_attributes,
+        _calls.read_body,
+        _calls.invoke_content,
+        _calls.InvokeStreamRecorder,
         model_param="modelId",
     )
     for op in (semconv.OP_CHAT, semconv.OP_TEXT_COMPLETION, semconv.OP_EMBEDDINGS)
@@ -56,11 +56,11 @@ OPERATIONS = {
     "Converse": Operation("converse", CONVERSE),
     "ConverseStream": Operation("converse_stream", streaming(CONVERSE), "stream"),
     "InvokeModel": Operation(
-        "invoke_model", lambda params: INVOKE[_invoke.operation(params)], body="body"
+        "invoke_model", lambda params: INVOKE[_calls.operation(params)], body="body"
     ),
     "InvokeModelWithResponseStream": Operation(
         "invoke_model_with_response_stream",
-        lambda params: INVOKE_STREAM[_invoke.operation(params)],
+        lambda params: INVOKE_STREAM[_calls.operation(params)],
         "body",
         body="body",
     ),
