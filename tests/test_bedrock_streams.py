@@ -19,7 +19,8 @@ from opentelemetry.trace import StatusCode
 
 from otel_agentkit.instrumentation.bedrock import BedrockInstrumentor
 from otel_agentkit.testing import TelemetryCapture
-from tests.bedrock_helpers import fixture_cassette
+from tests.bedrock_helpers import BedrockCassette, fixture_cassette
+from tests.conftest import cassettes_dir
 from tests.llm_helpers import captured_content, ended_once, instrument_fixture, tel_fixture
 
 instrument = instrument_fixture(BedrockInstrumentor)
@@ -184,3 +185,21 @@ def test_streamed_output_captured(
     assert content["gen_ai.output.messages"] == [
         {"role": "assistant", "parts": parts, "finish_reason": reason}
     ]
+
+
+def test_a_block_per_token_reads_as_one_text_part(
+    agentkit_telemetry: TelemetryCapture, instrument: Any
+) -> None:
+    """Nova's InvokeModel stream sends every token as a block of its own (recorded traffic)."""
+    cassette = BedrockCassette(cassettes_dir("bedrock") / "test_nova/test_nova_invoke_stream.yaml")
+    events = [event["chunk"] for event in cassette.events()]
+    deltas = [e["contentBlockDelta"] for e in events if "contentBlockDelta" in e]
+    assert len({delta["contentBlockIndex"] for delta in deltas}) > 10  # the recording's shape
+    instrument(capture_content=True)
+
+    list(cassette.call()["body"])
+
+    content = captured_content(agentkit_telemetry, True, False)
+    [message] = content["gen_ai.output.messages"]
+    text = "".join(delta["delta"]["text"] for delta in deltas)
+    assert message["parts"] == [{"type": "text", "content": text}]

@@ -275,7 +275,8 @@ class ConverseStreamRecorder(LLMStreamRecorder):
     output); ``messageStart``, block start/stop and ``metadata`` do not count.
     Kept by block index: each tool call's ``toolUse`` start (id and name) and,
     with content capture on, the deltas' text or tool input; read at the end
-    as a Converse response would be.
+    as a Converse response would be, adjacent text blocks as one (Nova's
+    InvokeModel stream sends each token as a block of its own).
     """
 
     __slots__ = ("pieces", "result", "uses")
@@ -314,6 +315,8 @@ class ConverseStreamRecorder(LLMStreamRecorder):
             text = "".join(self.pieces.get(index, ()))
             if index in self.uses:
                 blocks.append({"toolUse": {**self.uses[index], "input": maybe_json(text)}})
+            elif blocks and "text" in blocks[-1]:  # Nova's stream: a block per token
+                blocks[-1]["text"] += text
             else:
                 blocks.append({"text": text})
         message = {"role": "assistant", "content": blocks}
