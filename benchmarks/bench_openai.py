@@ -29,8 +29,9 @@ ratio to the baseline measured in the same run.
 
 Two measures: wall-clock time (interleaved rounds, best kept), and, when
 valgrind is installed, instructions executed under callgrind
-(:mod:`benchmarks._instructions`), which repeat exactly whatever the load on
-the machine; the comparison with openai-v2 is read off the second.
+(:mod:`benchmarks._instructions`), which the load on the machine does not
+move (memory layout still moves a stream's by ~0.2%: see docs/openai.md);
+the comparison with openai-v2 is read off the second.
 """
 
 from __future__ import annotations
