@@ -29,8 +29,9 @@ ratio to the baseline measured in the same run.
 
 Two measures: wall-clock time (interleaved rounds, best kept), and, when
 valgrind is installed, instructions executed under callgrind
-(:mod:`benchmarks._instructions`), which repeat exactly whatever the load on
-the machine; the comparison with openai-v2 is read off the second.
+(:mod:`benchmarks._instructions`), which the load on the machine does not
+move (memory layout still moves a stream's by ~0.2%: see docs/openai.md);
+the comparison with openai-v2 is read off the second.
 """
 
 from __future__ import annotations
@@ -238,13 +239,26 @@ def _interleaved(
         gc.enable()
 
 
-#: Calls per counted region: instruction counts repeat exactly, so few are needed.
+#: Calls per counted region. Layout effects (below) move a region by up to ~0.3%,
+#: whatever its length, so more calls per region would not steady them.
 _COUNTED_CHATS = 20
 _COUNTED_STREAMS = 2
 
 
-def instructions_worker(modes: list[str], rounds: int = 2) -> list[str]:
-    """Run each configuration's chat calls and streams as counted callgrind regions.
+def instructions_worker(modes: list[str], counted: str, rounds: int = 2) -> list[str]:
+    """Run one configuration's chat calls and streams as counted callgrind regions.
+
+    Every configuration is counted in a fresh process of its own (``counted``),
+    set up with all of ``modes`` (the same imports and instrumentor objects in
+    each), never after another configuration ran. Interleaving them in one
+    process, as the wall-clock worker does, made the counts depend on the
+    order: a stream's instructions depend on the allocator's state (pymalloc
+    pools left half full by earlier work, each block freed into a full pool
+    costs more) and on the type attribute cache (keyed by type version tags and
+    name addresses), and an instrumentor's rounds, with span ids, wall-clock
+    durations and exemplars that differ every run, left a different heap for
+    the next configuration. The uninstrumented baseline moved by ~340k
+    instructions per stream (1,700 per chunk) with what ran before it.
 
     Returns the region labels in the order they ran (``mode:chat``, ``mode:stream``);
     the parent pairs them with callgrind's counts.
@@ -252,13 +266,13 @@ def instructions_worker(modes: list[str], rounds: int = 2) -> list[str]:
     from benchmarks import _instructions
 
     providers, instrumentors, chat, streamed = _setup(modes)
-    for _ in range(5):  # warm up imports, pools, caches
+    for _ in range(3):  # warm up imports, pools, caches
         chat()
         streamed()
     labels: list[str] = []
 
     def measure(mode: str) -> None:
-        for _ in range(3):  # this configuration's own first-call work
+        for _ in range(2):  # this configuration's own first-call work
             chat()
             streamed()
         _instructions.region(chat, _COUNTED_CHATS)
@@ -266,7 +280,7 @@ def instructions_worker(modes: list[str], rounds: int = 2) -> list[str]:
         _instructions.region(streamed, _COUNTED_STREAMS)
         labels.append(f"{mode}:stream")
 
-    _interleaved(modes, instrumentors, providers, rounds, measure)
+    _interleaved([counted], instrumentors, providers, rounds, measure)
     return labels
 
 
@@ -479,16 +493,18 @@ def _instructions_unavailable() -> str | None:
 
 
 def _count_instructions(python: str, modes: list[str]) -> dict[str, dict[str, float]]:
-    """Instructions per chat call and per whole stream, for each mode (one callgrind run)."""
+    """Instructions per chat call and per whole stream, for each mode (a callgrind run each)."""
     from benchmarks import _instructions
 
-    counts, stdout = _instructions.run(
-        python,
-        [str(Path(__file__).resolve()), "--instructions-worker", ",".join(modes)],
-        cwd=ROOT,
-        env=_instructions.child_env(),
-    )
-    by_label = _instructions.labelled(counts, stdout)
+    by_label: dict[str, int] = {}
+    for mode in modes:
+        counts, stdout = _instructions.run(
+            python,
+            [str(Path(__file__).resolve()), "--instructions-worker", ",".join(modes), mode],
+            cwd=ROOT,
+            env=_instructions.child_env(),
+        )
+        by_label.update(_instructions.labelled(counts, stdout))
     return {
         mode: {
             "chat": by_label[f"{mode}:chat"] / _COUNTED_CHATS,
@@ -602,9 +618,9 @@ def main() -> None:
 if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "--worker":
         print(json.dumps(worker(sys.argv[2].split(","))))
-    elif len(sys.argv) == 3 and sys.argv[1] == "--instructions-worker":
+    elif len(sys.argv) == 4 and sys.argv[1] == "--instructions-worker":
         sys.path.insert(0, str(ROOT))
-        print(json.dumps(instructions_worker(sys.argv[2].split(","))))
+        print(json.dumps(instructions_worker(sys.argv[2].split(","), sys.argv[3])))
     else:
         sys.path.insert(0, str(ROOT))
         main()
