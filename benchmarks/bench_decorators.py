@@ -160,7 +160,7 @@ def run(number: int = 20_000) -> dict[str, dict[str, float]]:
     return results
 
 
-#: Calls per counted region: instruction counts repeat exactly, so few are needed.
+#: Calls per counted region: load does not move instruction counts, so few are needed.
 _COUNTED_CALLS = 200
 
 
