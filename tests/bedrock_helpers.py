@@ -53,7 +53,7 @@ _INVOKE_HEADERS = {
 }
 
 
-def _frame(headers: dict[str, str], payload: bytes) -> bytes:
+def frame(headers: dict[str, str], payload: bytes) -> bytes:
     """One AWS event-stream message: prelude, string headers, payload, CRC32s."""
     encoded = b"".join(
         bytes([len(name)])
@@ -80,7 +80,7 @@ def event_frames(events: list[dict[str, Any]]) -> bytes:
         else:
             kind = {":event-type": event["event"], ":message-type": "event"}
         headers = {**kind, ":content-type": "application/json"}
-        frames.append(_frame(headers, json.dumps(payload).encode()))
+        frames.append(frame(headers, json.dumps(payload).encode()))
     return b"".join(frames)
 
 

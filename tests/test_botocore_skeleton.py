@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from contextvars import ContextVar
 from typing import Any, ClassVar
 
 import boto3
-import pytest
 from botocore.awsrequest import AWSResponse
 from urllib3 import HTTPResponse
 
@@ -27,7 +26,8 @@ from otel_agentkit.instrumentation._botocore import BODY, BotocoreInstrumentor, 
 from otel_agentkit.instrumentation._genai import Call, LLMStreamRecorder, Response
 from otel_agentkit.instrumentation._llm import API, streaming
 from otel_agentkit.testing import TelemetryCapture
-from tests.bedrock_helpers import _frame, fixture_cassette
+from tests.bedrock_helpers import fixture_cassette, frame
+from tests.llm_helpers import instrument_fixture, tel_fixture
 
 ENDPOINT = "my-llama-endpoint"
 REPLY = {
@@ -95,12 +95,8 @@ class SageMakerInstrumentor(BotocoreInstrumentor):
     _provider_name = "aws.sagemaker"
 
 
-@pytest.fixture
-def instrumented(agentkit_telemetry: TelemetryCapture) -> Iterator[TelemetryCapture]:
-    instrumentor = SageMakerInstrumentor()
-    instrumentor.instrument()
-    yield agentkit_telemetry
-    instrumentor.uninstrument()
+instrument = instrument_fixture(SageMakerInstrumentor)
+tel = tel_fixture()
 
 
 def answer(request: Any, **_: Any) -> AWSResponse:
@@ -108,7 +104,7 @@ def answer(request: Any, **_: Any) -> AWSResponse:
     if request.url.endswith("/invocations-response-stream"):
         headers = {"content-type": "application/vnd.amazon.eventstream"}
         event = {":event-type": "PayloadPart", ":message-type": "event"}
-        body = b"".join(_frame(event, json.dumps(part).encode()) for part in STREAM)
+        body = b"".join(frame(event, json.dumps(part).encode()) for part in STREAM)
     elif request.url.endswith("/invocations"):
         headers, body = {"content-type": "application/json"}, json.dumps(REPLY).encode()
     else:
@@ -133,14 +129,14 @@ def request_body() -> bytes:
 
 
 def test_a_json_body_is_read_for_the_span_and_handed_back_whole(
-    instrumented: TelemetryCapture,
+    tel: TelemetryCapture,
 ) -> None:
     result = client().invoke_endpoint(
         EndpointName=ENDPOINT, Body=request_body(), ContentType="application/json"
     )
 
     assert json.loads(result["Body"].read()) == REPLY
-    [span] = instrumented.spans()
+    [span] = tel.spans()
     assert span.name == f"chat {ENDPOINT}"
     assert dict(span.attributes or {}) == {
         "gen_ai.operation.name": "chat",
@@ -157,22 +153,22 @@ def test_a_json_body_is_read_for_the_span_and_handed_back_whole(
     }
 
 
-def test_an_event_stream_ends_the_span_when_it_ends(instrumented: TelemetryCapture) -> None:
+def test_an_event_stream_ends_the_span_when_it_ends(tel: TelemetryCapture) -> None:
     result = client().invoke_endpoint_with_response_stream(
         EndpointName=ENDPOINT, Body=request_body(), ContentType="application/json"
     )
-    assert instrumented.spans() == []  # not before the stream is read
+    assert tel.spans() == []  # not before the stream is read
 
     parts = [json.loads(event["PayloadPart"]["Bytes"]) for event in result["Body"]]
 
     assert parts == STREAM
-    [span] = instrumented.spans()
+    [span] = tel.spans()
     assert span.name == f"chat {ENDPOINT}"
     assert (span.attributes or {})["gen_ai.request.stream"] is True
     assert (span.attributes or {})["gen_ai.response.finish_reasons"] == ("stop",)
 
 
-def test_other_operations_and_services_pass_through(instrumented: TelemetryCapture) -> None:
+def test_other_operations_and_services_pass_through(tel: TelemetryCapture) -> None:
     result = client().invoke_endpoint_async(
         EndpointName=ENDPOINT, InputLocation="s3://bucket/input.json"
     )
@@ -180,4 +176,4 @@ def test_other_operations_and_services_pass_through(instrumented: TelemetryCaptu
     bedrock = fixture_cassette("converse_tool_use.yaml").call()  # bedrock-runtime's Converse
     assert bedrock["stopReason"] == "tool_use"
 
-    assert instrumented.spans() == []
+    assert tel.spans() == []

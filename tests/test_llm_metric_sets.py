@@ -63,8 +63,8 @@ def test_a_repeated_call_with_unsafe_values_is_made_safe_every_time() -> None:
         pipeline.call(dict(attributes))
     addresses = [dict(s.attributes or {}) for s in pipeline.spans.get_finished_spans()]
     assert [a["server.address"] for a in addresses] == ["host\ufffd"] * 3
-    for point in pipeline.token_points():
-        assert point["server.address"] == "host\ufffd"
+    points = pipeline.token_points()
+    assert [p["server.address"] for p in points] == ["host\ufffd"] * 2  # input, output
 
 
 def test_a_repeated_safe_call_records_what_the_first_one_recorded() -> None:
@@ -132,6 +132,6 @@ def test_the_lookups_stay_bounded() -> None:
         assert sets.attributes["gen_ai.request.model"] == f"m{i}"
         for j in range(100):
             sets.points(f"r{j}")
-        assert len(sets.by_model) <= 100
+        assert len(sets.by_model) < 100  # 100 response models seen: not all kept
     assert len(_genai._metric_sets) < 1000
     assert max(len(sets.by_model) for _, sets in _genai._metric_sets.values()) < 100
